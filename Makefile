@@ -1,0 +1,190 @@
+# blk-interposer: one entry point for everything.  `make help` lists the
+# targets.  Everything is built under build/ (make distclean removes it).
+#
+#   build/linux/             the patched 6.12 source tree (kernel/prepare-tree)
+#   build/kernel-version     its exact version
+#   build/kernel-test/       test kernel (KASAN, lockdep), out of tree
+#   build/kernel-bench/      benchmark kernel, out of tree
+#   build/libbpf/            libbpf from the tree: LIBBPF_INC, LIBBPF_A
+#   build/bin/bpftool        bpftool from the tree
+#   build/vmlinux.h          BTF of the test kernel as C (make vmlinux-h)
+#   build/lib/, build/bin/   libinterpose, interposectl (sub-makefiles)
+#   build/vm/                VM runs: run.*/console.log, last-console.log
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+# Steps run one after another; each one parallelises inside (-j$(NPROC)).
+.NOTPARALLEL:
+
+REPO      := $(CURDIR)
+BUILD     := $(REPO)/build
+LINUX     := $(BUILD)/linux
+NPROC     := $(shell nproc)
+CLANG     := clang-19
+LLVM_STRIP := llvm-strip-19
+
+LIBBPF_DIR := $(BUILD)/libbpf
+LIBBPF_INC := $(LIBBPF_DIR)/include
+LIBBPF_A   := $(LIBBPF_DIR)/libbpf.a
+BPFTOOL    := $(BUILD)/bin/bpftool
+VMLINUX_H  := $(BUILD)/vmlinux.h
+
+# What the sub-makefiles (bpf/, libinterpose/, cmd/interposectl/, tests/)
+# get on their command line.
+SUBMAKE_VARS := BUILD=$(BUILD) LIBBPF_INC=$(LIBBPF_INC) LIBBPF_A=$(LIBBPF_A) \
+	BPFTOOL=$(BPFTOOL) VMLINUX_H=$(VMLINUX_H) CLANG=$(CLANG)
+
+# Environment of the helper scripts under kernel/.
+KENV := REPO=$(REPO) BUILD=$(BUILD)
+
+DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
+	libssl-dev dwarves ccache qemu-system-x86 clang-19 llvm-19 lld-19 fio \
+	libcap-dev libjson-c-dev libcmocka-dev pkg-config jq gdisk dmsetup \
+	util-linux mount procps xz-utils cpio python3 zlib1g-dev libzstd-dev \
+	kmod rsync e2fsprogs patch
+
+.PHONY: all help deps prepare kernel kernel-test kernel-bench kernel-config \
+	tools libbpf bpftool vmlinux-h bpf lib cli unit test-tools check demo \
+	bench checkpatch clean kernel-clean distclean
+
+all: kernel tools lib cli
+
+help:
+	@echo 'make deps          install the Debian packages the project needs (when missing)'
+	@echo 'make kernel        = kernel-test'
+	@echo 'make kernel-test   patched kernel with KASAN/lockdep: build/kernel-test/'
+	@echo 'make kernel-bench  patched kernel without debug options: build/kernel-bench/'
+	@echo 'make prepare       only assemble the patched tree build/linux/'
+	@echo 'make tools         libbpf ($(LIBBPF_A), $(LIBBPF_INC)) and $(BPFTOOL)'
+	@echo 'make vmlinux-h     $(VMLINUX_H) from the test kernel'
+	@echo 'make bpf lib cli   bpf/, libinterpose/, cmd/interposectl/'
+	@echo 'make unit          host unit tests (tests/unit)'
+	@echo 'make check         everything, unit tests on the host, tests/run in the VM'
+	@echo 'make demo          tests/demo.sh in the VM'
+	@echo 'make bench         tests/bench/run in the VM (bench kernel, -icount)'
+	@echo 'make checkpatch    scripts/checkpatch.pl --strict on kernel files and patches'
+	@echo 'make clean         project outputs (keeps the kernel tree and builds)'
+	@echo 'make kernel-clean  the kernel builds; make distclean: all of build/'
+	@echo 'kernel/vm-run --help   run a command in the VM'
+
+# --- packages -----------------------------------------------------------
+deps:
+	@missing=$$(comm -23 <(printf '%s\n' $(DEB_PACKAGES) | LC_ALL=C sort -u) \
+		<(dpkg-query -W -f='$${Package} $${db:Status-Status}\n' $(DEB_PACKAGES) 2>/dev/null | \
+		  awk '$$2 == "installed" {print $$1}' | LC_ALL=C sort -u)); \
+	if [ -z "$$missing" ]; then echo "deps: all packages installed"; exit 0; fi; \
+	echo "deps: installing" $$missing; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get install -y --no-install-recommends $$missing || \
+		{ apt-get update && apt-get install -y --no-install-recommends $$missing; }
+
+# --- kernel ---------------------------------------------------------------
+prepare:
+	@$(KENV) kernel/prepare-tree
+
+kernel: kernel-test
+
+kernel-test kernel-bench: kernel-%: prepare
+	@$(KENV) kernel/build-kernel $*
+
+# Only (re)generate and check the .config of both kernels.
+kernel-config: prepare
+	@$(KENV) CONFIG_ONLY=1 kernel/build-kernel test
+	@$(KENV) CONFIG_ONLY=1 kernel/build-kernel bench
+
+# --- libbpf and bpftool from the tree -----------------------------------
+tools: libbpf bpftool
+
+libbpf: prepare
+	@mkdir -p $(LIBBPF_DIR)
+	$(MAKE) -s -C $(LINUX)/tools/lib/bpf OUTPUT=$(LIBBPF_DIR)/ \
+		DESTDIR=$(LIBBPF_DIR) prefix= -j$(NPROC) $(LIBBPF_A) install_headers
+	@echo "libbpf $$(awk '/define LIBBPF_M(AJOR|INOR)_VERSION/ {v = v $$3 "."} END {sub(/\.$$/, "", v); print v}' \
+		$(LIBBPF_INC)/bpf/libbpf_version.h): LIBBPF_INC=$(LIBBPF_INC) LIBBPF_A=$(LIBBPF_A)"
+
+# Skeletons (bpftool prog show PIDs) are built against the host's BTF when
+# it has one; they are CO-RE and not needed for struct_ops.
+bpftool: prepare
+	@mkdir -p $(BUILD)/bpftool $(BUILD)/bin
+	$(MAKE) -s -C $(LINUX)/tools/bpf/bpftool OUTPUT=$(BUILD)/bpftool/ \
+		CLANG=$(CLANG) LLVM_STRIP=$(LLVM_STRIP) \
+		VMLINUX_BTF=$(wildcard /sys/kernel/btf/vmlinux) -j$(NPROC)
+	@install -C -m 755 $(BUILD)/bpftool/bpftool $(BPFTOOL)
+	@$(BPFTOOL) version | head -1
+
+vmlinux-h: kernel-test bpftool
+	@if [ ! -s $(VMLINUX_H) ] || [ $(BUILD)/kernel-test/vmlinux -nt $(VMLINUX_H) ]; then \
+		$(BPFTOOL) btf dump file $(BUILD)/kernel-test/vmlinux format c >$(VMLINUX_H).tmp && \
+		if cmp -s $(VMLINUX_H).tmp $(VMLINUX_H); then rm $(VMLINUX_H).tmp; touch $(VMLINUX_H); \
+		else mv $(VMLINUX_H).tmp $(VMLINUX_H); fi; \
+	fi
+	@echo "vmlinux-h: $(VMLINUX_H) ($$(wc -l <$(VMLINUX_H)) lines)"
+
+# --- userspace: sub-makefiles that others own ----------------------------
+define submake
+	@test -f $(1)/Makefile || { echo "make: $(1)/Makefile does not exist (yet): cannot build $@" >&2; exit 1; }
+	$(MAKE) -C $(1) $(SUBMAKE_VARS) $(2)
+endef
+
+bpf: vmlinux-h tools
+	$(call submake,bpf)
+
+lib: tools
+	$(call submake,libinterpose)
+
+cli: lib
+	$(call submake,cmd/interposectl)
+
+unit: lib
+	$(call submake,tests/unit,run)
+
+test-tools:
+	$(call submake,tests/tools)
+
+# --- tests in the VM ------------------------------------------------------
+check:
+	$(MAKE) deps
+	$(MAKE) kernel-test tools lib cli
+	@if [ -d bpf ]; then $(MAKE) bpf; fi
+	@if [ -f tests/tools/Makefile ]; then $(MAKE) test-tools; fi
+	@$(KENV) kernel/run-check
+
+demo:
+	$(MAKE) kernel-test tools cli
+	@if [ -f tests/tools/Makefile ]; then $(MAKE) test-tools; fi
+	kernel/vm-run -- tests/demo.sh
+
+bench:
+	$(MAKE) kernel-bench tools cli
+	@if [ -x tests/bench/run ]; then \
+		kernel/vm-run --config bench --icount -- tests/bench/run; \
+	else echo "bench: tests/bench/run does not exist yet"; fi
+
+# --- style --------------------------------------------------------------
+KERNEL_FILES = $(shell find block include/linux include/uapi/linux drivers \
+	-type f -name '*.[ch]' 2>/dev/null | LC_ALL=C sort)
+
+checkpatch: prepare
+	@rc=0; \
+	if [ -n "$(KERNEL_FILES)" ]; then \
+		$(LINUX)/scripts/checkpatch.pl --strict --no-tree --show-types --terse \
+			-f $(KERNEL_FILES) || rc=1; fi; \
+	for p in kernel/patches/*.patch; do \
+		[ -e "$$p" ] || continue; \
+		$(LINUX)/scripts/checkpatch.pl --strict --no-tree --show-types --terse "$$p" || rc=1; \
+	done; \
+	[ $$rc = 0 ] && echo "checkpatch: clean"; exit $$rc
+
+# --- cleaning ---------------------------------------------------------------
+clean:
+	@for d in bpf libinterpose cmd/interposectl tests/unit tests/tools; do \
+		if [ -f $$d/Makefile ]; then $(MAKE) -C $$d $(SUBMAKE_VARS) clean || exit 1; fi; \
+	done
+	rm -rf $(BUILD)/libbpf $(BUILD)/bpftool $(BUILD)/bin $(BUILD)/lib $(BUILD)/vm \
+		$(BUILD)/check $(BUILD)/tests $(VMLINUX_H)
+
+kernel-clean:
+	rm -rf $(BUILD)/kernel-test $(BUILD)/kernel-bench
+
+distclean:
+	rm -rf $(BUILD)

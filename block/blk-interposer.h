@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Block device interposer: block layer internal hooks.
+ *
+ * Every hook compiles to nothing without CONFIG_BLK_INTERPOSER, and the
+ * submit hook costs one static branch while no device is interposed.
+ */
+#ifndef _BLK_INTERPOSER_INTERNAL_H
+#define _BLK_INTERPOSER_INTERNAL_H
+
+#include <linux/blk_types.h>
+#include <linux/jump_label.h>
+#include <uapi/linux/blk-interposer.h>
+
+struct device_attribute;
+
+#ifdef CONFIG_BLK_INTERPOSER
+
+DECLARE_STATIC_KEY_FALSE(blk_interposer_in_use);
+
+bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio);
+void blk_interposer_bdev_gone(struct block_device *bdev);
+void blk_interposer_query(struct block_device *bdev,
+			  struct blkinterpose_info *info);
+int blk_interposer_ioctl(struct block_device *bdev, unsigned int cmd,
+			 void __user *argp);
+extern struct device_attribute dev_attr_interposer;
+
+/**
+ * blk_interposer_submit_bio - hand a bio to the interposer of its device
+ * @bio: the bio being submitted
+ *
+ * Must be called with the q_usage_counter of the bio's queue held, so that
+ * a queue freeze in attach or detach waits for every caller that could have
+ * seen the previous interposer.
+ *
+ * Return: %true if the interposer took the bio, %false if the bio goes on
+ * to the driver of its device.
+ */
+static inline bool blk_interposer_submit_bio(struct bio *bio)
+{
+	struct blk_interposer *ip;
+
+	if (!static_branch_unlikely(&blk_interposer_in_use))
+		return false;
+	ip = READ_ONCE(bio->bi_bdev->bd_interposer);
+	if (likely(!ip) || bio_flagged(bio, BIO_INTERPOSED))
+		return false;
+	return __blk_interposer_submit_bio(ip, bio);
+}
+
+#else /* CONFIG_BLK_INTERPOSER */
+
+static inline bool blk_interposer_submit_bio(struct bio *bio)
+{
+	return false;
+}
+
+static inline void blk_interposer_bdev_gone(struct block_device *bdev)
+{
+}
+
+static inline int blk_interposer_ioctl(struct block_device *bdev,
+				       unsigned int cmd, void __user *argp)
+{
+	return -ENOTTY;
+}
+
+#endif /* CONFIG_BLK_INTERPOSER */
+
+#endif /* _BLK_INTERPOSER_INTERNAL_H */

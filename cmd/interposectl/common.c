@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * interposectl: error reporting and output helpers shared by the commands.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "main.h"
+
+bool json_output;
+bool pretty_output;
+
+static const struct {
+	int err;
+	const char *name;
+} errno_names[] = {
+#define E(x) { x, #x }
+	E(EPERM), E(ENOENT), E(EINTR), E(EIO), E(ENXIO), E(E2BIG), E(EBADF),
+	E(EAGAIN), E(ENOMEM), E(EACCES), E(EFAULT), E(ENOTBLK), E(EBUSY),
+	E(EEXIST), E(ENODEV), E(ENOTDIR), E(EISDIR), E(EINVAL), E(ENOSPC),
+	E(ENOTTY), E(EROFS), E(ENAMETOOLONG), E(ENOSYS), E(ELOOP),
+	E(EOPNOTSUPP), E(ENOMEDIUM),
+#undef E
+};
+
+const char *errno_name(int err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
+		if (errno_names[i].err == err)
+			return errno_names[i].name;
+	return NULL;
+}
+
+void format_error(char *buf, size_t len, const char *msg, int err)
+{
+	const char *name = errno_name(err);
+
+	if (name)
+		snprintf(buf, len, "%s (%s)", msg, name);
+	else
+		snprintf(buf, len, "%s (errno %d)", msg, err);
+}
+
+static void p_err_json(const char *msg)
+{
+	json_object *obj;
+
+	if (!json_output)
+		return;
+	obj = json_object_new_object();
+	json_object_object_add(obj, "error", json_object_new_string(msg));
+	print_json(obj);
+}
+
+int p_err_lib(int err)
+{
+	const char *msg = interpose_errmsg();
+	char buf[768];
+
+	if (err < 0)
+		err = -err;
+	format_error(buf, sizeof(buf), msg[0] ? msg : strerror(err), err);
+	fprintf(stderr, "%s: %s\n", BIN_NAME, buf);
+	p_err_json(buf);
+	return 1;
+}
+
+int p_usage(const char *cmd, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s%s%s: %s\nTry '%s%s%s -h' for help.\n", BIN_NAME,
+		cmd ? " " : "", cmd ?: "", msg, BIN_NAME, cmd ? " " : "",
+		cmd ?: "");
+	p_err_json(msg);
+	return EXIT_USAGE;
+}
+
+void print_json(json_object *obj)
+{
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
+
+	flags |= pretty_output ? JSON_C_TO_STRING_PRETTY |
+				 JSON_C_TO_STRING_SPACED :
+				 JSON_C_TO_STRING_PLAIN;
+	printf("%s\n", json_object_to_json_string_ext(obj, flags));
+	json_object_put(obj);
+}
+
+void getopt_reset(void)
+{
+	/* 0, not 1: glibc then also forgets its internal state. */
+	optind = 0;
+	opterr = 0;
+}
+
+int p_bad_option(const char *cmd, int c, char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	if (c == ':')
+		return p_usage(cmd, "option '%s' needs an argument", opt);
+	if (optopt)
+		return p_usage(cmd, "unknown option '-%c'", optopt);
+	return p_usage(cmd, "unknown option '%s'", opt);
+}
+
+int parse_dev_arg(const char *cmd, int argc, char **argv, bool optional,
+		  const char **devp, bool *helpp)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	int c;
+
+	*devp = NULL;
+	*helpp = false;
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c != 'h')
+			return p_bad_option(cmd, c, argv);
+		*helpp = true;
+		return 0;
+	}
+	if (optind < argc)
+		*devp = argv[optind++];
+	else if (!optional)
+		return p_usage(cmd, "missing DEV");
+	if (optind < argc)
+		return p_usage(cmd, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}

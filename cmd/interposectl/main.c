@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * interposectl: attach, detach and show block device interposers.
+ *
+ * Global options come before the command; each command parses its own
+ * (see attach.c, show.c), calls libinterpose and prints.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "main.h"
+
+#define INTERPOSECTL_VERSION "v0.1.0"
+
+static const struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} cmds[] = {
+	{ "attach", do_attach },
+	{ "detach", do_detach },
+	{ "show",   do_show },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [OPTIONS] COMMAND [ARGS]\n"
+		"       %s attach DEV --to TARGET [--to TARGET]... [--ops NAME]\n"
+		"       %s detach DEV\n"
+		"       %s show [DEV]\n"
+		"       %s help\n"
+		"\n"
+		"DEV and TARGET name a block device: /dev/NAME, NAME or MAJ:MIN.\n"
+		"'%s COMMAND -h' shows the help of a command.\n"
+		"\n"
+		"Options:\n"
+		"  -j, --json      JSON output\n"
+		"  -p, --pretty    pretty-printed JSON output (implies -j)\n"
+		"  -d, --debug     print libinterpose's messages on stderr\n"
+		"  -h, --help      show this help\n"
+		"  -V, --version   show the version\n",
+		BIN_NAME, BIN_NAME, BIN_NAME, BIN_NAME, BIN_NAME, BIN_NAME);
+}
+
+static void version(void)
+{
+	json_object *obj;
+
+	if (!json_output) {
+		printf("%s %s (libinterpose %s)\n", BIN_NAME,
+		       INTERPOSECTL_VERSION, libinterpose_version_string());
+		return;
+	}
+	obj = json_object_new_object();
+	json_object_object_add(obj, "version",
+			       json_object_new_string(INTERPOSECTL_VERSION));
+	json_object_object_add(obj, "libinterpose", json_object_new_string(
+		libinterpose_version_string()));
+	print_json(obj);
+}
+
+static int print_debug(enum interpose_print_level level, const char *fmt,
+		       va_list ap)
+{
+	(void)level;
+	fprintf(stderr, "libinterpose: ");
+	return vfprintf(stderr, fmt, ap);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json",    no_argument, NULL, 'j' },
+		{ "pretty",  no_argument, NULL, 'p' },
+		{ "debug",   no_argument, NULL, 'd' },
+		{ "help",    no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ }
+	};
+	bool help = false, show_version = false;
+	size_t i;
+	int c;
+
+	getopt_reset();
+	/* "+": stop at the command, whose options are its own. */
+	while ((c = getopt_long(argc, argv, "+:jpdhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			pretty_output = true;
+			/* fall through */
+		case 'j':
+			json_output = true;
+			break;
+		case 'd':
+			interpose_set_print(print_debug);
+			break;
+		case 'h':
+			help = true;
+			break;
+		case 'V':
+			show_version = true;
+			break;
+		default:
+			return p_bad_option(NULL, c, argv);
+		}
+	}
+	if (help) {
+		usage(stdout);
+		return 0;
+	}
+	if (show_version) {
+		version();
+		return 0;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return p_usage(NULL, "missing command");
+	if (!strcmp(argv[0], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[0], cmds[i].name))
+			return cmds[i].fn(argc, argv);
+	return p_usage(NULL, "unknown command '%s'", argv[0]);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * interposectl: shared declarations.  The command files parse their
+ * arguments into a structure (testable without a kernel), call
+ * libinterpose and print.
+ */
+#ifndef __INTERPOSECTL_MAIN_H
+#define __INTERPOSECTL_MAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include <interpose/libinterpose.h>
+
+#define BIN_NAME	"interposectl"
+#define EXIT_USAGE	2
+
+#define __printf(a, b) __attribute__((format(printf, a, b)))
+
+extern bool json_output;
+extern bool pretty_output;
+
+/* "EBUSY" for EBUSY, NULL if not in the table. */
+const char *errno_name(int err);
+/* "MSG (ENAME)", or "MSG (errno N)" for an errno without a name. */
+void format_error(char *buf, size_t len, const char *msg, int err);
+/*
+ * Report the failure of a libinterpose call that returned @err (negative):
+ * "interposectl: MSG (ENAME)" on stderr and, in JSON mode, {"error": ...}
+ * on stdout.  Returns the exit status, 1.
+ */
+int p_err_lib(int err);
+/*
+ * Report a usage error of command @cmd (NULL for the global options) with a
+ * hint to its help.  Returns the exit status, EXIT_USAGE.
+ */
+__printf(2, 3) int p_usage(const char *cmd, const char *fmt, ...);
+/* Print @obj (NULL prints null) on stdout, pretty with -p, and free it. */
+void print_json(json_object *obj);
+/* Reset getopt for a new argument vector. */
+void getopt_reset(void);
+/* Report an option getopt_long() refused; returns EXIT_USAGE. */
+int p_bad_option(const char *cmd, int c, char **argv);
+/*
+ * Parse "CMD [-h] [DEV]" (DEV required unless @optional): 0, or EXIT_USAGE
+ * after reporting the error.
+ */
+int parse_dev_arg(const char *cmd, int argc, char **argv, bool optional,
+		  const char **devp, bool *helpp);
+
+/* interposectl attach DEV --to TARGET [--to TARGET]... [--ops NAME] */
+struct attach_args {
+	const char *dev;
+	const char **targets;	/* allocated, see attach_args_free() */
+	size_t nr_targets;
+	const char *ops;
+	bool help;
+};
+/* 0, or EXIT_USAGE after reporting the error; argv[0] is "attach". */
+int attach_parse(int argc, char **argv, struct attach_args *a);
+void attach_args_free(struct attach_args *a);
+void attach_usage(FILE *f);
+int do_attach(int argc, char **argv);
+
+/* interposectl detach DEV */
+struct detach_args {
+	const char *dev;
+	bool help;
+};
+int detach_parse(int argc, char **argv, struct detach_args *a);
+void detach_usage(FILE *f);
+int do_detach(int argc, char **argv);
+
+/* interposectl show [DEV] */
+struct show_args {
+	const char *dev;	/* NULL: every interposed device */
+	bool help;
+};
+int show_parse(int argc, char **argv, struct show_args *a);
+void show_usage(FILE *f);
+int do_show(int argc, char **argv);
+/* One device as a line of text / a JSON object. */
+void show_info_text(FILE *f, const struct interpose_info *info);
+json_object *show_info_json(const struct interpose_info *info);
+
+#endif /* __INTERPOSECTL_MAIN_H */

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * interposectl show: one device, or every interposed device.
+ *
+ * Text: one line per device,
+ *   nullb0 (251:0): attached, targets nullb1 (251:1), ops -, seen 10 ...
+ * JSON: one object per device (an array without DEV), with the fields
+ *   device, dev, state, targets[{device, dev}], ops, flags, counters{}.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <sys/sysmacros.h>
+
+#include "main.h"
+
+static const struct {
+	const char *name;
+	size_t off;
+} counters[] = {
+#define C(f) { #f, offsetof(struct interpose_counters, f) }
+	C(seen), C(passed), C(redirected), C(remapped), C(failed),
+	C(completed), C(invalid),
+#undef C
+};
+
+static __u64 counter(const struct interpose_info *info, size_t i)
+{
+	const char *c = (const char *)interpose_info__counters(info);
+
+	return *(const __u64 *)(c + counters[i].off);
+}
+
+static const char *dev_str(dev_t dev, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u:%u", major(dev), minor(dev));
+	return buf;
+}
+
+/* A device's kernel name, or MAJ:MIN when sysfs did not know it. */
+static const char *name_or_dev(const char *name, dev_t dev, char *buf,
+			       size_t len)
+{
+	return name && name[0] ? name : dev_str(dev, buf, len);
+}
+
+/* "nullb1 (251:1)", or "251:1" when sysfs did not know the name. */
+static void print_dev(FILE *f, const char *name, dev_t dev)
+{
+	char buf[32];
+
+	dev_str(dev, buf, sizeof(buf));
+	if (name && name[0])
+		fprintf(f, "%s (%s)", name, buf);
+	else
+		fprintf(f, "%s", buf);
+}
+
+void show_info_text(FILE *f, const struct interpose_info *info)
+{
+	unsigned int i, n = interpose_info__nr_targets(info);
+	const char *ops = interpose_info__ops_name(info);
+
+	print_dev(f, interpose_info__name(info), interpose_info__dev(info));
+	if (interpose_info__state(info) != INTERPOSE_STATE_ATTACHED) {
+		fprintf(f, ": not interposed\n");
+		return;
+	}
+	fprintf(f, ": attached, targets");
+	if (!n)
+		fprintf(f, " none");
+	for (i = 0; i < n; i++) {
+		fprintf(f, " ");
+		print_dev(f, interpose_info__target_name(info, i),
+			  interpose_info__target_dev(info, i));
+	}
+	fprintf(f, ", ops %s,", ops ?: "-");
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		fprintf(f, " %s %llu", counters[i].name,
+			(unsigned long long)counter(info, i));
+	if (interpose_info__flags(info))
+		fprintf(f, ", flags 0x%x", interpose_info__flags(info));
+	fprintf(f, "\n");
+}
+
+static json_object *dev_json(const char *name, dev_t dev)
+{
+	json_object *obj = json_object_new_object();
+	char b1[32], b2[32];
+
+	json_object_object_add(obj, "device", json_object_new_string(
+		name_or_dev(name, dev, b1, sizeof(b1))));
+	json_object_object_add(obj, "dev", json_object_new_string(
+		dev_str(dev, b2, sizeof(b2))));
+	return obj;
+}
+
+json_object *show_info_json(const struct interpose_info *info)
+{
+	unsigned int i, n = interpose_info__nr_targets(info);
+	const char *ops = interpose_info__ops_name(info);
+	json_object *obj, *targets, *cnt;
+	bool attached;
+
+	attached = interpose_info__state(info) == INTERPOSE_STATE_ATTACHED;
+	obj = dev_json(interpose_info__name(info), interpose_info__dev(info));
+	json_object_object_add(obj, "state", json_object_new_string(
+		attached ? "attached" : "none"));
+
+	targets = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(targets, dev_json(
+			interpose_info__target_name(info, i),
+			interpose_info__target_dev(info, i)));
+	json_object_object_add(obj, "targets", targets);
+	json_object_object_add(obj, "ops",
+			       ops ? json_object_new_string(ops) : NULL);
+	json_object_object_add(obj, "flags",
+			       json_object_new_int64(interpose_info__flags(info)));
+
+	cnt = json_object_new_object();
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		json_object_object_add(cnt, counters[i].name,
+				       json_object_new_uint64(counter(info, i)));
+	json_object_object_add(obj, "counters", cnt);
+	return obj;
+}
+
+void show_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s show [DEV]\n"
+		"\n"
+		"Show the interposer of the block device DEV (/dev/NAME, NAME or\n"
+		"MAJ:MIN), or without DEV every interposed device, one per line\n"
+		"(a JSON array with -j).\n"
+		"\n"
+		"Options:\n"
+		"  -h, --help        show this help\n",
+		BIN_NAME);
+}
+
+static int show_one(const char *dev)
+{
+	struct interpose_info *info;
+	int err;
+
+	err = interpose_query(dev, &info);
+	if (err)
+		return p_err_lib(err);
+	if (json_output)
+		print_json(show_info_json(info));
+	else
+		show_info_text(stdout, info);
+	interpose_info__free(info);
+	return 0;
+}
+
+static int show_all(void)
+{
+	struct interpose_info **infos;
+	json_object *arr = NULL;
+	size_t i, cnt;
+	int err;
+
+	err = interpose_list(&infos, &cnt);
+	if (err)
+		return p_err_lib(err);
+	if (json_output)
+		arr = json_object_new_array();
+	for (i = 0; i < cnt; i++) {
+		if (json_output)
+			json_object_array_add(arr, show_info_json(infos[i]));
+		else
+			show_info_text(stdout, infos[i]);
+	}
+	if (json_output)
+		print_json(arr);
+	interpose_list__free(infos, cnt);
+	return 0;
+}
+
+int show_parse(int argc, char **argv, struct show_args *a)
+{
+	return parse_dev_arg("show", argc, argv, true, &a->dev, &a->help);
+}
+
+int do_show(int argc, char **argv)
+{
+	struct show_args a;
+
+	if (show_parse(argc, argv, &a))
+		return EXIT_USAGE;
+	if (a.help) {
+		show_usage(stdout);
+		return 0;
+	}
+	return a.dev ? show_one(a.dev) : show_all();
+}

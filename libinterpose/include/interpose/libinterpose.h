@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * libinterpose: attach, detach and query block device interposers.
+ *
+ * Conventions (those of libbpf):
+ * - functions return 0 or a negative errno and also set errno;
+ * - interpose_errmsg() gives the calling thread's last error message,
+ *   naming the object and the reason, e.g.
+ *   "attach /dev/nullb0: target /dev/nullb1 is smaller than the original";
+ * - the library prints nothing unless a print callback is installed with
+ *   interpose_set_print();
+ * - options are passed in *_opts structures whose first field is their
+ *   size; declare them with LIBINTERPOSE_OPTS() so that unknown fields are
+ *   zero and the library can grow them compatibly;
+ * - objects are opaque and read through getters.
+ *
+ * Devices are named as /dev/NAME (any path to a block device node), NAME
+ * (a kernel block device name, e.g. "nullb0" or "loop0p1") or MAJ:MIN.
+ */
+#ifndef __LIBINTERPOSE_H
+#define __LIBINTERPOSE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef LIBINTERPOSE_API
+#define LIBINTERPOSE_API __attribute__((visibility("default")))
+#endif
+
+#define LIBINTERPOSE_MAJOR_VERSION 0
+#define LIBINTERPOSE_MINOR_VERSION 1
+#define LIBINTERPOSE_PATCH_VERSION 0
+
+/*
+ * Declare and zero-initialise an options structure, setting its size:
+ *	LIBINTERPOSE_OPTS(interpose_attach_opts, opts, .ops_name = "x");
+ * The memset clears the padding too, which the library checks.
+ */
+#define LIBINTERPOSE_OPTS(TYPE, NAME, ...)				\
+	struct TYPE NAME = ({						\
+		memset(&NAME, 0, sizeof(struct TYPE));			\
+		(struct TYPE) {						\
+			.sz = sizeof(struct TYPE),			\
+			__VA_ARGS__					\
+		};							\
+	})
+
+LIBINTERPOSE_API __u32 libinterpose_major_version(void);
+LIBINTERPOSE_API __u32 libinterpose_minor_version(void);
+/* "v0.1.0" */
+LIBINTERPOSE_API const char *libinterpose_version_string(void);
+
+enum interpose_print_level {
+	INTERPOSE_WARN,
+	INTERPOSE_INFO,
+	INTERPOSE_DEBUG,
+};
+
+typedef int (*interpose_print_fn_t)(enum interpose_print_level level,
+				    const char *format, va_list args);
+
+/*
+ * Install a print callback (NULL: print nothing, the default); returns the
+ * previous one.  Every error is printed at INTERPOSE_WARN as it is stored
+ * for interpose_errmsg().
+ */
+LIBINTERPOSE_API interpose_print_fn_t interpose_set_print(interpose_print_fn_t fn);
+
+/*
+ * The calling thread's last error message, "" after a call that succeeded.
+ * Valid until the next libinterpose call of the same thread.
+ */
+LIBINTERPOSE_API const char *interpose_errmsg(void);
+
+/*
+ * Resolve a device name (/dev/NAME, NAME or MAJ:MIN) to its device number
+ * and, if @path is not NULL, the path of its device node ("" if the device
+ * exists but has no node).  Returns -ENOENT if there is no such device,
+ * -ENOTBLK if the name exists but is not a block device, -EINVAL for a
+ * malformed MAJ:MIN and -ENAMETOOLONG if @len is too small.
+ */
+LIBINTERPOSE_API int interpose_resolve_dev(const char *name, dev_t *devp,
+					   char *path, size_t len);
+
+struct interpose_attach_opts {
+	size_t sz;			/* sizeof(struct interpose_attach_opts) */
+	const char * const *targets;	/* target device names */
+	size_t nr_targets;
+	/*
+	 * Name of a registered interposer ops; NULL or "" for a plain
+	 * redirect of every bio to targets[0], which then must exist and be
+	 * at least as large as the original.
+	 */
+	const char *ops_name;
+	__u32 flags;			/* must be 0 */
+	size_t :0;
+};
+#define interpose_attach_opts__last_field flags
+
+/*
+ * Attach an interposer to @dev.  The devices are checked in userspace
+ * first (the kernel checks again) so that interpose_errmsg() says which
+ * target is wrong and why.  Needs CAP_SYS_ADMIN.
+ *
+ * Errors: -EINVAL bad options or targets (none for a plain redirect, too
+ * many, the original itself, overlapping it, smaller than it, given twice,
+ * a larger logical block size), -EBUSY @dev is already interposed or a
+ * target is in exclusive use, -EPERM, -ENOENT (no such device, or the ops
+ * is not registered), -ELOOP (would chain interposers), -ENODEV (a device
+ * is going away), -ENOTTY (the kernel has no block interposers), -E2BIG
+ * (@opts has non-zero bytes this library does not know).
+ */
+LIBINTERPOSE_API int interpose_attach(const char *dev,
+				      const struct interpose_attach_opts *opts);
+
+struct interpose_detach_opts {
+	size_t sz;			/* sizeof(struct interpose_detach_opts) */
+	__u32 flags;			/* must be 0 */
+	size_t :0;
+};
+#define interpose_detach_opts__last_field flags
+
+/*
+ * Detach the interposer of @dev (@opts may be NULL).  Bios already sent to
+ * a target complete there.  -ENOENT if @dev is not interposed.
+ */
+LIBINTERPOSE_API int interpose_detach(const char *dev,
+				      const struct interpose_detach_opts *opts);
+
+enum interpose_state {
+	INTERPOSE_STATE_NONE = 0,	/* no interposer attached */
+	INTERPOSE_STATE_ATTACHED = 1,
+};
+
+/* Bio counters since attach; fields are only ever appended. */
+struct interpose_counters {
+	__u64 seen;		/* bios that entered the interposer */
+	__u64 passed;		/* passed on to the original */
+	__u64 redirected;	/* sent to a target unchanged */
+	__u64 remapped;		/* sent to a new sector */
+	__u64 failed;		/* failed by the program's verdict */
+	__u64 completed;	/* completed without I/O */
+	__u64 invalid;		/* failed because a verdict did not validate */
+};
+
+/* The interposer state of one device, a snapshot. */
+struct interpose_info;
+
+/*
+ * Query the interposer of @dev into a new *@infop, to be freed with
+ * interpose_info__free().  Needs no privileges: when the device node cannot
+ * be opened, the state is read from sysfs instead.
+ */
+LIBINTERPOSE_API int interpose_query(const char *dev,
+				     struct interpose_info **infop);
+
+/*
+ * Query every interposed device, sorted by name.  *@infosp is a new array
+ * of *@cntp objects (NULL and 0 if there are none), to be freed with
+ * interpose_list__free().
+ */
+LIBINTERPOSE_API int interpose_list(struct interpose_info ***infosp,
+				    size_t *cntp);
+LIBINTERPOSE_API void interpose_list__free(struct interpose_info **infos,
+					   size_t cnt);
+
+LIBINTERPOSE_API void interpose_info__free(struct interpose_info *info);
+LIBINTERPOSE_API enum interpose_state
+interpose_info__state(const struct interpose_info *info);
+/* The queried device: number, kernel name ("nullb0"), node path or "". */
+LIBINTERPOSE_API dev_t interpose_info__dev(const struct interpose_info *info);
+LIBINTERPOSE_API const char *interpose_info__name(const struct interpose_info *info);
+LIBINTERPOSE_API const char *interpose_info__path(const struct interpose_info *info);
+LIBINTERPOSE_API __u32 interpose_info__flags(const struct interpose_info *info);
+LIBINTERPOSE_API unsigned int
+interpose_info__nr_targets(const struct interpose_info *info);
+/* Target @idx: number (0 if out of range), kernel name ("" if unknown,
+ * NULL if out of range). */
+LIBINTERPOSE_API dev_t interpose_info__target_dev(const struct interpose_info *info,
+						  unsigned int idx);
+LIBINTERPOSE_API const char *
+interpose_info__target_name(const struct interpose_info *info, unsigned int idx);
+/* The attached ops, NULL for a plain redirect or when not attached. */
+LIBINTERPOSE_API const char *interpose_info__ops_name(const struct interpose_info *info);
+LIBINTERPOSE_API const struct interpose_counters *
+interpose_info__counters(const struct interpose_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* __LIBINTERPOSE_H */

@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libinterpose: query and list interposers, and the info object.
+ *
+ * A device is queried with BLKINTERPOSE_QUERY on its node; when the node
+ * cannot be opened (none, or no permission), its read-only "interposer"
+ * sysfs attribute is parsed instead, so that anyone can list.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "libinterpose_internal.h"
+
+int ip_query_fd(int fd, struct blkinterpose_info *ki)
+{
+	memset(ki, 0, sizeof(*ki));
+	ki->size = sizeof(*ki);
+	return ioctl(fd, BLKINTERPOSE_QUERY, ki) ? -errno : 0;
+}
+
+/* ENOTTY (no such ioctl) or EINVAL (a driver's answer to it). */
+bool ip_fd_unsupported(int fd)
+{
+	struct blkinterpose_info ki;
+	int err = ip_query_fd(fd, &ki);
+
+	return err == -ENOTTY || err == -EINVAL;
+}
+static void ip_info_set_targets(struct interpose_info *info,
+				const dev_t *devs, unsigned int n)
+{
+	unsigned int i;
+
+	info->nr_targets = n;
+	for (i = 0; i < n; i++) {
+		info->targets[i].dev = devs[i];
+		ip_dev_name(devs[i], info->targets[i].name,
+			    sizeof(info->targets[i].name));
+	}
+}
+
+static void ip_info_from_kernel(struct interpose_info *info,
+				const struct blkinterpose_info *ki)
+{
+	const struct blkinterpose_counters *kc = &ki->counters;
+	struct interpose_counters *c = &info->counters;
+	dev_t devs[BLKINTERPOSE_MAX_TARGETS];
+	unsigned int i, n;
+
+	info->state = ki->state == BLKINTERPOSE_STATE_ATTACHED ?
+		      INTERPOSE_STATE_ATTACHED : INTERPOSE_STATE_NONE;
+	info->flags = ki->flags;
+	n = ki->nr_targets < BLKINTERPOSE_MAX_TARGETS ?
+	    ki->nr_targets : BLKINTERPOSE_MAX_TARGETS;
+	for (i = 0; i < n; i++)
+		devs[i] = makedev(ki->targets[i].major, ki->targets[i].minor);
+	ip_info_set_targets(info, devs, n);
+	snprintf(info->ops_name, sizeof(info->ops_name), "%.*s",
+		 (int)sizeof(ki->ops_name), ki->ops_name);
+	c->seen = kc->seen;
+	c->passed = kc->passed;
+	c->redirected = kc->redirected;
+	c->remapped = kc->remapped;
+	c->failed = kc->failed;
+	c->completed = kc->completed;
+	c->invalid = kc->invalid;
+}
+
+static const struct {
+	const char *key;
+	size_t off;
+} ip_counter_keys[] = {
+#define IP_COUNTER(f) { #f, offsetof(struct interpose_counters, f) }
+	IP_COUNTER(seen), IP_COUNTER(passed), IP_COUNTER(redirected),
+	IP_COUNTER(remapped), IP_COUNTER(failed), IP_COUNTER(completed),
+	IP_COUNTER(invalid),
+#undef IP_COUNTER
+};
+
+static int ip_parse_targets(char *val, struct interpose_info *info)
+{
+	dev_t devs[BLKINTERPOSE_MAX_TARGETS];
+	unsigned int n = 0, maj, min;
+	char *tok, *save, end;
+
+	for (tok = strtok_r(val, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (n == BLKINTERPOSE_MAX_TARGETS ||
+		    sscanf(tok, "%u:%u%c", &maj, &min, &end) != 2)
+			return -EINVAL;
+		devs[n++] = makedev(maj, min);
+	}
+	ip_info_set_targets(info, devs, n);
+	return 0;
+}
+
+int ip_info_parse_sysfs(const char *line, struct interpose_info *info)
+{
+	char buf[1024], *tok, *save, *val;
+	size_t i;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	tok = strtok_r(buf, " \t\n", &save);
+	if (!tok)
+		return -EINVAL;
+	if (!strcmp(tok, "none")) {
+		info->state = INTERPOSE_STATE_NONE;
+		return 0;
+	}
+	if (strcmp(tok, "attached"))
+		return -EINVAL;
+	info->state = INTERPOSE_STATE_ATTACHED;
+
+	while ((tok = strtok_r(NULL, " \t\n", &save))) {
+		val = strchr(tok, '=');
+		if (!val)
+			continue;
+		*val++ = '\0';
+		if (!strcmp(tok, "targets")) {
+			if (ip_parse_targets(val, info))
+				return -EINVAL;
+		} else if (!strcmp(tok, "ops")) {
+			snprintf(info->ops_name, sizeof(info->ops_name), "%s",
+				 strcmp(val, "-") ? val : "");
+		} else if (!strcmp(tok, "flags")) {
+			info->flags = strtoul(val, NULL, 0);
+		} else {
+			for (i = 0; i < ARRAY_SIZE(ip_counter_keys); i++)
+				if (!strcmp(tok, ip_counter_keys[i].key))
+					*(__u64 *)((char *)&info->counters +
+						   ip_counter_keys[i].off) =
+						strtoull(val, NULL, 10);
+		}
+	}
+	return 0;
+}
+
+/* The "interposer" line of sysfs, for devices we cannot open. */
+static int ip_query_sysfs(dev_t dev, struct interpose_info *info)
+{
+	char path[PATH_MAX], line[1024];
+	int err;
+
+	err = ip_snprintf(path, sizeof(path), "%s/dev/block/%u:%u/interposer",
+			  ip_sysfs_root(), major(dev), minor(dev));
+	if (err)
+		return err;
+	err = ip_read_line(path, line, sizeof(line));
+	if (err == -ENOENT) {
+		/* The device exists but has no such attribute. */
+		path[strlen(path) - strlen("/interposer")] = '\0';
+		return access(path, F_OK) ? -ENOENT : -ENOTTY;
+	}
+	if (err)
+		return err;
+	return ip_info_parse_sysfs(line, info);
+}
+
+int ip_query_dev(const struct ip_dev *d, struct interpose_info *info)
+{
+	struct blkinterpose_info ki;
+	int fd, err, open_err = -ENOENT;
+
+	memset(info, 0, sizeof(*info));
+	info->orig.dev = d->dev;
+	snprintf(info->orig.name, sizeof(info->orig.name), "%s", d->name);
+	snprintf(info->path, sizeof(info->path), "%s", d->path);
+	if (!info->orig.name[0] && d->path[0])
+		snprintf(info->orig.name, sizeof(info->orig.name), "%s",
+			 strrchr(d->path, '/') + 1);
+
+	if (d->path[0]) {
+		fd = open(d->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0) {
+			err = ip_query_fd(fd, &ki);
+			close(fd);
+			if (err == -EINVAL)
+				err = -ENOTTY;
+			if (!err)
+				ip_info_from_kernel(info, &ki);
+			return err;
+		}
+		open_err = -errno;
+	}
+	err = ip_query_sysfs(d->dev, info);
+	return err == -ENOENT ? open_err : err;
+}
+static int ip_query_err(const char *verb, const char *label, int err)
+{
+	const char *reason = ip_common_reason(-err);
+
+	if (err == -ENOENT)
+		reason = "no device node and no interposer state in sysfs";
+	return ip_err(-err, "%s %s: %s", verb, label, reason ?: strerror(-err));
+}
+
+int interpose_query(const char *dev, struct interpose_info **infop)
+{
+	struct interpose_info *info;
+	struct ip_dev d;
+	int err;
+
+	ip_errmsg_clear();
+	if (!infop)
+		return ip_err(EINVAL, "query: no result pointer given");
+	*infop = NULL;
+	err = ip_resolve(dev, &d);
+	if (err)
+		return ip_err(-err, "query %s: %s", dev ?: "(null)",
+			      ip_resolve_reason(-err));
+	info = calloc(1, sizeof(*info));
+	if (!info)
+		return ip_err(ENOMEM, "query %s: out of memory", dev);
+	err = ip_query_dev(&d, info);
+	if (err) {
+		free(info);
+		return ip_query_err("query", ip_label(&d, dev), err);
+	}
+	*infop = info;
+	return 0;
+}
+
+static int ip_info_cmp(const void *a, const void *b)
+{
+	const struct interpose_info *x = *(struct interpose_info *const *)a;
+	const struct interpose_info *y = *(struct interpose_info *const *)b;
+
+	return strverscmp(x->orig.name, y->orig.name);
+}
+
+/* Query @name, one entry of /sys/class/block, if it is interposed. */
+static int ip_list_one(const char *name, struct interpose_info **infop,
+		       bool *supported)
+{
+	char path[PATH_MAX], line[1024], val[32];
+	struct interpose_info *info;
+	unsigned int maj, min;
+	struct ip_dev d = { };
+	int err;
+
+	*infop = NULL;
+	if (ip_snprintf(path, sizeof(path), "%s/class/block/%s/interposer",
+			ip_sysfs_root(), name) ||
+	    ip_read_line(path, line, sizeof(line)))
+		return 0;
+	*supported = true;
+	if (strncmp(line, "attached", strlen("attached")))
+		return 0;
+
+	snprintf(path, sizeof(path), "%s/class/block/%s/dev", ip_sysfs_root(),
+		 name);
+	if (ip_read_line(path, val, sizeof(val)) ||
+	    sscanf(val, "%u:%u", &maj, &min) != 2)
+		return 0;	/* gone meanwhile */
+	d.dev = makedev(maj, min);
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	if (ip_dev_node(d.dev, d.path, sizeof(d.path)) == -ENOENT)
+		return 0;
+
+	info = calloc(1, sizeof(*info));
+	if (!info)
+		return ip_err(ENOMEM, "list: out of memory");
+	err = ip_query_dev(&d, info);
+	if (err || info->state != INTERPOSE_STATE_ATTACHED) {
+		free(info);
+		if (err == -ENOENT || err == -ENODEV || err == -ENXIO || !err)
+			return 0;
+		return ip_query_err("list: query", name, err);
+	}
+	*infop = info;
+	return 0;
+}
+
+int interpose_list(struct interpose_info ***infosp, size_t *cntp)
+{
+	struct interpose_info **infos = NULL, **tmp, *info;
+	bool supported = false, any = false;
+	size_t cnt = 0, cap = 0;
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *dir;
+	int err = 0;
+
+	ip_errmsg_clear();
+	if (!infosp || !cntp)
+		return ip_err(EINVAL, "list: no result pointer given");
+	*infosp = NULL;
+	*cntp = 0;
+	snprintf(path, sizeof(path), "%s/class/block", ip_sysfs_root());
+	dir = opendir(path);
+	if (!dir)
+		return ip_err(errno, "list: cannot read %s: %s", path,
+			      strerror(errno));
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		any = true;
+		err = ip_list_one(e->d_name, &info, &supported);
+		if (err)
+			break;
+		if (!info)
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			tmp = realloc(infos, cap * sizeof(*infos));
+			if (!tmp) {
+				free(info);
+				err = ip_err(ENOMEM, "list: out of memory");
+				break;
+			}
+			infos = tmp;
+		}
+		infos[cnt++] = info;
+	}
+	closedir(dir);
+	if (!err && any && !supported)
+		err = ip_err(ENOTTY, "list: %s",
+			     ip_common_reason(ENOTTY));
+	if (err) {
+		interpose_list__free(infos, cnt);
+		return err;
+	}
+	if (cnt)
+		qsort(infos, cnt, sizeof(*infos), ip_info_cmp);
+	*infosp = infos;
+	*cntp = cnt;
+	return 0;
+}
+
+void interpose_list__free(struct interpose_info **infos, size_t cnt)
+{
+	size_t i;
+
+	if (!infos)
+		return;
+	for (i = 0; i < cnt; i++)
+		free(infos[i]);
+	free(infos);
+}
+
+void interpose_info__free(struct interpose_info *info)
+{
+	free(info);
+}
+
+enum interpose_state interpose_info__state(const struct interpose_info *info)
+{
+	return info->state;
+}
+
+dev_t interpose_info__dev(const struct interpose_info *info)
+{
+	return info->orig.dev;
+}
+
+const char *interpose_info__name(const struct interpose_info *info)
+{
+	return info->orig.name;
+}
+
+const char *interpose_info__path(const struct interpose_info *info)
+{
+	return info->path;
+}
+
+__u32 interpose_info__flags(const struct interpose_info *info)
+{
+	return info->flags;
+}
+
+unsigned int interpose_info__nr_targets(const struct interpose_info *info)
+{
+	return info->nr_targets;
+}
+
+dev_t interpose_info__target_dev(const struct interpose_info *info,
+				 unsigned int idx)
+{
+	return idx < info->nr_targets ? info->targets[idx].dev : 0;
+}
+
+const char *interpose_info__target_name(const struct interpose_info *info,
+					unsigned int idx)
+{
+	return idx < info->nr_targets ? info->targets[idx].name : NULL;
+}
+
+const char *interpose_info__ops_name(const struct interpose_info *info)
+{
+	return info->ops_name[0] ? info->ops_name : NULL;
+}
+
+const struct interpose_counters *
+interpose_info__counters(const struct interpose_info *info)
+{
+	return &info->counters;
+}

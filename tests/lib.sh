@@ -1,0 +1,211 @@
+# shellcheck shell=bash
+# Helpers for the VM tests (sourced).  Each test is a small script under
+# tests/vm/: it prints what it checks, exits 0 on success, 1 on failure and
+# 77 to skip (printing why).  Tests run as root in the guest booted by
+# kernel/vm-run, with the repository at the same path as on the host.
+
+set -u
+REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+BUILD=$REPO/build
+PATH=$BUILD/bin:$BUILD/tests:$PATH
+CTL=$BUILD/bin/interposectl
+PROBE=$BUILD/tests/ioctl-probe
+TMP=$(mktemp -d /tmp/itest.XXXXXX)
+CLEANUPS=()
+
+log() { echo "# $*"; }
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# Run cleanups in reverse order on exit, whatever happened.
+on_exit() {
+	local rc=$? i
+	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUPS[i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$TMP"
+	exit $rc
+}
+trap on_exit EXIT
+defer() { CLEANUPS+=("$*"); }
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+	log "$1: $3"
+}
+
+# expect_fail ERRNO CMD...: CMD must fail and name ERRNO on stderr.
+expect_fail() {
+	local want=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] || fail "'$*' succeeded, expected $want"
+	echo "$out" | grep -q "($want)" || fail "'$*': expected ($want) in: $out"
+	log "refused as expected: $* -> $out"
+}
+
+# probe_expect ERRNO ARGS...: the raw ioctl must return ERRNO.
+probe_expect() {
+	local want=$1 got
+	shift
+	got=$("$PROBE" "$@" 2>&1 | head -1)
+	[ "$got" = "$want" ] || fail "ioctl-probe $*: expected $want, got $got"
+	log "ioctl-probe $*: $got"
+}
+
+# nullb_create NAME SIZE_MB [queue_mode: 0 bio, 2 mq] [memory_backed]
+nullb_create() {
+	local d=/sys/kernel/config/nullb/$1
+	mkdir "$d" || fail "cannot create null_blk $1"
+	echo "$2" >"$d/size"
+	echo "${3:-2}" >"$d/queue_mode"
+	echo "${4:-1}" >"$d/memory_backed"
+	echo 512 >"$d/blocksize"
+	echo 1 >"$d/power" || fail "cannot power on null_blk $1"
+	udev_settle "/dev/$1"
+	defer nullb_remove "$1"
+}
+
+nullb_remove() {
+	local d=/sys/kernel/config/nullb/$1
+	[ -d "$d" ] || return 0
+	echo 0 >"$d/power" 2>/dev/null
+	rmdir "$d"
+}
+
+# No udev in the guest: devtmpfs creates the node, wait for it.
+udev_settle() {
+	local i
+	for i in $(seq 50); do
+		[ -b "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "$1 did not appear"
+}
+
+# loop_create FILE SIZE_MB -> prints /dev/loopN
+loop_create() {
+	local dev
+	truncate -s "${2}M" "$1"
+	dev=$(losetup --show -f -P "$1") || fail "losetup $1"
+	defer losetup -d "$dev"
+	echo "$dev"
+}
+
+# fill DEV PATTERN_FILE SIZE_MB: write a fresh random pattern, direct I/O.
+fill() {
+	head -c "$(($3 * 1024 * 1024))" /dev/urandom >"$2"
+	dd if="$2" of="$1" bs=1M oflag=direct conv=fsync status=none ||
+		fail "write $1"
+}
+
+# same DEV FILE SIZE_MB: the device's first SIZE_MB equal FILE.
+same() {
+	cmp -n "$(($3 * 1024 * 1024))" <(dd if="$1" bs=1M count="$3" iflag=direct status=none) "$2" >/dev/null
+}
+
+sysfs_of() {
+	# by device number: /dev/mapper nodes are not symlinks without udev
+	echo "/sys/dev/block/$(stat -L -c '%Hr:%Lr' "$1")"
+}
+
+# dev_stat DEV: "reads writes" completed I/Os from the device's stat file
+dev_stat() {
+	awk '{print $1, $5}' "$(sysfs_of "$1")/stat"
+}
+
+# show_field DEV JQ_FILTER
+show_field() {
+	"$CTL" -j show "$1" | jq -r "$2"
+}
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || skip "$c not installed"
+	done
+}
+
+# fio_verify_start DEV [extra fio args]: mixed random writes with
+# verification (crc32c, verify_backlog) at QD32 in the background until
+# fio_verify_stop.  Data must read back as written at every moment.
+fio_verify_start() {
+	local dev=$1
+	shift
+	fio --name=verify --filename="$dev" --rw=randwrite --bs=4k \
+		--ioengine=libaio --iodepth=32 --direct=1 --size=32M \
+		--verify=crc32c --verify_backlog=256 --verify_fatal=1 \
+		--runtime=3600 --time_based --output-format=json "$@" \
+		>"$TMP/fio.out" 2>"$TMP/fio.err" &
+	FIO_PID=$!
+	defer "kill -INT $FIO_PID; wait $FIO_PID"
+	sleep 1
+	kill -0 $FIO_PID 2>/dev/null || { cat "$TMP/fio.err"; fail "fio did not start"; }
+}
+
+# fio_verify_stop: stop fio (SIGINT) and check it saw no error at all.
+fio_verify_stop() {
+	local err w r
+	kill -0 "$FIO_PID" 2>/dev/null || { cat "$TMP/fio.err"; fail "fio ended early"; }
+	kill -INT "$FIO_PID"
+	wait "$FIO_PID"
+	sed -n '/^{/,$p' "$TMP/fio.out" >"$TMP/fio.json"
+	err=$(jq '.jobs[0].error' "$TMP/fio.json") || fail "no fio JSON output: $(cat "$TMP/fio.err")"
+	w=$(jq '.jobs[0].write.total_ios' "$TMP/fio.json")
+	r=$(jq '.jobs[0].read.total_ios' "$TMP/fio.json")
+	log "fio: $w writes, $r verify reads, error $err"
+	[ "$err" = 0 ] || { cat "$TMP/fio.err"; fail "fio reported error $err"; }
+	grep -qi "verify" "$TMP/fio.err" && grep -i verify "$TMP/fio.err" && fail "fio verify failure"
+	[ "$w" -gt 0 ] && [ "$r" -gt 0 ] || fail "fio did no verified I/O"
+	FIO_WRITES=$w
+}
+
+# fio_count DEV RW N: exactly N 4k direct I/Os of kind RW, prints the
+# number fio issued.
+fio_count() {
+	fio --name=count --filename="$1" --rw="$2" --bs=4k --ioengine=psync \
+		--direct=1 --size=64M --number_ios="$3" --randrepeat=0 \
+		--output-format=json 2>"$TMP/fio-count.err" >"$TMP/fio-count.json" ||
+		{ cat "$TMP/fio-count.err"; fail "fio $2 on $1"; }
+	case $2 in
+	*write) jq '.jobs[0].write.total_ios' "$TMP/fio-count.json" ;;
+	*) jq '.jobs[0].read.total_ios' "$TMP/fio-count.json" ;;
+	esac
+}
+
+dm_create() {
+	dmsetup create "$1" --table "$2" || fail "dmsetup create $1"
+	dmsetup mknodes "$1" 2>/dev/null
+	udev_settle "/dev/mapper/$1"
+	defer dmsetup remove --retry "$1"
+}
+
+# wait_for DESC CMD...: poll CMD for up to 10 s.
+wait_for() {
+	local desc=$1 i
+	shift
+	for i in $(seq 100); do
+		"$@" >/dev/null 2>&1 && { log "$desc"; return 0; }
+		sleep 0.1
+	done
+	fail "timed out waiting for: $desc"
+}
+
+# can_claim DEV: DEV can be opened exclusively (no holder left on it).
+can_claim() {
+	python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_RDWR | os.O_EXCL))' "$1" 2>/dev/null
+}
+
+not_interposed() {
+	[ "$(cat "$(sysfs_of "$1")/interposer")" = none ]
+}

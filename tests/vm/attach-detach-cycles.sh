@@ -1,0 +1,19 @@
+#!/bin/bash
+# desc: attach/detach cycles (200, CYCLES=) to dm-linear over the original while fio --verify runs at QD32
+. "$REPO/tests/lib.sh"
+cycles=${CYCLES:-200}
+nullb_create ipa 128 2
+sz=$(blockdev --getsz /dev/ipa)
+dm_create iplin "0 $sz linear /dev/ipa 0"
+fio_verify_start /dev/ipa
+total=0
+for i in $(seq "$cycles"); do
+	"$CTL" attach /dev/ipa --to /dev/mapper/iplin || fail "attach, cycle $i"
+	total=$((total + $(show_field /dev/ipa .counters.seen)))
+	"$CTL" detach /dev/ipa || fail "detach, cycle $i"
+	kill -0 "$FIO_PID" || fail "fio died at cycle $i"
+done
+log "$cycles cycles, $total bios went through the interposer"
+[ "$total" -gt 0 ] || fail "no bio was ever interposed"
+fio_verify_stop
+expect_eq "state" none "$(show_field /dev/ipa .state)"

@@ -1,0 +1,85 @@
+#!/bin/bash
+# desc: every refused input returns its documented errno, through the raw ioctl and the CLI
+. "$REPO/tests/lib.sh"
+nullb_create ipa 64 2
+nullb_create ipb 64 2
+nullb_create ipc 64 2
+nullb_create ipsmall 16 2
+l0=$(loop_create "$TMP/gpt.img" 64)
+sgdisk -n 1:2048:+16M -n 2:0:+16M "$l0" >/dev/null || fail sgdisk
+partx -u "$l0" 2>/dev/null || blockdev --rereadpt "$l0"
+udev_settle "${l0}p2"
+touch "$TMP/regular"
+
+log "targets the kernel refuses"
+probe_expect EINVAL attach /dev/ipa --to /dev/ipa
+probe_expect EINVAL attach /dev/ipa --to /dev/ipsmall
+probe_expect EINVAL attach /dev/ipa --to /dev/ipb --to /dev/ipb
+probe_expect EINVAL attach "${l0}p1" --to "$l0"
+probe_expect EINVAL attach "$l0" --to "${l0}p1"
+probe_expect EINVAL attach "${l0}p1" --to "${l0}p1"
+expect_fail EINVAL "$CTL" attach /dev/ipa --to /dev/ipa
+expect_fail EINVAL "$CTL" attach /dev/ipa --to /dev/ipsmall
+expect_fail EINVAL "$CTL" attach "${l0}p1" --to "$l0"
+log "a sibling partition that does not overlap is a valid target"
+"$CTL" attach "${l0}p1" --to "${l0}p2" || fail "p1 -> p2"
+"$CTL" detach "${l0}p1" || fail "detach p1"
+
+log "malformed arguments"
+probe_expect EINVAL attach /dev/ipa --to /dev/ipb --flags 1
+probe_expect EINVAL attach /dev/ipa --to /dev/ipb --flags 0x80000000
+probe_expect EINVAL attach /dev/ipa --to /dev/ipb --reserved0 1
+probe_expect EINVAL attach /dev/ipa --to /dev/ipb --reserved 0
+probe_expect EINVAL attach /dev/ipa --to /dev/ipb --reserved 3
+probe_expect EINVAL attach /dev/ipa --to /dev/ipb --size 0
+probe_expect EINVAL attach /dev/ipa --to /dev/ipb --size 8
+probe_expect E2BIG attach /dev/ipa --to /dev/ipb --size 200 --tail 190
+probe_expect E2BIG attach /dev/ipa --to /dev/ipb --size 65536
+probe_expect EINVAL attach /dev/ipa --nr 0
+probe_expect EINVAL attach /dev/ipa --to /dev/ipb --nr 9
+probe_expect EINVAL attach /dev/ipa --to /dev/ipb --ops-unterminated
+probe_expect ENOENT attach /dev/ipa --to /dev/ipb --ops nosuchops
+probe_expect EBADF attach /dev/ipa --rawfd 999
+probe_expect EBADF attach /dev/ipa --rawfd -1
+exec 7</dev/null 8<"$TMP/regular"
+probe_expect ENOTBLK attach /dev/ipa --rawfd 7
+probe_expect ENOTBLK attach /dev/ipa --rawfd 8
+probe_expect EINVAL detach /dev/ipa --flags 1
+probe_expect EINVAL detach /dev/ipa --reserved 1
+probe_expect EINVAL detach /dev/ipa --size 4
+probe_expect E2BIG detach /dev/ipa --size 64 --tail 40
+probe_expect EINVAL query /dev/ipa --size 16
+probe_expect OK query /dev/ipa --size 4096
+expect_eq "nothing was attached by any of the above" none "$(cat /sys/block/ipa/interposer)"
+
+log "a larger structure with a zero tail is accepted (forward compatibility)"
+probe_expect OK attach /dev/ipa --to /dev/ipb --size 200
+probe_expect OK detach /dev/ipa --size 64
+
+log "state conflicts"
+probe_expect ENOENT detach /dev/ipa
+expect_fail ENOENT "$CTL" detach /dev/ipa
+"$CTL" attach /dev/ipa --to /dev/ipb || fail attach
+probe_expect EBUSY attach /dev/ipa --to /dev/ipc
+expect_fail EBUSY "$CTL" attach /dev/ipa --to /dev/ipc
+log "a target is held exclusively by its interposer"
+probe_expect EBUSY attach /dev/ipc --to /dev/ipb
+can_claim /dev/ipb && fail "target not held exclusively"
+log "no chains"
+probe_expect ELOOP attach /dev/ipb --to /dev/ipc
+probe_expect ELOOP attach /dev/ipc --to /dev/ipa
+expect_fail ELOOP "$CTL" attach /dev/ipb --to /dev/ipc
+"$CTL" detach /dev/ipa || fail detach
+can_claim /dev/ipb || fail "target still held after detach"
+
+log "unprivileged callers"
+chmod 666 /dev/ipa /dev/ipb
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all "$@"; }
+nobody "$PROBE" attach /dev/ipa --to /dev/ipb --expect EPERM || fail "unprivileged attach not EPERM"
+"$CTL" attach /dev/ipa --to /dev/ipb || fail attach
+nobody "$PROBE" detach /dev/ipa --expect EPERM || fail "unprivileged detach not EPERM"
+nobody "$PROBE" query /dev/ipa --expect OK || fail "unprivileged query refused"
+expect_fail EPERM nobody "$CTL" detach /dev/ipa
+"$CTL" detach /dev/ipa || fail detach
+expect_fail EPERM nobody "$CTL" attach /dev/ipa --to /dev/ipb
+expect_eq "state" none "$(cat /sys/block/ipa/interposer)"

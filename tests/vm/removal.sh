@@ -1,0 +1,67 @@
+#!/bin/bash
+# desc: original or target removed while attached and under I/O: interposer detached, nothing leaks or oopses
+. "$REPO/tests/lib.sh"
+
+load_start() {
+	fio --name=load --filename="$1" --rw=randrw --bs=4k --ioengine=libaio \
+		--iodepth=32 --direct=1 --size=32M --runtime=3600 --time_based \
+		--continue_on_error=all >/dev/null 2>&1 &
+	LOAD=$!
+	defer "kill $LOAD; wait $LOAD"
+	sleep 1
+}
+load_stop() {
+	kill "$LOAD" 2>/dev/null
+	wait "$LOAD" 2>/dev/null
+	true
+}
+
+log "original powered off under I/O"
+nullb_create ipa 64 2
+nullb_create ipb 64 2
+"$CTL" attach /dev/ipa --to /dev/ipb || fail attach
+load_start /dev/ipa
+echo 0 >/sys/kernel/config/nullb/ipa/power
+load_stop
+wait_for "target released after the original went away" can_claim /dev/ipb
+dmesg | grep -q "ipa: interposer detached" || fail "no detach message in the kernel log"
+nullb_remove ipa
+
+log "target powered off under I/O"
+nullb_create ipa 64 2
+"$CTL" attach /dev/ipa --to /dev/ipb || fail attach
+load_start /dev/ipa
+echo 0 >/sys/kernel/config/nullb/ipb/power
+wait_for "interposer gone after the target went away" not_interposed /dev/ipa
+load_stop
+dd if=/dev/ipa of=/dev/null bs=1M count=4 iflag=direct status=none || fail "original unusable"
+expect_eq "show after target removal" none "$(show_field /dev/ipa .state)"
+nullb_remove ipb
+
+log "bio-based original with a bio-based target, target removed"
+nullb_create ipc 64 0
+nullb_create ipd 64 0
+"$CTL" attach /dev/ipc --to /dev/ipd || fail attach
+load_start /dev/ipc
+echo 0 >/sys/kernel/config/nullb/ipd/power
+wait_for "interposer gone" not_interposed /dev/ipc
+load_stop
+
+log "loop original detached under I/O"
+l0=$(loop_create "$TMP/l0.img" 32)
+"$CTL" attach "$l0" --to /dev/ipa || fail attach
+load_start "$l0"
+losetup -d "$l0" || fail "losetup -d"
+load_stop
+wait_for "interposer gone after the loop device was detached" not_interposed "$l0"
+wait_for "target released" can_claim /dev/ipa
+
+log "partition original deleted"
+l1=$(loop_create "$TMP/l1.img" 64)
+sgdisk -n 1:2048:+16M -n 2:0:+16M "$l1" >/dev/null || fail sgdisk
+partx -u "$l1" 2>/dev/null || blockdev --rereadpt "$l1"
+udev_settle "${l1}p1"
+"$CTL" attach "${l1}p1" --to /dev/ipa || fail "attach p1"
+partx -d --nr 1 "$l1" || fail "delete partition 1"
+wait_for "target released after the partition was deleted" can_claim /dev/ipa
+expect_eq "p2 untouched" none "$(cat /sys/class/block/"$(basename "$l1")p2"/interposer)"
