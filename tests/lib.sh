@@ -145,6 +145,7 @@ fio_verify_start() {
 	fio --name=verify --filename="$dev" --rw=randwrite --bs=4k \
 		--ioengine=libaio --iodepth=32 --direct=1 --size=32M \
 		--verify=crc32c --verify_backlog=256 --verify_fatal=1 \
+		--verify_state_save=0 \
 		--runtime=3600 --time_based --output-format=json "$@" \
 		>"$TMP/fio.out" 2>"$TMP/fio.err" &
 	FIO_PID=$!
