@@ -24,10 +24,15 @@
 #include <linux/blk-interposer.h>
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
+#include <linux/completion.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/percpu.h>
+#include <linux/percpu-refcount.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <linux/workqueue.h>
 
 #include "blk.h"
@@ -42,7 +47,11 @@
  * @target_files: the targets, opened exclusively with the interposer as
  *	holder
  * @targets: block devices of @target_files
+ * @prog: the registered ops deciding per bio, %NULL for a plain redirect
  * @stats: per-cpu bio counters
+ * @inflight: clones in flight, taken while @prog has a completion callback
+ * @drained: completed when @inflight drops to zero after a detach
+ * @bs: bio set of those clones
  * @release_work: releases the targets when the detach came from a context
  *	that may hold a disk's open_mutex
  */
@@ -53,8 +62,46 @@ struct blk_interposer {
 	unsigned int			nr_targets;
 	struct file			*target_files[BLKINTERPOSE_MAX_TARGETS];
 	struct block_device		*targets[BLKINTERPOSE_MAX_TARGETS];
+	struct blk_interposer_prog	*prog;
 	struct blkinterpose_counters __percpu *stats;
+	struct percpu_ref		inflight;
+	struct completion		drained;
+	struct bio_set			bs;
 	struct work_struct		release_work;
+};
+
+/**
+ * struct blk_interposer_prog - a registered interposer ops
+ * @node: entry in blk_interposer_progs
+ * @ops: the current ops; replaced by a link update, read under RCU
+ * @ref: one for the registration, one per interposer using it
+ * @released: completed when @ref drops to zero
+ * @name: the name it was registered under
+ *
+ * Unregistering waits for @released, so no callback of the ops runs after
+ * its struct_ops map is gone.
+ */
+struct blk_interposer_prog {
+	struct list_head		node;
+	struct blk_interposer_ops __rcu	*ops;
+	refcount_t			ref;
+	struct completion		released;
+	char				name[BLKINTERPOSE_NAME_LEN];
+};
+
+/**
+ * struct blk_interposer_io - a clone sent on for a program that wants to
+ * see the completion
+ * @ip: the interposer
+ * @start_ns: when the interposer took the original bio
+ * @action: the verdict
+ * @clone: the clone; its bi_private is the original bio
+ */
+struct blk_interposer_io {
+	struct blk_interposer		*ip;
+	u64				start_ns;
+	enum blk_interposer_action	action;
+	struct bio			clone;
 };
 
 DEFINE_STATIC_KEY_FALSE(blk_interposer_in_use);
@@ -67,28 +114,213 @@ DEFINE_STATIC_KEY_FALSE(blk_interposer_in_use);
  */
 static DEFINE_MUTEX(blk_interposer_attach_lock);
 static LIST_HEAD(blk_interposer_list);
+/* Registered ops, under blk_interposer_attach_lock. */
+static LIST_HEAD(blk_interposer_progs);
 
 /*
- * Send @bio to target @idx.  Bios of a partition arrive here already
- * remapped to whole-disk sectors by submit_bio_noacct(); the target gets
- * partition-relative sectors, like a driver stacked on the partition would.
+ * Point @bio at sector @sector (relative to @bdev) of @bdev and send it on.
+ * Bios of a partition arrive here already remapped to whole-disk sectors by
+ * submit_bio_noacct(), which remaps them again for the new device.  The mark
+ * keeps the bio from being interposed a second time.
  */
-static void blk_interposer_redirect(struct blk_interposer *ip, struct bio *bio,
-				    unsigned int idx)
+static void blk_interposer_send(struct bio *bio, struct block_device *bdev,
+				sector_t sector)
 {
-	bio->bi_iter.bi_sector -= bio->bi_bdev->bd_start_sect;
-	bio_set_dev(bio, ip->targets[idx]);
+	bio->bi_iter.bi_sector = sector;
+	/* the destination may not poll: complete by interrupt instead */
+	bio->bi_opf &= ~REQ_POLLED;
+	bio_set_dev(bio, bdev);
 	bio_set_flag(bio, BIO_INTERPOSED);
-	this_cpu_inc(ip->stats->redirected);
 	/* current->bio_list is set: this only queues the bio */
 	submit_bio_noacct(bio);
 }
 
+static sector_t blk_interposer_rel_sector(struct bio *bio)
+{
+	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
+}
+
+static void blk_interposer_end(struct blk_interposer *ip, struct bio *bio,
+			       enum blk_interposer_action action, u64 start_ns)
+{
+	struct blk_interposer_completion c = {
+		.action = action,
+		.error = blk_status_to_errno(bio->bi_status),
+		.start_ns = start_ns,
+	};
+	struct blk_interposer_ops *ops;
+
+	rcu_read_lock();
+	ops = rcu_dereference(ip->prog->ops);
+	if (ops->end_bio) {
+		c.latency_ns = ktime_get_ns() - start_ns;
+		ops->end_bio(bio, &c);
+	}
+	rcu_read_unlock();
+}
+
+static void blk_interposer_clone_endio(struct bio *clone)
+{
+	struct blk_interposer_io *io =
+		container_of(clone, struct blk_interposer_io, clone);
+	struct blk_interposer *ip = io->ip;
+	struct bio *bio = clone->bi_private;
+
+	bio->bi_status = clone->bi_status;
+	blk_interposer_end(ip, bio, io->action, io->start_ns);
+	bio_put(clone);
+	bio_endio(bio);
+	percpu_ref_put(&ip->inflight);
+}
+
+/*
+ * Send a clone of @bio in its place, so that the program sees the
+ * completion.  Return: the clone, or %NULL if @bio was ended.
+ */
+static struct bio *blk_interposer_clone(struct blk_interposer *ip,
+					struct bio *bio,
+					enum blk_interposer_action action,
+					u64 start_ns)
+{
+	gfp_t gfp = bio->bi_opf & REQ_NOWAIT ? GFP_NOWAIT : GFP_NOIO;
+	struct blk_interposer_io *io;
+	struct bio *clone;
+
+	clone = bio_alloc_clone(bio->bi_bdev, bio, gfp, &ip->bs);
+	if (unlikely(!clone)) {
+		bio_wouldblock_error(bio);
+		return NULL;
+	}
+	io = container_of(clone, struct blk_interposer_io, clone);
+	io->ip = ip;
+	io->start_ns = start_ns;
+	io->action = action;
+	clone->bi_private = bio;
+	clone->bi_end_io = blk_interposer_clone_endio;
+	percpu_ref_get(&ip->inflight);
+	return clone;
+}
+
+/* End @bio here: failed, completed without I/O, or refused. */
+static void blk_interposer_finish(struct blk_interposer *ip, struct bio *bio,
+				  enum blk_interposer_action action,
+				  blk_status_t status, u64 start_ns)
+{
+	if (action == BLK_INTERPOSE_COMPLETE && bio_data_dir(bio) == READ)
+		zero_fill_bio(bio);
+	bio->bi_status = status;
+	if (start_ns)
+		blk_interposer_end(ip, bio, action, start_ns);
+	bio_endio(bio);
+}
+
+/*
+ * Check a program's verdict and find where the bio goes.  Return: the
+ * destination device with *sector set, or %NULL if the verdict is invalid.
+ */
+static struct block_device *
+blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
+		    enum blk_interposer_action action,
+		    const struct blk_interposer_verdict *v, sector_t *sector)
+{
+	struct block_device *bdev;
+
+	if (action == BLK_INTERPOSE_REMAP && v->target == BLK_INTERPOSE_ORIGINAL)
+		bdev = ip->orig;
+	else if (v->target < ip->nr_targets)
+		bdev = ip->targets[v->target];
+	else
+		return NULL;
+
+	*sector = blk_interposer_rel_sector(bio);
+	if (action == BLK_INTERPOSE_REMAP) {
+		/* the whole range must fit: never truncate a remapped bio */
+		if (v->sector > bdev_nr_sectors(bdev) ||
+		    bio_sectors(bio) > bdev_nr_sectors(bdev) - v->sector)
+			return NULL;
+		*sector = v->sector;
+	}
+	return bdev;
+}
+
+/* Apply a program's verdict.  Return: %true if the bio was taken. */
+static bool blk_interposer_apply(struct blk_interposer *ip, struct bio *bio,
+				 int action, const struct blk_interposer_verdict *v,
+				 u64 start_ns)
+{
+	struct block_device *bdev;
+	sector_t sector;
+
+	switch (action) {
+	case BLK_INTERPOSE_PASS:
+		this_cpu_inc(ip->stats->passed);
+		if (!start_ns)
+			return false;
+		bdev = ip->orig;
+		sector = blk_interposer_rel_sector(bio);
+		break;
+	case BLK_INTERPOSE_REDIRECT:
+	case BLK_INTERPOSE_REMAP:
+		bdev = blk_interposer_dest(ip, bio, action, v, &sector);
+		if (!bdev)
+			goto invalid;
+		if (action == BLK_INTERPOSE_REDIRECT)
+			this_cpu_inc(ip->stats->redirected);
+		else
+			this_cpu_inc(ip->stats->remapped);
+		break;
+	case BLK_INTERPOSE_FAIL:
+		this_cpu_inc(ip->stats->failed);
+		blk_interposer_finish(ip, bio, action,
+				      errno_to_blk_status(v->error ?
+							  -abs(v->error) : -EIO),
+				      start_ns);
+		return true;
+	case BLK_INTERPOSE_COMPLETE:
+		this_cpu_inc(ip->stats->completed);
+		blk_interposer_finish(ip, bio, action, BLK_STS_OK, start_ns);
+		return true;
+	default:
+		goto invalid;
+	}
+
+	if (start_ns) {
+		bio = blk_interposer_clone(ip, bio, action, start_ns);
+		if (!bio)
+			return true;
+	}
+	blk_interposer_send(bio, bdev, sector);
+	return true;
+
+invalid:
+	this_cpu_inc(ip->stats->invalid);
+	blk_interposer_finish(ip, bio, action, BLK_STS_IOERR, start_ns);
+	return true;
+}
+
 bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio)
 {
+	struct blk_interposer_verdict v = {
+		.sector = blk_interposer_rel_sector(bio),
+	};
+	struct blk_interposer_ops *ops;
+	u64 start_ns = 0;
+	int action;
+
 	this_cpu_inc(ip->stats->seen);
-	blk_interposer_redirect(ip, bio, 0);
-	return true;
+	if (!ip->prog) {
+		this_cpu_inc(ip->stats->redirected);
+		blk_interposer_send(bio, ip->targets[0], v.sector);
+		return true;
+	}
+
+	rcu_read_lock();
+	ops = rcu_dereference(ip->prog->ops);
+	if (ops->end_bio)
+		start_ns = ktime_get_ns();
+	action = ops->submit_bio(bio, &v);
+	rcu_read_unlock();
+	return blk_interposer_apply(ip, bio, action, &v, start_ns);
 }
 
 static bool blk_interposer_has_target(struct blk_interposer *ip,
@@ -148,10 +380,31 @@ static void blk_interposer_set(struct block_device *orig,
 	blk_mq_unfreeze_queue(q);
 }
 
+static void blk_interposer_inflight_release(struct percpu_ref *ref)
+{
+	complete(&container_of(ref, struct blk_interposer, inflight)->drained);
+}
+
+static void blk_interposer_prog_put(struct blk_interposer_prog *prog)
+{
+	if (refcount_dec_and_test(&prog->ref))
+		complete(&prog->released);
+}
+
+/* Wait for the clones still in flight, then release everything. */
 static void blk_interposer_free(struct blk_interposer *ip)
 {
 	unsigned int i;
 
+	/* only interposers with a program count clones */
+	if (ip->inflight.data) {
+		percpu_ref_kill(&ip->inflight);
+		wait_for_completion(&ip->drained);
+	}
+	percpu_ref_exit(&ip->inflight);
+	if (ip->prog)
+		blk_interposer_prog_put(ip->prog);
+	bioset_exit(&ip->bs);
 	for (i = 0; i < ip->nr_targets; i++)
 		if (ip->target_files[i])
 			bdev_fput(ip->target_files[i]);
@@ -167,11 +420,39 @@ static void blk_interposer_release_workfn(struct work_struct *work)
 					 release_work));
 }
 
+/* Tell the program that it was attached to or detached from a device. */
+static void blk_interposer_notify(struct blk_interposer *ip, bool attach)
+{
+	struct blk_interposer_ops *ops;
+
+	if (!ip->prog)
+		return;
+	rcu_read_lock();
+	ops = rcu_dereference(ip->prog->ops);
+	if (attach && ops->attach)
+		ops->attach(ip->orig);
+	else if (!attach && ops->detach)
+		ops->detach(ip->orig);
+	rcu_read_unlock();
+}
+
 /* Unhook @ip from its original; the caller frees it afterwards. */
 static void blk_interposer_unlink(struct blk_interposer *ip)
 {
 	blk_interposer_set(ip->orig, NULL);
 	list_del_init(&ip->node);
+	blk_interposer_notify(ip, false);
+}
+
+static struct blk_interposer_prog *blk_interposer_find_prog(const char *name)
+{
+	struct blk_interposer_prog *prog;
+
+	lockdep_assert_held(&blk_interposer_attach_lock);
+	list_for_each_entry(prog, &blk_interposer_progs, node)
+		if (!strcmp(prog->name, name))
+			return prog;
+	return NULL;
 }
 
 static int blk_interposer_open_targets(struct blk_interposer *ip,
@@ -272,20 +553,30 @@ int blk_interposer_attach(struct block_device *orig,
 	if (params->flags || params->nr_targets > BLKINTERPOSE_MAX_TARGETS ||
 	    (plain && !params->nr_targets))
 		return -EINVAL;
-	/* Interposer ops are looked up by name once they can be registered. */
-	if (!plain)
-		return -ENOENT;
 
 	ip = kzalloc(sizeof(*ip), GFP_KERNEL);
 	if (!ip)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&ip->node);
 	INIT_WORK(&ip->release_work, blk_interposer_release_workfn);
+	init_completion(&ip->drained);
 	ip->flags = params->flags;
 	ip->stats = alloc_percpu(struct blkinterpose_counters);
 	if (!ip->stats) {
 		ret = -ENOMEM;
 		goto out_free;
+	}
+	if (!plain) {
+		ret = percpu_ref_init(&ip->inflight,
+				      blk_interposer_inflight_release, 0,
+				      GFP_KERNEL);
+		if (!ret)
+			ret = bioset_init(&ip->bs, BIO_POOL_SIZE,
+					  offsetof(struct blk_interposer_io,
+						   clone),
+					  BIOSET_NEED_RESCUER);
+		if (ret)
+			goto out_free;
 	}
 
 	ret = blk_interposer_open_targets(ip, params);
@@ -298,7 +589,15 @@ int blk_interposer_attach(struct block_device *orig,
 	/* Turned on before the pointer is published, off after it is gone. */
 	static_branch_inc(&blk_interposer_in_use);
 	mutex_lock(&blk_interposer_attach_lock);
-	ret = blk_interposer_check_locked(ip, orig);
+	if (!plain) {
+		ip->prog = blk_interposer_find_prog(params->ops_name);
+		if (ip->prog)
+			refcount_inc(&ip->prog->ref);
+		else
+			ret = -ENOENT;
+	}
+	if (!ret)
+		ret = blk_interposer_check_locked(ip, orig);
 	if (ret) {
 		mutex_unlock(&blk_interposer_attach_lock);
 		static_branch_dec(&blk_interposer_in_use);
@@ -308,6 +607,7 @@ int blk_interposer_attach(struct block_device *orig,
 	ip->orig = orig;
 	list_add_tail(&ip->node, &blk_interposer_list);
 	blk_interposer_set(orig, ip);
+	blk_interposer_notify(ip, true);
 	mutex_unlock(&blk_interposer_attach_lock);
 	return 0;
 
@@ -398,6 +698,8 @@ void blk_interposer_query(struct block_device *bdev,
 		goto out_unlock;
 	info->state = BLKINTERPOSE_STATE_ATTACHED;
 	info->flags = ip->flags;
+	if (ip->prog)
+		strscpy(info->ops_name, ip->prog->name, sizeof(info->ops_name));
 	info->nr_targets = ip->nr_targets;
 	for (i = 0; i < ip->nr_targets; i++) {
 		info->targets[i].major = MAJOR(ip->targets[i]->bd_dev);
@@ -417,4 +719,151 @@ void blk_interposer_query(struct block_device *bdev,
 	}
 out_unlock:
 	mutex_unlock(&blk_interposer_attach_lock);
+}
+
+/**
+ * blk_interposer_nr_targets - the number of targets of an interposer
+ * @bdev: an original device, from a bio the interposer is handling
+ *
+ * Return: the number of targets, 0 if @bdev has no interposer.
+ */
+u32 blk_interposer_nr_targets(struct block_device *bdev)
+{
+	struct blk_interposer *ip = READ_ONCE(bdev->bd_interposer);
+
+	return ip ? ip->nr_targets : 0;
+}
+
+/**
+ * blk_interposer_dev_sectors - the size of a device an interposer may use
+ * @bdev: an original device, from a bio the interposer is handling
+ * @target: a target index, or %BLK_INTERPOSE_ORIGINAL
+ *
+ * Return: the size in sectors, 0 if there is no such device.
+ */
+u64 blk_interposer_dev_sectors(struct block_device *bdev, u32 target)
+{
+	struct blk_interposer *ip = READ_ONCE(bdev->bd_interposer);
+
+	if (!ip)
+		return 0;
+	if (target == BLK_INTERPOSE_ORIGINAL)
+		return bdev_nr_sectors(bdev);
+	return target < ip->nr_targets ? bdev_nr_sectors(ip->targets[target]) : 0;
+}
+
+/**
+ * blk_interposer_ops_register - make an interposer ops attachable by name
+ * @ops: the ops, with a unique name
+ *
+ * Context: process context.
+ * Return: 0, -EEXIST if the name is taken, or -ENOMEM.
+ */
+int blk_interposer_ops_register(struct blk_interposer_ops *ops)
+{
+	struct blk_interposer_prog *prog;
+	int ret = 0;
+
+	prog = kzalloc(sizeof(*prog), GFP_KERNEL);
+	if (!prog)
+		return -ENOMEM;
+	strscpy(prog->name, ops->name, sizeof(prog->name));
+	RCU_INIT_POINTER(prog->ops, ops);
+	refcount_set(&prog->ref, 1);
+	init_completion(&prog->released);
+
+	mutex_lock(&blk_interposer_attach_lock);
+	if (blk_interposer_find_prog(prog->name))
+		ret = -EEXIST;
+	else
+		list_add_tail(&prog->node, &blk_interposer_progs);
+	mutex_unlock(&blk_interposer_attach_lock);
+	if (ret)
+		kfree(prog);
+	return ret;
+}
+
+static struct blk_interposer_prog *
+blk_interposer_prog_of(struct blk_interposer_ops *ops)
+{
+	struct blk_interposer_prog *prog;
+
+	lockdep_assert_held(&blk_interposer_attach_lock);
+	list_for_each_entry(prog, &blk_interposer_progs, node)
+		if (rcu_access_pointer(prog->ops) == ops)
+			return prog;
+	return NULL;
+}
+
+/**
+ * blk_interposer_ops_unregister - remove an ops and detach it everywhere
+ * @ops: a registered ops
+ *
+ * Every device that uses @ops is detached under the attach lock with its
+ * queue frozen, as blk_interposer_detach() does; returns once the bios that
+ * @ops still has in flight have completed.
+ *
+ * Context: process context; must not hold any disk's open_mutex.
+ */
+void blk_interposer_ops_unregister(struct blk_interposer_ops *ops)
+{
+	struct blk_interposer *ip, *tmp;
+	struct blk_interposer_prog *prog;
+	LIST_HEAD(gone);
+
+	mutex_lock(&blk_interposer_attach_lock);
+	prog = blk_interposer_prog_of(ops);
+	if (!prog) {
+		mutex_unlock(&blk_interposer_attach_lock);
+		return;
+	}
+	list_del(&prog->node);
+	list_for_each_entry_safe(ip, tmp, &blk_interposer_list, node) {
+		if (ip->prog != prog)
+			continue;
+		blk_interposer_unlink(ip);
+		list_add_tail(&ip->node, &gone);
+	}
+	mutex_unlock(&blk_interposer_attach_lock);
+
+	list_for_each_entry_safe(ip, tmp, &gone, node) {
+		pr_info("%pg: interposer detached, ops %s unregistered\n",
+			ip->orig, prog->name);
+		list_del(&ip->node);
+		static_branch_dec(&blk_interposer_in_use);
+		blk_interposer_free(ip);
+	}
+	/* interposers detached on device removal may still be draining */
+	blk_interposer_prog_put(prog);
+	wait_for_completion(&prog->released);
+	kfree(prog);
+}
+
+/**
+ * blk_interposer_ops_update - replace an ops on every device that uses it
+ * @ops: the new ops, with the same name
+ * @old: the registered ops
+ *
+ * One pointer is switched: each bio is decided by either @old or @ops,
+ * never by a mix.  The caller keeps @old alive for an RCU grace period.
+ *
+ * Return: 0, -ENOENT if @old is not registered, -EINVAL if the names
+ * differ.
+ */
+int blk_interposer_ops_update(struct blk_interposer_ops *ops,
+			      struct blk_interposer_ops *old)
+{
+	struct blk_interposer_prog *prog;
+	int ret = 0;
+
+	mutex_lock(&blk_interposer_attach_lock);
+	prog = blk_interposer_prog_of(old);
+	if (!prog)
+		ret = -ENOENT;
+	else if (strcmp(prog->name, ops->name))
+		ret = -EINVAL;
+	else
+		rcu_assign_pointer(prog->ops, ops);
+	mutex_unlock(&blk_interposer_attach_lock);
+	return ret;
 }

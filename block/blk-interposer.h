@@ -22,6 +22,8 @@ bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio);
 void blk_interposer_bdev_gone(struct block_device *bdev);
 void blk_interposer_query(struct block_device *bdev,
 			  struct blkinterpose_info *info);
+u32 blk_interposer_nr_targets(struct block_device *bdev);
+u64 blk_interposer_dev_sectors(struct block_device *bdev, u32 target);
 int blk_interposer_ioctl(struct block_device *bdev, unsigned int cmd,
 			 void __user *argp);
 extern struct device_attribute dev_attr_interposer;

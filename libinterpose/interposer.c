@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libinterpose: attach and detach interposers through the BLKINTERPOSE_*
- * ioctls of include/uapi/linux/blk-interposer.h.
+ * ioctls of include/uapi/linux/blk-interposer.h, and replace the program
+ * of one attached from an object file.
  *
  * Attach checks what userspace can see (counts, duplicates, overlaps,
  * sizes, block sizes) before the ioctl, so that the error message names
  * the target at fault; the kernel checks again.  When the kernel refuses,
  * a few read-only probes (query, exclusive open) pick the message.
+ *
+ * With an object file, attach loads and registers it (a struct_ops link),
+ * pins the link and the maps (pin.c) and attaches by the registered name;
+ * detach removes the pins, which unregisters the ops.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +22,8 @@
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "libinterpose_internal.h"
 
@@ -211,16 +218,107 @@ static int ip_open(const struct ip_dev *d, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
-int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
+/*
+ * A program whose pins another attach left behind: @dev was detached
+ * without interpose_detach() (a target went away).  Remove them unless the
+ * ops is still attached elsewhere.
+ */
+static int ip_stale_pins(const char *what, const char *devname)
+{
+	char dir[PATH_MAX], name[BLKINTERPOSE_NAME_LEN], list[256], **users;
+	size_t cnt = 0;
+	int fd, err;
+
+	if (ip_pin_path(devname, NULL, dir, sizeof(dir)) || access(dir, F_OK))
+		return 0;
+	fd = ip_pinned_link_fd(devname);
+	if (fd >= 0) {
+		err = ip_link_ops_name(fd, name, sizeof(name));
+		close(fd);
+		if (!err && !ip_ops_users(name, devname, &users, &cnt) && cnt) {
+			ip_names_join(users, cnt, list, sizeof(list));
+			ip_names_free(users, cnt);
+			return ip_err(EBUSY, "%s: the program pinned at %s by an earlier attach is still attached to %s as ops %s",
+				      what, dir, list, name);
+		}
+	}
+	pr_info("%s: removing the stale pins at %s\n", what, dir);
+	err = ip_unpin_all(devname);
+	if (err)
+		return ip_err(-err, "%s: cannot remove the stale pins at %s: %s",
+			      what, dir, strerror(-err));
+	return 0;
+}
+
+/*
+ * Load the object of an attach, register its ops and pin it for @devname.
+ * On success *@linkp is the link and @p->name the registered name.
+ */
+static int ip_attach_prog(const char *what, const char *devname,
+			  const char *path, const char *const *vars,
+			  size_t nvars, const char *rename, struct ip_prog *p,
+			  struct bpf_link **linkp)
+{
+	struct bpf_link *link;
+	char why[256];
+	int err;
+
+	*linkp = NULL;
+	err = ip_stale_pins(what, devname);
+	if (err)
+		return err;
+	err = ip_prog_open(what, path, p);
+	if (err)
+		return err;
+	err = ip_prog_set_vars(what, p, vars, nvars);
+	if (!err && rename)
+		err = ip_prog_set_name(what, p, rename);
+	if (!err)
+		err = ip_prog_load(what, p);
+	if (err)
+		return err;
+
+	ip_libbpf_capture_start();
+	link = bpf_map__attach_struct_ops(p->ops_map);
+	err = link ? 0 : errno;
+	ip_libbpf_capture_end();
+	if (!link) {
+		if (err == EEXIST)
+			snprintf(why, sizeof(why), "an ops named %s is registered already",
+				 p->name);
+		else if (err == EPERM)
+			snprintf(why, sizeof(why), "%s", ip_common_reason(EPERM));
+		else
+			snprintf(why, sizeof(why), "the kernel refused its struct_ops %s: %s",
+				 bpf_map__name(p->ops_map), strerror(err));
+		return ip_err(err, "%s: cannot register %s: %s", what, path, why);
+	}
+	pr_debug("%s: registered ops %s from %s\n", what, p->name, path);
+	err = ip_pin_prog(what, devname, link, p->obj, p->ops_map);
+	if (err) {
+		ip_unpin_all(devname);
+		bpf_link__detach(link);
+		bpf_link__destroy(link);
+		return err;
+	}
+	*linkp = link;
+	return 0;
+}
+
+static int ip_attach_call(const char *dev,
+			  const struct interpose_attach_opts *opts)
 {
 	struct blkinterpose_attach arg = { .size = sizeof(arg) };
 	int fds[BLKINTERPOSE_MAX_TARGETS], ofd = -1, err;
+	char why[256], what[PATH_MAX + 8], devname[IP_NAME_LEN];
+	const char *const *names, *const *vars;
 	struct ip_attach_ctx ctx = { };
-	const char *const *names;
+	struct ip_prog prog = { };
+	struct blkinterpose_info ki;
+	struct bpf_link *link = NULL;
+	const char *ops, *olabel, *path;
 	struct ip_dev *devs;
-	const char *ops, *olabel;
-	size_t n, i, nfds = 0;
-	char why[256];
+	size_t n, i, nfds = 0, nvars;
 	__u32 flags;
 
 	ip_errmsg_clear();
@@ -235,15 +333,26 @@ int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 	n = OPTS_GET(opts, nr_targets, 0);
 	ops = OPTS_GET(opts, ops_name, NULL);
 	flags = OPTS_GET(opts, flags, 0);
+	path = OPTS_GET(opts, prog_path, NULL);
+	vars = OPTS_GET(opts, set_vars, NULL);
+	nvars = OPTS_GET(opts, nr_set_vars, 0);
 	if (ops && !ops[0])
 		ops = NULL;
+	if (path && !path[0])
+		path = NULL;
 
 	if (flags)
 		return ip_err(EINVAL, "attach %s: unknown flags 0x%x", dev, flags);
 	if (ops && strlen(ops) >= BLKINTERPOSE_NAME_LEN)
 		return ip_err(EINVAL, "attach %s: ops name %s is too long (at most %d characters)",
 			      dev, ops, BLKINTERPOSE_NAME_LEN - 1);
-	if (!ops && !n)
+	if (nvars && !path)
+		return ip_err(EINVAL, "attach %s: variables can only be set for a program file",
+			      dev);
+	if (nvars && !vars)
+		return ip_err(EINVAL, "attach %s: nr_set_vars is %zu but set_vars is NULL",
+			      dev, nvars);
+	if (!ops && !path && !n)
 		return ip_err(EINVAL, "attach %s: no target given", dev);
 	if (n > BLKINTERPOSE_MAX_TARGETS)
 		return ip_err(EINVAL, "attach %s: too many targets (%zu, at most %d)",
@@ -259,7 +368,7 @@ int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 	if (err)
 		goto out;
 	olabel = ip_label(&devs[n], dev);
-	err = ip_attach_check(dev, &devs[n], devs, names, n, !ops);
+	err = ip_attach_check(dev, &devs[n], devs, names, n, !ops && !path);
 	if (err)
 		goto out;
 
@@ -283,6 +392,22 @@ int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 	}
 	arg.nr_targets = n;
 	arg.flags = flags;
+
+	if (path) {
+		/* Nothing to load for a device that cannot take it. */
+		if (!ip_query_fd(ofd, &ki) &&
+		    ki.state == BLKINTERPOSE_STATE_ATTACHED) {
+			err = ip_err(EBUSY, "attach %s: already interposed", olabel);
+			goto out;
+		}
+		ip_pin_devname(&devs[n], devname, sizeof(devname));
+		snprintf(what, sizeof(what), "attach %s", olabel);
+		err = ip_attach_prog(what, devname, path, vars, nvars, ops,
+				     &prog, &link);
+		if (err)
+			goto out;
+		ops = prog.name;
+	}
 	if (ops)
 		strcpy(arg.ops_name, ops);
 
@@ -296,8 +421,18 @@ int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 			err = ENOTTY;
 		err = ip_err(err, "attach %s: %s", olabel,
 			     ip_attach_reason(err, &ctx, why, sizeof(why)));
+		if (link) {
+			/* Unregister the ops again, and forget it. */
+			ip_unpin_all(devname);
+			bpf_link__detach(link);
+			bpf_link__destroy(link);
+			link = NULL;
+		}
 	}
 out:
+	/* A pinned link stays; this only closes our descriptor. */
+	bpf_link__destroy(link);
+	ip_prog_close(&prog);
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (ofd >= 0)
@@ -306,12 +441,56 @@ out:
 	return err;
 }
 
-int interpose_detach(const char *dev, const struct interpose_detach_opts *opts)
+/*
+ * Before detaching @dev: its pinned program, if any, must not be attached
+ * to other devices too, which unpinning it would detach.  *@pinned says
+ * whether there is one.
+ */
+static int ip_detach_check_pins(const char *label, const char *devname,
+				bool *pinned)
+{
+	char dir[PATH_MAX], name[BLKINTERPOSE_NAME_LEN], list[256], **users;
+	size_t cnt = 0;
+	int fd, err;
+
+	*pinned = !ip_pin_path(devname, NULL, dir, sizeof(dir)) &&
+		  !access(dir, F_OK);
+	if (!*pinned)
+		return 0;
+	fd = ip_pinned_link_fd(devname);
+	if (fd < 0)
+		return 0;
+	err = ip_link_ops_name(fd, name, sizeof(name));
+	close(fd);
+	if (err || ip_ops_users(name, devname, &users, &cnt) || !cnt)
+		return 0;
+	ip_names_join(users, cnt, list, sizeof(list));
+	ip_names_free(users, cnt);
+	return ip_err(EBUSY, "detach %s: its program (ops %s) is also attached to %s; detach %s first",
+		      label, name, list, cnt > 1 ? "those" : "that");
+}
+
+static int ip_detach_unpin(const char *label, const char *devname)
+{
+	char dir[PATH_MAX];
+	int err;
+
+	err = ip_unpin_all(devname);
+	if (!err || err == -ENOENT)
+		return 0;
+	ip_pin_path(devname, NULL, dir, sizeof(dir));
+	return ip_err(-err, "detach %s: detached, but cannot remove the program's pins at %s: %s",
+		      label, dir, strerror(-err));
+}
+
+static int ip_detach_call(const char *dev,
+			  const struct interpose_detach_opts *opts)
 {
 	struct blkinterpose_detach arg = { .size = sizeof(arg) };
+	char devname[IP_NAME_LEN];
 	const char *label;
 	struct ip_dev d;
-	bool unsupported = false;
+	bool unsupported = false, pinned;
 	int fd, err;
 
 	ip_errmsg_clear();
@@ -335,17 +514,172 @@ int interpose_detach(const char *dev, const struct interpose_detach_opts *opts)
 	if (fd < 0)
 		return ip_err(-fd, "detach %s: cannot open: %s", label,
 			      fd == -ENOENT ? "no device node" : strerror(-fd));
+	ip_pin_devname(&d, devname, sizeof(devname));
+	err = ip_detach_check_pins(label, devname, &pinned);
+	if (err)
+		goto out;
 	pr_debug("detach %s (%u:%u)\n", label, major(d.dev), minor(d.dev));
-	err = 0;
 	if (ioctl(fd, BLKINTERPOSE_DETACH, &arg)) {
 		err = errno;
 		if (err == ENOTTY || err == EINVAL)
 			unsupported = ip_fd_unsupported(fd);
 		if (unsupported)
 			err = ENOTTY;
-		err = ip_err(err, "detach %s: %s", label,
-			     ip_detach_reason(err, unsupported));
+		if (err == ENOENT && pinned) {
+			/* Detached already; its program is left to unload. */
+			pr_info("detach %s: not interposed any more, unloading its program\n",
+				label);
+			err = 0;
+		} else {
+			err = ip_err(err, "detach %s: %s", label,
+				     ip_detach_reason(err, unsupported));
+			goto out;
+		}
 	}
+	if (pinned)
+		err = ip_detach_unpin(label, devname);
+out:
 	close(fd);
+	return err;
+}
+
+static int ip_replace_call(const char *dev,
+			   const struct interpose_replace_opts *opts)
+{
+	char what[PATH_MAX + 8], devname[IP_NAME_LEN], name[BLKINTERPOSE_NAME_LEN];
+	const char *const *vars, *path, *label;
+	struct ip_prog prog = { };
+	struct bpf_link *link;
+	size_t nvars;
+	struct ip_dev d;
+	int link_fd = -1, err;
+	__u32 flags;
+
+	ip_errmsg_clear();
+	if (!dev)
+		return ip_err(EINVAL, "replace: no device given");
+	err = OPTS_CHECK(opts, interpose_replace_opts);
+	if (err)
+		return ip_err(-err, "replace %s: %s", dev, err == -E2BIG ?
+			      "options have non-zero fields unknown to this library" :
+			      "options size is too small");
+	path = OPTS_GET(opts, prog_path, NULL);
+	vars = OPTS_GET(opts, set_vars, NULL);
+	nvars = OPTS_GET(opts, nr_set_vars, 0);
+	flags = OPTS_GET(opts, flags, 0);
+	if (flags)
+		return ip_err(EINVAL, "replace %s: unknown flags 0x%x", dev, flags);
+	if (!path || !path[0])
+		return ip_err(EINVAL, "replace %s: no program file given", dev);
+	if (nvars && !vars)
+		return ip_err(EINVAL, "replace %s: nr_set_vars is %zu but set_vars is NULL",
+			      dev, nvars);
+
+	err = ip_resolve(dev, &d);
+	if (err)
+		return ip_err(-err, "replace %s: %s", dev, ip_resolve_reason(-err));
+	label = ip_label(&d, dev);
+	snprintf(what, sizeof(what), "replace %s", label);
+	ip_pin_devname(&d, devname, sizeof(devname));
+	link_fd = ip_pinned_link_fd(devname);
+	if (link_fd < 0) {
+		if (link_fd == -ENOENT)
+			return ip_err(ENOENT, "%s: no program is pinned for it (it was not attached with a program file)",
+				      what);
+		return ip_err(-link_fd, "%s: cannot open its pinned link: %s",
+			      what, link_fd == -EPERM ? ip_common_reason(EPERM) :
+			      strerror(-link_fd));
+	}
+	err = ip_link_ops_name(link_fd, name, sizeof(name));
+	if (err) {
+		err = ip_err(err == -ENOENT ? ENOENT : -err,
+			     "%s: its pinned link holds no blk_interposer_ops any more%s%s",
+			     what, err == -ENOENT ? "" : ": ",
+			     err == -ENOENT ? "" : strerror(-err));
+		goto out;
+	}
+
+	err = ip_prog_open(what, path, &prog);
+	if (!err)
+		err = ip_prog_set_vars(what, &prog, vars, nvars);
+	if (!err)
+		err = ip_prog_set_name(what, &prog, name);
+	if (!err)
+		err = ip_prog_load(what, &prog);
+	if (err)
+		goto out;
+
+	/*
+	 * libbpf fills the new map's value (programs and name) in
+	 * bpf_map__attach_struct_ops() only, before it creates a link; that
+	 * link is refused since the name is registered (EEXIST), leaving the
+	 * map ready for the link update.  (bpf_link__update_map() would do
+	 * both but needs a link libbpf made itself, not one opened from a
+	 * pin.)
+	 */
+	ip_libbpf_capture_start();
+	link = bpf_map__attach_struct_ops(prog.ops_map);
+	err = link ? 0 : -errno;
+	ip_libbpf_capture_end();
+	if (link) {
+		bpf_link__detach(link);
+		bpf_link__destroy(link);
+		err = ip_err(ENOENT, "%s: ops %s of its pinned link is not registered any more",
+			     what, name);
+		goto out;
+	}
+	if (err != -EEXIST) {
+		err = ip_err(-err, "%s: the kernel refused the struct_ops of %s: %s",
+			     what, path, err == -EPERM ? ip_common_reason(EPERM) :
+			     strerror(-err));
+		goto out;
+	}
+	if (bpf_link_update(link_fd, bpf_map__fd(prog.ops_map), NULL)) {
+		err = errno;
+		err = ip_err(err, "%s: the kernel refused to replace ops %s: %s",
+			     what, name, err == ENOLINK ? "its link is detached" :
+			     strerror(err));
+		goto out;
+	}
+	pr_debug("%s: ops %s now runs %s\n", what, name, path);
+	ip_unpin_maps(devname);
+	err = ip_pin_prog(what, devname, NULL, prog.obj, prog.ops_map);
+out:
+	ip_prog_close(&prog);
+	if (link_fd >= 0)
+		close(link_fd);
+	return err;
+}
+
+/* libbpf prints nothing of its own during a public call. */
+
+int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
+{
+	int err;
+
+	ip_libbpf_capture_start();
+	err = ip_attach_call(dev, opts);
+	ip_libbpf_capture_end();
+	return err;
+}
+
+int interpose_detach(const char *dev, const struct interpose_detach_opts *opts)
+{
+	int err;
+
+	ip_libbpf_capture_start();
+	err = ip_detach_call(dev, opts);
+	ip_libbpf_capture_end();
+	return err;
+}
+
+int interpose_replace(const char *dev,
+		      const struct interpose_replace_opts *opts)
+{
+	int err;
+
+	ip_libbpf_capture_start();
+	err = ip_replace_call(dev, opts);
+	ip_libbpf_capture_end();
 	return err;
 }

@@ -55,7 +55,8 @@ int ip_opts_check(const void *opts, size_t known_sz, size_t user_sz);
 /*
  * The roots under which sysfs and device nodes are looked up: "/sys" and
  * "/dev", or $INTERPOSE_SYSFS_ROOT and $INTERPOSE_DEV_ROOT, which exist
- * for the unit tests (ignored in set-user-ID programs).
+ * for the unit tests (ignored in set-user-ID programs).  The same for the
+ * BPF filesystem, ip_bpffs_root() below.
  */
 const char *ip_sysfs_root(void);
 const char *ip_dev_root(void);
@@ -148,5 +149,142 @@ struct ip_attach_ctx {
 const char *ip_attach_reason(int err, const struct ip_attach_ctx *ctx,
 			     char *buf, size_t len);
 const char *ip_detach_reason(int err, bool unsupported);
+
+/* --- BPF programs (prog.c, pin.c, ops.c) --------------------------- */
+
+struct bpf_object;
+struct bpf_map;
+struct bpf_link;
+struct btf;
+
+/*
+ * While a public call uses libbpf, libbpf prints through our callback
+ * (never to stderr), into the user's print callback; the last warning and
+ * the verifier's reason for refusing a program are kept for messages.
+ * Calls nest; each start forgets the reasons kept so far.
+ */
+void ip_libbpf_capture_start(void);
+void ip_libbpf_capture_end(void);
+/* The verifier's last word on a refused program ("" if none), and that
+ * program. */
+const char *ip_libbpf_verifier_reason(void);
+const char *ip_libbpf_verifier_prog(void);
+/* The last libbpf warning, without its "libbpf: " prefix and newline. */
+const char *ip_libbpf_last_warning(void);
+/* The reason to give from a libbpf log: last non-summary line of @log. */
+void ip_verifier_reason(const char *log, char *buf, size_t len);
+
+/* The interesting part of a BPF object file. */
+struct ip_prog {
+	const char *path;		/* as given, for messages */
+	struct bpf_object *obj;
+	struct bpf_map *ops_map;	/* its blk_interposer_ops map */
+	char *name;			/* ->name in the map's initial value */
+};
+
+/*
+ * Open @path (not load it) and find its one blk_interposer_ops map in
+ * SEC(".struct_ops.link").  @what prefixes messages ("attach nullb0").
+ */
+int ip_prog_open(const char *what, const char *path, struct ip_prog *p);
+/*
+ * Where an object's global variable @name is (before load): -ENOENT if it
+ * has none of that name.
+ */
+struct ip_var;
+int ip_prog_find_var(struct ip_prog *p, const char *name, struct ip_var *v,
+		     char **datap);
+/* Apply "VAR=VALUE" settings to the opened object. */
+int ip_prog_set_vars(const char *what, struct ip_prog *p,
+		     const char *const *vars, size_t n);
+/* Register the ops under @name instead of the object's. */
+int ip_prog_set_name(const char *what, struct ip_prog *p, const char *name);
+int ip_prog_load(const char *what, struct ip_prog *p);
+void ip_prog_close(struct ip_prog *p);
+
+/*
+ * Where a global variable of an object lives: the map of its section, its
+ * offset and size in the map's value, and its BTF type.
+ */
+struct ip_var {
+	const struct btf *btf;
+	__u32 type_id;			/* the VAR's type */
+	__u32 offset;
+	__u32 size;
+};
+/* Find @name in the datasec @sec_id of @btf: 0 or -ENOENT. */
+int ip_btf_find_var(const struct btf *btf, __u32 sec_id, const char *name,
+		    struct ip_var *v);
+/*
+ * Parse @val for the variable @v into @dst (v->size bytes); on error,
+ * -EINVAL with the reason in @why.
+ */
+int ip_var_parse(const struct ip_var *v, const char *val, void *dst,
+		 char *why, size_t len);
+/* The variable's bytes @src as JSON text, see interpose_prog_var_fmt(). */
+int ip_var_format(const struct ip_var *v, const void *src, char *buf,
+		  size_t len);
+/* The integer value of @src for an integer-like @v: 0 or -EINVAL. */
+int ip_var_int(const struct ip_var *v, const void *src, __u64 *val);
+/* "__u32", "char[16]", "struct foo", ... */
+void ip_btf_type_str(const struct btf *btf, __u32 id, char *buf, size_t len);
+
+/* bpffs: "/sys/fs/bpf", or $INTERPOSE_BPFFS_ROOT. */
+const char *ip_bpffs_root(void);
+/* ROOT/interpose/DEVNAME[/SUB] */
+int ip_pin_path(const char *devname, const char *sub, char *buf, size_t len);
+/* The name a map is pinned under: "bss" for "verdict.bss", else its name. */
+const char *ip_map_pin_name(const char *map_name);
+/* Pin @link (if not NULL) and the maps of @obj except @skip. */
+int ip_pin_prog(const char *what, const char *devname, struct bpf_link *link,
+		struct bpf_object *obj, const struct bpf_map *skip);
+/* Remove the maps/ pins (all of them). */
+void ip_unpin_maps(const char *devname);
+/* Remove every pin of @devname and its directory; -ENOENT if none. */
+int ip_unpin_all(const char *devname);
+/* Open the pinned link of @devname: fd or -errno. */
+int ip_pinned_link_fd(const char *devname);
+
+/*
+ * The kernel's blk_interposer_ops: where the ops name and the state are in
+ * a struct_ops map value (vmlinux BTF).
+ */
+struct ip_kops {
+	struct btf *vmlinux;
+	__u32 value_type_id;		/* bpf_struct_ops_blk_interposer_ops */
+	__u32 value_size;
+	__u32 state_off;		/* common.state */
+	__u32 name_off;			/* data.name */
+};
+struct interpose_ops_info {
+	char name[BLKINTERPOSE_NAME_LEN];
+	__u32 map_id;
+	__u32 link_id;			/* 0: none */
+	enum interpose_ops_state state;
+	char prog_dev[IP_NAME_LEN];	/* "" if not pinned by us */
+	char **devs;			/* kernel names, sorted */
+	size_t nr_devs;
+};
+
+/* -ENOTTY if the kernel has no blk_interposer_ops. */
+int ip_kops_load(struct ip_kops *k);
+void ip_kops_free(struct ip_kops *k);
+/* The registered name of the ops of a struct_ops map. */
+int ip_kops_map_name(const struct ip_kops *k, int map_fd, char *name,
+		     size_t len, __u32 *state);
+/* The ops name of the struct_ops link @link_fd. */
+int ip_link_ops_name(int link_fd, char *name, size_t len);
+/*
+ * The kernel names of the devices, other than @except (NULL: none),
+ * attached to the ops @name, from sysfs; a sorted array of *@cntp strings,
+ * freed with ip_names_free().
+ */
+int ip_ops_users(const char *name, const char *except, char ***namesp,
+		 size_t *cntp);
+void ip_names_free(char **names, size_t cnt);
+/* "a, b, c" */
+void ip_names_join(char **names, size_t cnt, char *buf, size_t len);
+/* The name of the pin directory of a resolved device. */
+void ip_pin_devname(const struct ip_dev *d, char *buf, size_t len);
 
 #endif /* __LIBINTERPOSE_INTERNAL_H */

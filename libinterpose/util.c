@@ -111,6 +111,11 @@ const char *ip_dev_root(void)
 	return ip_root("INTERPOSE_DEV_ROOT", "/dev");
 }
 
+const char *ip_bpffs_root(void)
+{
+	return ip_root("INTERPOSE_BPFFS_ROOT", "/sys/fs/bpf");
+}
+
 int ip_snprintf(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;

@@ -27,7 +27,12 @@ skip() {
 
 # Run cleanups in reverse order on exit, whatever happened.
 on_exit() {
-	local rc=$? i
+	local rc=$? i f
+	# whatever a failed test left attached must not leak into the next one
+	for f in /sys/class/block/*/interposer; do
+		grep -q '^attached' "$f" 2>/dev/null &&
+			"$CTL" detach "/dev/$(basename "$(dirname "$f")")" >/dev/null 2>&1
+	done
 	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
 		eval "${CLEANUPS[i]}" >/dev/null 2>&1 || true
 	done
@@ -178,10 +183,7 @@ fio_count() {
 		--direct=1 --size=64M --number_ios="$3" --randrepeat=0 \
 		--output-format=json 2>"$TMP/fio-count.err" >"$TMP/fio-count.json" ||
 		{ cat "$TMP/fio-count.err"; fail "fio $2 on $1"; }
-	case $2 in
-	*write) jq '.jobs[0].write.total_ios' "$TMP/fio-count.json" ;;
-	*) jq '.jobs[0].read.total_ios' "$TMP/fio-count.json" ;;
-	esac
+	jq '.jobs[0].write.total_ios + .jobs[0].read.total_ios' "$TMP/fio-count.json"
 }
 
 dm_create() {
@@ -209,4 +211,53 @@ can_claim() {
 
 not_interposed() {
 	[ "$(cat "$(sysfs_of "$1")/interposer")" = none ]
+}
+
+# --- BPF programs -------------------------------------------------------
+BPFOBJ=$BUILD/tests/bpf
+BPFTOOL=$BUILD/bin/bpftool
+
+# prog_var DEV NAME: a global variable of the program attached to DEV
+prog_var() {
+	"$CTL" var "$1" "$2" | awk '{print $NF}'
+}
+
+# counter DEV NAME: one of the interposer's counters
+counter() {
+	show_field "$1" ".counters.$2"
+}
+
+# pwrite_errno DEV OFFSET: write 4 KiB with O_DIRECT at OFFSET, print the
+# errno name ("OK" on success)
+pwrite_errno() {
+	python3 - "$1" "$2" <<'PY'
+import errno, mmap, os, sys
+buf = mmap.mmap(-1, 4096)
+buf.write(b"x" * 4096)
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_DIRECT)
+try:
+    os.pwrite(fd, buf, int(sys.argv[2]))
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+PY
+}
+
+# pread_errno DEV OFFSET
+pread_errno() {
+	python3 - "$1" "$2" <<'PY'
+import errno, mmap, os, sys
+buf = mmap.mmap(-1, 4096)
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECT)
+try:
+    os.preadv(fd, [buf], int(sys.argv[2]))
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+PY
+}
+
+# region DEV OFFSET_MB SIZE_MB > FILE: copy a region of a device
+region() {
+	dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * interposectl attach / detach.
+ * interposectl attach / detach / replace.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -12,18 +12,44 @@
 void attach_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s attach DEV --to TARGET [--to TARGET]... [--ops NAME]\n"
+		"Usage: %s attach DEV --to TARGET [--to TARGET]...\n"
+		"       %s attach DEV --ops NAME [--to TARGET]...\n"
+		"       %s attach DEV --prog FILE.bpf.o [--to TARGET]... [--set VAR=VALUE]...\n"
 		"\n"
-		"Attach an interposer to the block device DEV.  Without --ops every\n"
-		"bio of DEV is redirected to the first TARGET, which must be at least\n"
-		"as large as DEV; with --ops the registered interposer ops NAME\n"
-		"decides for each bio, and the targets are the devices it may use.\n"
+		"Attach an interposer to the block device DEV.  With only targets every\n"
+		"bio of DEV is redirected to the first TARGET, which must be at least as\n"
+		"large as DEV.  With --ops the registered interposer ops NAME decides\n"
+		"for each bio, and the targets are the devices it may use (none is fine).\n"
+		"With --prog the BPF object FILE is loaded, its global variables set,\n"
+		"registered under the name in the object (or NAME of --ops) and pinned\n"
+		"below /sys/fs/bpf/interpose/DEV/ until detach.\n"
 		"DEV and TARGET: /dev/NAME, NAME or MAJ:MIN.\n"
 		"\n"
 		"Options:\n"
-		"  -t, --to TARGET   a target device (up to 8, in order)\n"
-		"  -o, --ops NAME    the interposer ops to attach\n"
-		"  -h, --help        show this help\n",
+		"  -t, --to TARGET        a target device (up to 8, in order)\n"
+		"  -o, --ops NAME         the interposer ops to attach (with --prog: the\n"
+		"                         name to register the program under)\n"
+		"  -P, --prog FILE        a BPF object with one blk_interposer_ops\n"
+		"  -s, --set VAR=VALUE    set a global variable of FILE before loading it\n"
+		"                         (integer, 0x hex, true/false, or a string)\n"
+		"  -h, --help             show this help\n",
+		BIN_NAME, BIN_NAME, BIN_NAME);
+}
+
+void replace_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s replace DEV --prog FILE.bpf.o [--set VAR=VALUE]...\n"
+		"\n"
+		"Replace the program of DEV, attached with --prog, by the one in FILE,\n"
+		"atomically: each bio is seen by the old or the new program, on every\n"
+		"device that uses its ops.  The new program is registered under the\n"
+		"old one's name; its global variables start afresh.\n"
+		"\n"
+		"Options:\n"
+		"  -P, --prog FILE        the new BPF object\n"
+		"  -s, --set VAR=VALUE    set a global variable of FILE before loading it\n"
+		"  -h, --help             show this help\n",
 		BIN_NAME);
 }
 
@@ -33,7 +59,8 @@ void detach_usage(FILE *f)
 		"Usage: %s detach DEV\n"
 		"\n"
 		"Detach the interposer of the block device DEV.  Bios already sent\n"
-		"to a target complete there.\n"
+		"to a target complete there.  A program attached with --prog is\n"
+		"unloaded: its pins are removed and its ops unregistered.\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help        show this help\n",
@@ -45,19 +72,24 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 	static const struct option opts[] = {
 		{ "to",   required_argument, NULL, 't' },
 		{ "ops",  required_argument, NULL, 'o' },
+		{ "prog", required_argument, NULL, 'P' },
+		{ "set",  required_argument, NULL, 's' },
 		{ "help", no_argument,       NULL, 'h' },
 		{ }
 	};
 	int c;
 
 	memset(a, 0, sizeof(*a));
-	/* Never more targets than arguments. */
+	/* Never more targets or settings than arguments. */
 	a->targets = calloc(argc, sizeof(*a->targets));
-	if (!a->targets)
+	a->vars = calloc(argc, sizeof(*a->vars));
+	if (!a->targets || !a->vars) {
+		attach_args_free(a);
 		return p_usage("attach", "out of memory");
+	}
 
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, ":t:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:o:P:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			a->targets[a->nr_targets++] = optarg;
@@ -68,6 +100,23 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 				return p_usage("attach", "--ops given twice");
 			}
 			a->ops = optarg;
+			break;
+		case 'P':
+			if (a->prog) {
+				attach_args_free(a);
+				return p_usage("attach", "--prog given twice");
+			}
+			a->prog = optarg;
+			break;
+		case 's':
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				const char *bad = optarg;
+
+				attach_args_free(a);
+				return p_usage("attach", "bad --set '%s' (expected VAR=VALUE)",
+					       bad);
+			}
+			a->vars[a->nr_vars++] = optarg;
 			break;
 		case 'h':
 			a->help = true;
@@ -88,14 +137,21 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 		attach_args_free(a);
 		return p_usage("attach", "unexpected argument '%s'", extra);
 	}
+	if (a->nr_vars && !a->prog) {
+		attach_args_free(a);
+		return p_usage("attach", "--set needs --prog");
+	}
 	return 0;
 }
 
 void attach_args_free(struct attach_args *a)
 {
 	free(a->targets);
+	free(a->vars);
 	a->targets = NULL;
+	a->vars = NULL;
 	a->nr_targets = 0;
+	a->nr_vars = 0;
 }
 
 int do_attach(int argc, char **argv)
@@ -115,9 +171,105 @@ int do_attach(int argc, char **argv)
 		.targets = a.targets,
 		.nr_targets = a.nr_targets,
 		.ops_name = a.ops,
+		.prog_path = a.prog,
+		.set_vars = a.vars,
+		.nr_set_vars = a.nr_vars,
 	);
 	err = interpose_attach(a.dev, &opts);
 	attach_args_free(&a);
+	if (err)
+		return p_err_lib(err);
+	if (json_output)
+		print_json(NULL);
+	return 0;
+}
+
+int replace_parse(int argc, char **argv, struct replace_args *a)
+{
+	static const struct option opts[] = {
+		{ "prog", required_argument, NULL, 'P' },
+		{ "set",  required_argument, NULL, 's' },
+		{ "help", no_argument,       NULL, 'h' },
+		{ }
+	};
+	const char *bad;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->vars = calloc(argc, sizeof(*a->vars));
+	if (!a->vars)
+		return p_usage("replace", "out of memory");
+
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, ":P:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'P':
+			if (a->prog) {
+				replace_args_free(a);
+				return p_usage("replace", "--prog given twice");
+			}
+			a->prog = optarg;
+			break;
+		case 's':
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				bad = optarg;
+				replace_args_free(a);
+				return p_usage("replace", "bad --set '%s' (expected VAR=VALUE)",
+					       bad);
+			}
+			a->vars[a->nr_vars++] = optarg;
+			break;
+		case 'h':
+			a->help = true;
+			return 0;
+		default:
+			replace_args_free(a);
+			return p_bad_option("replace", c, argv);
+		}
+	}
+	if (optind >= argc) {
+		replace_args_free(a);
+		return p_usage("replace", "missing DEV");
+	}
+	a->dev = argv[optind++];
+	if (optind < argc) {
+		bad = argv[optind];
+		replace_args_free(a);
+		return p_usage("replace", "unexpected argument '%s'", bad);
+	}
+	if (!a->prog) {
+		replace_args_free(a);
+		return p_usage("replace", "missing --prog FILE");
+	}
+	return 0;
+}
+
+void replace_args_free(struct replace_args *a)
+{
+	free(a->vars);
+	a->vars = NULL;
+	a->nr_vars = 0;
+}
+
+int do_replace(int argc, char **argv)
+{
+	struct replace_args a;
+	int err;
+
+	if (replace_parse(argc, argv, &a))
+		return EXIT_USAGE;
+	if (a.help) {
+		replace_usage(stdout);
+		replace_args_free(&a);
+		return 0;
+	}
+	LIBINTERPOSE_OPTS(interpose_replace_opts, opts,
+		.prog_path = a.prog,
+		.set_vars = a.vars,
+		.nr_set_vars = a.nr_vars,
+	);
+	err = interpose_replace(a.dev, &opts);
+	replace_args_free(&a);
 	if (err)
 		return p_err_lib(err);
 	if (json_output)

@@ -23,7 +23,7 @@ static const struct {
 	E(EAGAIN), E(ENOMEM), E(EACCES), E(EFAULT), E(ENOTBLK), E(EBUSY),
 	E(EEXIST), E(ENODEV), E(ENOTDIR), E(EISDIR), E(EINVAL), E(ENOSPC),
 	E(ENOTTY), E(EROFS), E(ENAMETOOLONG), E(ENOSYS), E(ELOOP),
-	E(EOPNOTSUPP), E(ENOMEDIUM),
+	E(EOPNOTSUPP), E(ENOMEDIUM), E(ENOLINK), E(ENOTEMPTY), E(ENOEXEC),
 #undef E
 };
 
@@ -66,6 +66,20 @@ int p_err_lib(int err)
 	if (err < 0)
 		err = -err;
 	format_error(buf, sizeof(buf), msg[0] ? msg : strerror(err), err);
+	fprintf(stderr, "%s: %s\n", BIN_NAME, buf);
+	p_err_json(buf);
+	return 1;
+}
+
+int p_err(int err, const char *fmt, ...)
+{
+	char msg[512], buf[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	format_error(buf, sizeof(buf), msg, err);
 	fprintf(stderr, "%s: %s\n", BIN_NAME, buf);
 	p_err_json(buf);
 	return 1;

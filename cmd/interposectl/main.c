@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * interposectl: attach, detach and show block device interposers.
+ * interposectl: attach, detach and show block device interposers, and the
+ * BPF programs that decide for them.
  *
  * Global options come before the command; each command parses its own
- * (see attach.c, show.c), calls libinterpose and prints.
+ * (attach.c: attach, detach, replace; show.c: show, stats; ops.c: ops;
+ * prog.c: var), calls libinterpose and prints.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -13,36 +15,45 @@
 
 #include "main.h"
 
-#define INTERPOSECTL_VERSION "v0.1.0"
+#define INTERPOSECTL_VERSION "v0.2.0"
 
 static const struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } cmds[] = {
-	{ "attach", do_attach },
-	{ "detach", do_detach },
-	{ "show",   do_show },
+	{ "attach",  do_attach },
+	{ "detach",  do_detach },
+	{ "replace", do_replace },
+	{ "show",    do_show },
+	{ "stats",   do_stats },
+	{ "ops",     do_ops },
+	{ "var",     do_var },
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s [OPTIONS] COMMAND [ARGS]\n"
-		"       %s attach DEV --to TARGET [--to TARGET]... [--ops NAME]\n"
-		"       %s detach DEV\n"
-		"       %s show [DEV]\n"
-		"       %s help\n"
+		"Usage: %1$s [OPTIONS] COMMAND [ARGS]\n"
+		"       %1$s attach DEV --to TARGET [--to TARGET]... [--ops NAME]\n"
+		"       %1$s attach DEV --prog FILE.bpf.o [--to TARGET]... [--set VAR=VALUE]...\n"
+		"       %1$s replace DEV --prog FILE.bpf.o [--set VAR=VALUE]...\n"
+		"       %1$s detach DEV\n"
+		"       %1$s show [DEV]\n"
+		"       %1$s stats DEV\n"
+		"       %1$s ops\n"
+		"       %1$s var DEV NAME\n"
+		"       %1$s help\n"
 		"\n"
 		"DEV and TARGET name a block device: /dev/NAME, NAME or MAJ:MIN.\n"
-		"'%s COMMAND -h' shows the help of a command.\n"
+		"'%1$s COMMAND -h' shows the help of a command.\n"
 		"\n"
 		"Options:\n"
 		"  -j, --json      JSON output\n"
 		"  -p, --pretty    pretty-printed JSON output (implies -j)\n"
-		"  -d, --debug     print libinterpose's messages on stderr\n"
+		"  -d, --debug     print libinterpose's (and libbpf's) messages on stderr\n"
 		"  -h, --help      show this help\n"
 		"  -V, --version   show the version\n",
-		BIN_NAME, BIN_NAME, BIN_NAME, BIN_NAME, BIN_NAME, BIN_NAME);
+		BIN_NAME);
 }
 
 static void version(void)

@@ -49,12 +49,24 @@ int p_bad_option(const char *cmd, int c, char **argv);
 int parse_dev_arg(const char *cmd, int argc, char **argv, bool optional,
 		  const char **devp, bool *helpp);
 
-/* interposectl attach DEV --to TARGET [--to TARGET]... [--ops NAME] */
+/*
+ * Report a failure found by interposectl itself, as p_err_lib() does:
+ * "interposectl: MSG (ENAME)".  @err is a positive errno; returns 1.
+ */
+__printf(2, 3) int p_err(int err, const char *fmt, ...);
+
+/*
+ * interposectl attach DEV [--to TARGET]... [--ops NAME]
+ *	[--prog FILE [--set VAR=VALUE]...]
+ */
 struct attach_args {
 	const char *dev;
 	const char **targets;	/* allocated, see attach_args_free() */
 	size_t nr_targets;
 	const char *ops;
+	const char *prog;	/* a BPF object file */
+	const char **vars;	/* "VAR=VALUE", allocated */
+	size_t nr_vars;
 	bool help;
 };
 /* 0, or EXIT_USAGE after reporting the error; argv[0] is "attach". */
@@ -62,6 +74,19 @@ int attach_parse(int argc, char **argv, struct attach_args *a);
 void attach_args_free(struct attach_args *a);
 void attach_usage(FILE *f);
 int do_attach(int argc, char **argv);
+
+/* interposectl replace DEV --prog FILE [--set VAR=VALUE]... */
+struct replace_args {
+	const char *dev;
+	const char *prog;
+	const char **vars;	/* allocated, see replace_args_free() */
+	size_t nr_vars;
+	bool help;
+};
+int replace_parse(int argc, char **argv, struct replace_args *a);
+void replace_args_free(struct replace_args *a);
+void replace_usage(FILE *f);
+int do_replace(int argc, char **argv);
 
 /* interposectl detach DEV */
 struct detach_args {
@@ -83,5 +108,43 @@ int do_show(int argc, char **argv);
 /* One device as a line of text / a JSON object. */
 void show_info_text(FILE *f, const struct interpose_info *info);
 json_object *show_info_json(const struct interpose_info *info);
+
+/* interposectl stats DEV */
+struct stats_args {
+	const char *dev;
+	bool help;
+};
+int stats_parse(int argc, char **argv, struct stats_args *a);
+void stats_usage(FILE *f);
+int do_stats(int argc, char **argv);
+/* The counters of an interposed device as lines / a JSON object. */
+void stats_text(FILE *f, const struct interpose_info *info);
+json_object *stats_json(const struct interpose_info *info);
+
+/* interposectl ops */
+struct ops_args {
+	bool help;
+};
+int ops_parse(int argc, char **argv, struct ops_args *a);
+void ops_usage(FILE *f);
+int do_ops(int argc, char **argv);
+void ops_info_text(FILE *f, const struct interpose_ops_info *ops);
+json_object *ops_info_json(const struct interpose_ops_info *ops);
+
+/* interposectl var DEV NAME */
+struct var_args {
+	const char *dev;
+	const char *name;
+	bool help;
+};
+int var_parse(int argc, char **argv, struct var_args *a);
+void var_usage(FILE *f);
+int do_var(int argc, char **argv);
+/*
+ * The value of a variable, as interpose_prog_var_fmt() gives it, as JSON
+ * (NULL if it does not parse) and as text (a string without its quotes).
+ */
+json_object *var_value_json(const char *fmt);
+void var_value_text(FILE *f, const char *fmt);
 
 #endif /* __INTERPOSECTL_MAIN_H */

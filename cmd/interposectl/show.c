@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * interposectl show: one device, or every interposed device.
+ * interposectl show: one device, or every interposed device; stats: the
+ * counters of one.
  *
- * Text: one line per device,
+ * show text: one line per device,
  *   nullb0 (251:0): attached, targets nullb1 (251:1), ops -, seen 10 ...
- * JSON: one object per device (an array without DEV), with the fields
+ * show JSON: one object per device (an array without DEV), with the fields
  *   device, dev, state, targets[{device, dev}], ops, flags, counters{}.
+ * stats text: "NAME VALUE" per counter; JSON: device, dev, ops, counters{}.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <sys/sysmacros.h>
 
@@ -195,4 +198,79 @@ int do_show(int argc, char **argv)
 		return 0;
 	}
 	return a.dev ? show_one(a.dev) : show_all();
+}
+
+void stats_text(FILE *f, const struct interpose_info *info)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		fprintf(f, "%s %llu\n", counters[i].name,
+			(unsigned long long)counter(info, i));
+}
+
+json_object *stats_json(const struct interpose_info *info)
+{
+	const char *ops = interpose_info__ops_name(info);
+	json_object *obj, *cnt;
+	size_t i;
+
+	obj = dev_json(interpose_info__name(info), interpose_info__dev(info));
+	json_object_object_add(obj, "ops",
+			       ops ? json_object_new_string(ops) : NULL);
+	cnt = json_object_new_object();
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		json_object_object_add(cnt, counters[i].name,
+				       json_object_new_uint64(counter(info, i)));
+	json_object_object_add(obj, "counters", cnt);
+	return obj;
+}
+
+void stats_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s stats DEV\n"
+		"\n"
+		"Show the bio counters of the interposer of the block device DEV\n"
+		"(/dev/NAME, NAME or MAJ:MIN), one \"NAME VALUE\" per line: seen,\n"
+		"passed, redirected, remapped, failed, completed, invalid.\n"
+		"\n"
+		"Options:\n"
+		"  -h, --help        show this help\n",
+		BIN_NAME);
+}
+
+int stats_parse(int argc, char **argv, struct stats_args *a)
+{
+	return parse_dev_arg("stats", argc, argv, false, &a->dev, &a->help);
+}
+
+int do_stats(int argc, char **argv)
+{
+	struct interpose_info *info;
+	struct stats_args a;
+	int err;
+
+	if (stats_parse(argc, argv, &a))
+		return EXIT_USAGE;
+	if (a.help) {
+		stats_usage(stdout);
+		return 0;
+	}
+	err = interpose_query(a.dev, &info);
+	if (err)
+		return p_err_lib(err);
+	if (interpose_info__state(info) != INTERPOSE_STATE_ATTACHED) {
+		err = p_err(ENOENT, "stats %s: not interposed",
+			    interpose_info__path(info)[0] ?
+			    interpose_info__path(info) : a.dev);
+		interpose_info__free(info);
+		return err;
+	}
+	if (json_output)
+		print_json(stats_json(info));
+	else
+		stats_text(stdout, info);
+	interpose_info__free(info);
+	return 0;
 }

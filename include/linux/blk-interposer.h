@@ -9,7 +9,91 @@
 #include <linux/types.h>
 #include <uapi/linux/blk-interposer.h>
 
+struct bio;
 struct block_device;
+
+/**
+ * enum blk_interposer_action - what an interposer program does with a bio
+ * @BLK_INTERPOSE_PASS: the bio goes on to the original device untouched
+ * @BLK_INTERPOSE_REDIRECT: the bio goes to target @verdict->target
+ * @BLK_INTERPOSE_REMAP: the bio goes to sector @verdict->sector of the
+ *	original (@verdict->target == %BLK_INTERPOSE_ORIGINAL) or of a target
+ * @BLK_INTERPOSE_FAIL: the bio fails with errno @verdict->error
+ * @BLK_INTERPOSE_COMPLETE: the bio completes without I/O: reads return
+ *	zeroes, writes are dropped
+ *
+ * The kernel validates every verdict: a missing target, a remapped range
+ * past the end of its device or an unknown action fails the bio with an
+ * I/O error and is counted as invalid.
+ */
+enum blk_interposer_action {
+	BLK_INTERPOSE_PASS	= 0,
+	BLK_INTERPOSE_REDIRECT	= 1,
+	BLK_INTERPOSE_REMAP	= 2,
+	BLK_INTERPOSE_FAIL	= 3,
+	BLK_INTERPOSE_COMPLETE	= 4,
+};
+
+/* blk_interposer_verdict.target of a remap onto the original itself */
+#define BLK_INTERPOSE_ORIGINAL	(~0U)
+
+/**
+ * struct blk_interposer_verdict - the parameters of an action
+ * @target: target index for a redirect or a remap
+ * @error: errno of a failed bio (the sign is ignored; 0 means EIO)
+ * @sector: on entry, the bio's start sector relative to the original
+ *	(to the partition for a partition); on return, the start sector of a
+ *	remap, relative to the destination device
+ *
+ * The only memory an interposer program may write.  @target and @error
+ * are zero on entry.
+ */
+struct blk_interposer_verdict {
+	u32	target;
+	s32	error;
+	u64	sector;
+};
+
+/**
+ * struct blk_interposer_completion - what the completion callback sees
+ * @action: the action taken for the bio
+ * @error: 0 or the negative errno the bio completed with
+ * @start_ns: ktime_get_ns() when the interposer took the bio
+ * @latency_ns: time from then to the completion
+ */
+struct blk_interposer_completion {
+	enum blk_interposer_action	action;
+	s32				error;
+	u64				start_ns;
+	u64				latency_ns;
+};
+
+/**
+ * struct blk_interposer_ops - a BPF interposer program (struct_ops)
+ * @submit_bio: decides what happens to @bio: returns an
+ *	enum blk_interposer_action and fills @verdict for its parameters.
+ *	Called in the submitter's context with the original's queue usage
+ *	counter held.  @bio is read-only; for a partition its
+ *	bi_iter.bi_sector is relative to the whole disk, @verdict->sector
+ *	to the partition.
+ * @end_bio: optional; called once per bio with its final status
+ * @attach: optional; called after the ops was attached to @orig
+ * @detach: optional; called after the ops was detached from @orig
+ * @flags: must be zero
+ * @name: registration name, unique, used to attach the ops
+ *
+ * No callback may sleep.
+ */
+struct blk_interposer_ops {
+	int	(*submit_bio)(struct bio *bio,
+			      struct blk_interposer_verdict *verdict);
+	void	(*end_bio)(struct bio *bio,
+			   const struct blk_interposer_completion *completion);
+	void	(*attach)(struct block_device *orig);
+	void	(*detach)(struct block_device *orig);
+	u32	flags;
+	char	name[BLKINTERPOSE_NAME_LEN];
+};
 
 /**
  * struct blk_interposer_params - what to attach
@@ -30,6 +114,10 @@ struct blk_interposer_params {
 int blk_interposer_attach(struct block_device *orig,
 			  const struct blk_interposer_params *params);
 int blk_interposer_detach(struct block_device *orig);
+int blk_interposer_ops_register(struct blk_interposer_ops *ops);
+void blk_interposer_ops_unregister(struct blk_interposer_ops *ops);
+int blk_interposer_ops_update(struct blk_interposer_ops *ops,
+			      struct blk_interposer_ops *old);
 #else
 static inline int
 blk_interposer_attach(struct block_device *orig,

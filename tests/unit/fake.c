@@ -161,8 +161,12 @@ int fake_setup(void **state)
 		return -1;
 	write_file(fake_dev_path(f, "regular"), "not a device");
 
+	snprintf(f->bpffs, sizeof(f->bpffs), "%s/bpffs", f->root);
+	mkdir_p(f->bpffs);
+
 	setenv("INTERPOSE_SYSFS_ROOT", f->sys, 1);
 	setenv("INTERPOSE_DEV_ROOT", f->dev, 1);
+	setenv("INTERPOSE_BPFFS_ROOT", f->bpffs, 1);
 	*state = f;
 	return 0;
 }
@@ -182,6 +186,7 @@ int fake_teardown(void **state)
 
 	unsetenv("INTERPOSE_SYSFS_ROOT");
 	unsetenv("INTERPOSE_DEV_ROOT");
+	unsetenv("INTERPOSE_BPFFS_ROOT");
 	if (f)
 		nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);

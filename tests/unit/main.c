@@ -16,6 +16,8 @@ int main(void)
 		run_errmsg_tests,
 		run_cli_tests,
 		run_show_tests,
+		run_prog_tests,
+		run_pin_tests,
 	};
 	unsigned int total = 0, failed = 0, i;
 	int ret;

@@ -24,6 +24,8 @@ int run_attach_tests(unsigned int *total);
 int run_errmsg_tests(unsigned int *total);
 int run_cli_tests(unsigned int *total);
 int run_show_tests(unsigned int *total);
+int run_prog_tests(unsigned int *total);
+int run_pin_tests(unsigned int *total);
 
 #define RUN_GROUP(name, tests, setup, teardown, total)			\
 	({								\
@@ -52,6 +54,7 @@ struct fake {
 	char root[PATH_MAX - 16];
 	char sys[PATH_MAX];
 	char dev[PATH_MAX];
+	char bpffs[PATH_MAX];	/* an empty directory, INTERPOSE_BPFFS_ROOT */
 };
 
 /*

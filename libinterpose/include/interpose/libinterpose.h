@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 #define LIBINTERPOSE_MAJOR_VERSION 0
-#define LIBINTERPOSE_MINOR_VERSION 1
+#define LIBINTERPOSE_MINOR_VERSION 2
 #define LIBINTERPOSE_PATCH_VERSION 0
 
 /*
@@ -54,7 +54,7 @@ extern "C" {
 
 LIBINTERPOSE_API __u32 libinterpose_major_version(void);
 LIBINTERPOSE_API __u32 libinterpose_minor_version(void);
-/* "v0.1.0" */
+/* "v0.2.0" */
 LIBINTERPOSE_API const char *libinterpose_version_string(void);
 
 enum interpose_print_level {
@@ -100,22 +100,50 @@ struct interpose_attach_opts {
 	 */
 	const char *ops_name;
 	__u32 flags;			/* must be 0 */
+	/*
+	 * A BPF object file with one blk_interposer_ops struct_ops map in
+	 * SEC(".struct_ops.link"): loaded, registered under the name in the
+	 * object (or under @ops_name if that is given too), pinned below
+	 * /sys/fs/bpf/interpose/DEVNAME/ so that it outlives the caller, and
+	 * attached.  See interpose_detach() and interpose_replace().
+	 */
+	const char *prog_path;
+	/*
+	 * "VAR=VALUE" settings of global variables of @prog_path (.rodata,
+	 * .data, .bss), applied before the object is loaded.  VALUE is an
+	 * integer (decimal or 0x hex, negative for signed types; true/false
+	 * for bool; an enumerator name for enums) or a string for a char
+	 * array.
+	 */
+	const char * const *set_vars;
+	size_t nr_set_vars;
 	size_t :0;
 };
-#define interpose_attach_opts__last_field flags
+#define interpose_attach_opts__last_field nr_set_vars
 
 /*
  * Attach an interposer to @dev.  The devices are checked in userspace
  * first (the kernel checks again) so that interpose_errmsg() says which
  * target is wrong and why.  Needs CAP_SYS_ADMIN.
  *
+ * With @opts->prog_path, the object is loaded and registered first; if
+ * anything fails, everything done so far is undone (the ops is
+ * unregistered, the pins removed).  While a call of this library uses
+ * libbpf, libbpf's messages go to the print callback
+ * (interpose_set_print()), not to stderr: libbpf_set_print() is switched
+ * for the call and restored when it returns.  The verifier's reason for
+ * refusing a program ends up in interpose_errmsg().
+ *
  * Errors: -EINVAL bad options or targets (none for a plain redirect, too
  * many, the original itself, overlapping it, smaller than it, given twice,
- * a larger logical block size), -EBUSY @dev is already interposed or a
- * target is in exclusive use, -EPERM, -ENOENT (no such device, or the ops
- * is not registered), -ELOOP (would chain interposers), -ENODEV (a device
- * is going away), -ENOTTY (the kernel has no block interposers), -E2BIG
- * (@opts has non-zero bytes this library does not know).
+ * a larger logical block size, a bad VAR=VALUE), -EBUSY @dev is already
+ * interposed or a target is in exclusive use, -EPERM, -ENOENT (no such
+ * device, the ops is not registered, no such object file or global
+ * variable), -EEXIST (the object's ops name is registered already),
+ * -EACCES (the verifier refused a program), -ELOOP (would chain
+ * interposers), -ENODEV (a device is going away), -ENOTTY (the kernel has
+ * no block interposers), -E2BIG (@opts has non-zero bytes this library
+ * does not know).
  */
 LIBINTERPOSE_API int interpose_attach(const char *dev,
 				      const struct interpose_attach_opts *opts);
@@ -130,9 +158,43 @@ struct interpose_detach_opts {
 /*
  * Detach the interposer of @dev (@opts may be NULL).  Bios already sent to
  * a target complete there.  -ENOENT if @dev is not interposed.
+ *
+ * A program attached with a prog_path is unloaded as well: its pins below
+ * /sys/fs/bpf/interpose/DEVNAME/ are removed, which unregisters its ops.
+ * -EBUSY, before anything is done, if that ops is also attached to other
+ * devices (detach those first).  If @dev was detached already (a target
+ * went away) but its program is still pinned, the program is unloaded and
+ * 0 returned.
  */
 LIBINTERPOSE_API int interpose_detach(const char *dev,
 				      const struct interpose_detach_opts *opts);
+
+struct interpose_replace_opts {
+	size_t sz;			/* sizeof(struct interpose_replace_opts) */
+	const char *prog_path;		/* the new BPF object, required */
+	const char * const *set_vars;	/* as for interpose_attach_opts */
+	size_t nr_set_vars;
+	__u32 flags;			/* must be 0 */
+	size_t :0;
+};
+#define interpose_replace_opts__last_field flags
+
+/*
+ * Replace the program of @dev, which was attached with a prog_path, by
+ * another object, atomically (BPF link update): every bio is seen by the
+ * old or the new program, and every device that uses the ops by name
+ * switches too.  The new struct_ops is registered under the name of the
+ * old one whatever its object says.  The new object's maps replace the
+ * old ones' pins; the old program's global variables are not carried
+ * over.  Needs CAP_SYS_ADMIN.
+ *
+ * Errors: -ENOENT (no such device or object file, or @dev has no pinned
+ * program: it was not attached with a prog_path), -EINVAL (bad options,
+ * no blk_interposer_ops in the object, a bad VAR=VALUE), -EACCES (the
+ * verifier refused a program), -EPERM.
+ */
+LIBINTERPOSE_API int interpose_replace(const char *dev,
+				       const struct interpose_replace_opts *opts);
 
 enum interpose_state {
 	INTERPOSE_STATE_NONE = 0,	/* no interposer attached */
@@ -191,6 +253,76 @@ interpose_info__target_name(const struct interpose_info *info, unsigned int idx)
 LIBINTERPOSE_API const char *interpose_info__ops_name(const struct interpose_info *info);
 LIBINTERPOSE_API const struct interpose_counters *
 interpose_info__counters(const struct interpose_info *info);
+
+/*
+ * Registered interposer ops: the blk_interposer_ops struct_ops maps the
+ * kernel knows, found through BPF map ids (the kernel has no list of its
+ * own).  Needs CAP_SYS_ADMIN (to get map file descriptors by id).
+ */
+enum interpose_ops_state {
+	INTERPOSE_OPS_REGISTERED = 0,	/* usable: held by a struct_ops link */
+	INTERPOSE_OPS_READY = 1,	/* loaded, but registered by no link */
+	INTERPOSE_OPS_INIT = 2,		/* created, no programs yet */
+	INTERPOSE_OPS_UNKNOWN = 3,
+};
+
+struct interpose_ops_info;
+
+/*
+ * Every blk_interposer_ops struct_ops map, registered ones first, sorted
+ * by name.  *@opsp is a new array of *@cntp objects (NULL and 0 if there
+ * are none), to be freed with interpose_ops_list__free().  -ENOTTY if the
+ * kernel has no blk_interposer_ops, -EPERM without CAP_SYS_ADMIN.
+ */
+LIBINTERPOSE_API int interpose_ops_list(struct interpose_ops_info ***opsp,
+					size_t *cntp);
+LIBINTERPOSE_API void interpose_ops_list__free(struct interpose_ops_info **ops,
+					       size_t cnt);
+/* The registration name. */
+LIBINTERPOSE_API const char *
+interpose_ops_info__name(const struct interpose_ops_info *ops);
+LIBINTERPOSE_API __u32 interpose_ops_info__map_id(const struct interpose_ops_info *ops);
+/* The struct_ops link that registered it, 0 if none. */
+LIBINTERPOSE_API __u32 interpose_ops_info__link_id(const struct interpose_ops_info *ops);
+LIBINTERPOSE_API enum interpose_ops_state
+interpose_ops_info__state(const struct interpose_ops_info *ops);
+/* "registered", "ready", "init" or "unknown" */
+LIBINTERPOSE_API const char *interpose_ops_state_str(enum interpose_ops_state state);
+/*
+ * The device whose program this is (it was attached with a prog_path and
+ * its link is pinned below /sys/fs/bpf/interpose/), NULL if none.
+ */
+LIBINTERPOSE_API const char *
+interpose_ops_info__prog_dev(const struct interpose_ops_info *ops);
+/* The devices it is attached to (kernel names), sorted; only registered
+ * ops have any. */
+LIBINTERPOSE_API size_t interpose_ops_info__nr_devs(const struct interpose_ops_info *ops);
+LIBINTERPOSE_API const char *
+interpose_ops_info__dev(const struct interpose_ops_info *ops, size_t idx);
+
+/*
+ * The program attached to @dev with a prog_path, through its pins.
+ *
+ * interpose_prog_map_fd(): a new file descriptor of its map @map_name: a
+ * map's name as in the object, or "bss", "data", "rodata" (and
+ * "data.NAME", ... for custom sections) for its global data.  -ENOENT if
+ * there is no such pin.
+ */
+LIBINTERPOSE_API int interpose_prog_map_fd(const char *dev, const char *map_name);
+/*
+ * The global variable @var of the program of @dev (from .bss, .data or
+ * .rodata), read now.  interpose_prog_var(): an integer, enum or bool of
+ * up to 8 bytes, sign-extended for signed types; -EINVAL for other types.
+ * interpose_prog_var_fmt(): any variable as JSON text: a number, true or
+ * false, a "string" for a char array, [N, ...] for an array of integers,
+ * a "0x..." string of its bytes otherwise; -ENAMETOOLONG if @len is too
+ * small.  Both: -ENOENT if @dev has no pinned program or it has no such
+ * variable.
+ */
+LIBINTERPOSE_API int interpose_prog_var(const char *dev, const char *var,
+					__u64 *val);
+LIBINTERPOSE_API int interpose_prog_var_fmt(const char *dev, const char *var,
+					    char *buf, size_t len);
 
 #ifdef __cplusplus
 }

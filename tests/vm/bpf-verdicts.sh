@@ -1,0 +1,114 @@
+#!/bin/bash
+# desc: every BPF verdict with data read back: redirect by op and by range, remap on the original and on a target, fail with each errno, complete, invalid verdicts
+. "$REPO/tests/lib.sh"
+OBJ=$BPFOBJ/verdict.bpf.o
+[ -f "$OBJ" ] || fail "$OBJ not built (make bpf)"
+nullb_create ipa 64 2
+nullb_create ipb 64 2
+nullb_create ipc 64 2
+fill /dev/ipa "$TMP/A" 16
+fill /dev/ipb "$TMP/B" 16
+fill /dev/ipc "$TMP/C" 16
+head -c $((16 << 20)) /dev/urandom >"$TMP/D"
+
+attach() { "$CTL" attach /dev/ipa --prog "$OBJ" --to /dev/ipb --to /dev/ipc "$@" || fail "attach --prog $*"; }
+detach() { "$CTL" detach /dev/ipa || fail detach; }
+# cmp_region DEV OFF_MB LEN_MB FILE FILE_OFF_MB
+cmp_region() {
+	cmp <(region "$1" "$2" "$3") <(dd if="$4" bs=1M skip="$5" count="$3" status=none) >/dev/null ||
+		fail "$1 [$2 MiB, +$3 MiB] differs from $(basename "$4") at $5 MiB"
+}
+
+log "redirect by op: reads from target 0, writes to target 1"
+attach --set mode=1
+cmp_region /dev/ipa 0 4 "$TMP/B" 0
+dd if="$TMP/D" of=/dev/ipa bs=1M count=2 oflag=direct status=none || fail "write"
+expect_eq "writes redirected to target 1" "$(counter /dev/ipa redirected)" "$(counter /dev/ipa seen)"
+detach
+cmp_region /dev/ipc 0 2 "$TMP/D" 0
+cmp_region /dev/ipc 2 14 "$TMP/C" 2
+cmp_region /dev/ipb 0 16 "$TMP/B" 0
+cmp_region /dev/ipa 0 16 "$TMP/A" 0
+fill /dev/ipc "$TMP/C" 16
+
+log "redirect by sector range: below 8 MiB to target 0, the rest to target 1"
+attach --set mode=2 --set split=16384
+dd if="$TMP/D" of=/dev/ipa bs=1M count=16 oflag=direct status=none || fail "write"
+detach
+cmp_region /dev/ipb 0 8 "$TMP/D" 0
+cmp_region /dev/ipb 8 8 "$TMP/B" 8
+cmp_region /dev/ipc 0 8 "$TMP/C" 0
+cmp_region /dev/ipc 8 8 "$TMP/D" 8
+cmp_region /dev/ipa 0 16 "$TMP/A" 0
+fill /dev/ipb "$TMP/B" 16
+fill /dev/ipc "$TMP/C" 16
+
+log "remap on the original: +8 MiB"
+attach --set mode=3 --set offset=16384
+cmp_region /dev/ipa 0 2 "$TMP/A" 8
+dd if="$TMP/D" of=/dev/ipa bs=1M count=2 oflag=direct status=none || fail "write"
+expect_eq "remapped" "$(counter /dev/ipa seen)" "$(counter /dev/ipa remapped)"
+detach
+cmp_region /dev/ipa 8 2 "$TMP/D" 0
+cmp_region /dev/ipa 0 8 "$TMP/A" 0
+cmp_region /dev/ipa 10 6 "$TMP/A" 10
+fill /dev/ipa "$TMP/A" 16
+
+log "remap on target 1: +2 MiB"
+attach --set mode=3 --set remap_target=1 --set offset=4096
+dd if="$TMP/D" of=/dev/ipa bs=1M count=1 oflag=direct status=none || fail "write"
+detach
+cmp_region /dev/ipc 2 1 "$TMP/D" 0
+cmp_region /dev/ipc 0 2 "$TMP/C" 0
+cmp_region /dev/ipa 0 16 "$TMP/A" 0
+
+log "remap past the end fails only that bio, counted, never truncated"
+sz=$(blockdev --getsz /dev/ipa)
+attach --set mode=3 --set offset=$((sz - 4))
+expect_eq "4 KiB write remapped 2 KiB before the end" EIO "$(pwrite_errno /dev/ipa 0)"
+expect_eq "invalid counted" 1 "$(counter /dev/ipa invalid)"
+detach
+cmp_region /dev/ipa 0 16 "$TMP/A" 0
+[ "$(region /dev/ipa 63 1 | tail -c 4096 | tr -d '\0' | wc -c)" = 0 ] ||
+	fail "the end of the original was written"
+
+log "fail writes with each errno; reads pass"
+for e in EIO:5 ENOSPC:28 ETIMEDOUT:110 EROFS:30; do
+	attach --set mode=4 --set error=${e#*:}
+	expect_eq "write fails with" "${e%:*}" "$(pwrite_errno /dev/ipa 0)"
+	expect_eq "read passes" OK "$(pread_errno /dev/ipa 0)"
+	expect_eq "failed counter" 1 "$(counter /dev/ipa failed)"
+	expect_eq "passed counter" 1 "$(counter /dev/ipa passed)"
+	detach
+done
+cmp_region /dev/ipa 0 16 "$TMP/A" 0
+
+log "complete without I/O: zero-filled reads, dropped writes"
+attach --set mode=5
+[ "$(region /dev/ipa 0 1 | tr -d '\0' | wc -c)" = 0 ] || fail "reads not zero-filled"
+dd if="$TMP/D" of=/dev/ipa bs=1M count=1 oflag=direct status=none || fail "dropped write did not succeed"
+expect_eq "completed" "$(counter /dev/ipa seen)" "$(counter /dev/ipa completed)"
+detach
+cmp_region /dev/ipa 0 16 "$TMP/A" 0
+
+log "redirect to a missing target fails only that bio"
+attach --set mode=6 --set bad_target=2
+expect_eq "write to target 2 of 2" EIO "$(pwrite_errno /dev/ipa 0)"
+expect_eq "invalid counted" 1 "$(counter /dev/ipa invalid)"
+detach
+"$CTL" attach /dev/ipa --prog "$OBJ" --set mode=1 || fail "attach without targets"
+expect_eq "redirect with no target at all" EIO "$(pread_errno /dev/ipa 0)"
+expect_eq "invalid counted" 1 "$(counter /dev/ipa invalid)"
+detach
+cmp_region /dev/ipa 0 16 "$TMP/A" 0
+
+log "the completion callback sees every bio"
+attach --set mode=0
+n=$(fio_count /dev/ipa randrw 300)
+expect_eq "bios seen by the kernel" "$n" "$(counter /dev/ipa seen)"
+expect_eq "passed" "$n" "$(counter /dev/ipa passed)"
+expect_eq "submit callbacks" "$n" "$(prog_var /dev/ipa submitted)"
+expect_eq "end_bio callbacks" "$n" "$(prog_var /dev/ipa completed)"
+expect_eq "end_bio errors" 0 "$(prog_var /dev/ipa completed_errors)"
+[ "$(prog_var /dev/ipa last_latency_ns)" -gt 0 ] || fail "no latency measured"
+detach
