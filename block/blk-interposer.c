@@ -243,6 +243,15 @@ blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
 	return bdev;
 }
 
+/* Any errno a program picks, either sign; unknown ones become EIO. */
+static blk_status_t blk_interposer_fail_status(s32 error)
+{
+	if (!error)
+		return BLK_STS_IOERR;
+	/* negate only positive values: -INT_MIN would overflow */
+	return errno_to_blk_status(error < 0 ? error : -error);
+}
+
 /* Apply a program's verdict.  Return: %true if the bio was taken. */
 static bool blk_interposer_apply(struct blk_interposer *ip, struct bio *bio,
 				 int action, const struct blk_interposer_verdict *v,
@@ -272,8 +281,7 @@ static bool blk_interposer_apply(struct blk_interposer *ip, struct bio *bio,
 	case BLK_INTERPOSE_FAIL:
 		this_cpu_inc(ip->stats->failed);
 		blk_interposer_finish(ip, bio, action,
-				      errno_to_blk_status(v->error ?
-							  -abs(v->error) : -EIO),
+				      blk_interposer_fail_status(v->error),
 				      start_ns);
 		return true;
 	case BLK_INTERPOSE_COMPLETE:
@@ -436,12 +444,30 @@ static void blk_interposer_notify(struct blk_interposer *ip, bool attach)
 	rcu_read_unlock();
 }
 
-/* Unhook @ip from its original; the caller frees it afterwards. */
-static void blk_interposer_unlink(struct blk_interposer *ip)
+/*
+ * Unhook @ip from its original and move it to @gone; once the attach lock
+ * is dropped, the caller hands it to blk_interposer_release().
+ */
+static void blk_interposer_unlink(struct blk_interposer *ip,
+				  struct list_head *gone)
 {
 	blk_interposer_set(ip->orig, NULL);
-	list_del_init(&ip->node);
+	list_move_tail(&ip->node, gone);
 	blk_interposer_notify(ip, false);
+}
+
+/*
+ * Release an unlinked interposer.  @defer when the caller may hold a
+ * disk's open_mutex, which closing the targets takes.
+ */
+static void blk_interposer_release(struct blk_interposer *ip, bool defer)
+{
+	list_del_init(&ip->node);
+	static_branch_dec(&blk_interposer_in_use);
+	if (defer)
+		queue_work(system_unbound_wq, &ip->release_work);
+	else
+		blk_interposer_free(ip);
 }
 
 static struct blk_interposer_prog *blk_interposer_find_prog(const char *name)
@@ -630,17 +656,16 @@ EXPORT_SYMBOL_GPL(blk_interposer_attach);
 int blk_interposer_detach(struct block_device *orig)
 {
 	struct blk_interposer *ip;
+	LIST_HEAD(gone);
 
 	mutex_lock(&blk_interposer_attach_lock);
 	ip = orig->bd_interposer;
-	if (!ip) {
-		mutex_unlock(&blk_interposer_attach_lock);
-		return -ENOENT;
-	}
-	blk_interposer_unlink(ip);
+	if (ip)
+		blk_interposer_unlink(ip, &gone);
 	mutex_unlock(&blk_interposer_attach_lock);
-	static_branch_dec(&blk_interposer_in_use);
-	blk_interposer_free(ip);
+	if (!ip)
+		return -ENOENT;
+	blk_interposer_release(ip, false);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(blk_interposer_detach);
@@ -661,19 +686,15 @@ void blk_interposer_bdev_gone(struct block_device *bdev)
 
 	mutex_lock(&blk_interposer_attach_lock);
 	list_for_each_entry_safe(ip, tmp, &blk_interposer_list, node) {
-		if (ip->orig != bdev && !blk_interposer_has_target(ip, bdev))
-			continue;
-		blk_interposer_unlink(ip);
-		list_add_tail(&ip->node, &gone);
+		if (ip->orig == bdev || blk_interposer_has_target(ip, bdev))
+			blk_interposer_unlink(ip, &gone);
 	}
 	mutex_unlock(&blk_interposer_attach_lock);
 
 	list_for_each_entry_safe(ip, tmp, &gone, node) {
 		pr_info("%pg: interposer detached, %pg is going away\n",
 			ip->orig, bdev);
-		list_del(&ip->node);
-		static_branch_dec(&blk_interposer_in_use);
-		queue_work(system_unbound_wq, &ip->release_work);
+		blk_interposer_release(ip, true);
 	}
 }
 
@@ -819,19 +840,15 @@ void blk_interposer_ops_unregister(struct blk_interposer_ops *ops)
 	}
 	list_del(&prog->node);
 	list_for_each_entry_safe(ip, tmp, &blk_interposer_list, node) {
-		if (ip->prog != prog)
-			continue;
-		blk_interposer_unlink(ip);
-		list_add_tail(&ip->node, &gone);
+		if (ip->prog == prog)
+			blk_interposer_unlink(ip, &gone);
 	}
 	mutex_unlock(&blk_interposer_attach_lock);
 
 	list_for_each_entry_safe(ip, tmp, &gone, node) {
 		pr_info("%pg: interposer detached, ops %s unregistered\n",
 			ip->orig, prog->name);
-		list_del(&ip->node);
-		static_branch_dec(&blk_interposer_in_use);
-		blk_interposer_free(ip);
+		blk_interposer_release(ip, false);
 	}
 	/* interposers detached on device removal may still be draining */
 	blk_interposer_prog_put(prog);
