@@ -19,6 +19,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "interpose/event.h"
 
 /* Defines that BTF does not carry. */
 #ifndef BLK_INTERPOSE_ORIGINAL
@@ -147,6 +148,120 @@ static __always_inline int interpose_complete(void)
 {
 	return BLK_INTERPOSE_COMPLETE;
 }
+
+
+/* --- events and histograms ---------------------------------------------
+ * The conventions of interpose/event.h: define the standard maps with
+ * INTERPOSE_EVENTS_RINGBUF() or INTERPOSE_HIST_MAP_DEF() at file scope,
+ * then use interpose_emit() / interpose_hist_add().
+ */
+
+/* the "events" ring buffer of SIZE bytes (a power of 2 pages) and its
+ * "events_lost" counter */
+#define INTERPOSE_EVENTS_RINGBUF(SIZE)					\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_RINGBUF);			\
+		__uint(max_entries, SIZE);				\
+	} events SEC(".maps");						\
+	__u64 events_lost
+
+/* the "hist" per-CPU array of struct interpose_hist, one per op class */
+#define INTERPOSE_HIST_MAP_DEF()					\
+	struct {							\
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);		\
+		__uint(max_entries, INTERPOSE_HIST_NR_OPS);		\
+		__type(key, __u32);					\
+		__type(value, struct interpose_hist);			\
+	} hist SEC(".maps")
+
+/* the histogram row of a bio's op */
+static __always_inline __u32 interpose_hist_op(const struct bio *bio)
+{
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:		return INTERPOSE_HIST_READ;
+	case REQ_OP_WRITE:		return INTERPOSE_HIST_WRITE;
+	case REQ_OP_FLUSH:		return INTERPOSE_HIST_FLUSH;
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:	return INTERPOSE_HIST_DISCARD;
+	default:			return INTERPOSE_HIST_OTHER;
+	}
+}
+
+/* floor(log2(v)) for v > 0, 0 for 0 */
+static __always_inline __u32 interpose_log2(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8)  { v >>= 8;  r += 8; }
+	if (v >> 4)  { v >>= 4;  r += 4; }
+	if (v >> 2)  { v >>= 2;  r += 2; }
+	if (v >> 1)  { r += 1; }
+	return r;
+}
+
+/* the histogram slot of a latency */
+static __always_inline __u32 interpose_hist_slot(__u64 latency_ns)
+{
+	__u32 slot = interpose_log2(latency_ns / 1000);
+
+	return slot < INTERPOSE_HIST_SLOTS ? slot : INTERPOSE_HIST_SLOTS - 1;
+}
+
+/*
+ * Count one latency in row @op of @map (declared with
+ * INTERPOSE_HIST_MAP_DEF(): pass &hist).  Per-CPU: no atomics needed.
+ */
+static __always_inline void interpose_hist_add(void *map, __u32 op,
+					       __u64 latency_ns)
+{
+	struct interpose_hist *h = bpf_map_lookup_elem(map, &op);
+	__u32 slot = interpose_hist_slot(latency_ns);
+
+	if (!h)
+		return;
+	if (slot < INTERPOSE_HIST_SLOTS)
+		h->slots[slot]++;
+	h->count++;
+	h->sum_ns += latency_ns;
+}
+
+/*
+ * Fill an event record from @bio; @sector is the sector relative to the
+ * original (verdict->sector in submit_bio).  pid and comm are those of the
+ * current task, meaningful only in submit_bio.
+ */
+static __always_inline void
+interpose_event_fill(struct interpose_event *e, const struct bio *bio,
+		     __u64 sector, __u16 kind)
+{
+	e->ts_ns = bpf_ktime_get_ns();
+	e->latency_ns = 0;
+	e->sector = sector;
+	e->bytes = bio->bi_iter.bi_size;
+	e->dev = bio->bi_bdev->bd_dev;
+	e->opf = bio->bi_opf;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->error = 0;
+	e->kind = kind;
+	e->action = 0;
+	e->target = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+/*
+ * Copy @e into the "events" ring buffer (INTERPOSE_EVENTS_RINGBUF()),
+ * counting it in events_lost when the buffer is full.
+ */
+#define interpose_emit(e)						\
+	({								\
+		long __err = bpf_ringbuf_output(&events, (e),		\
+						sizeof(*(e)), 0);	\
+		if (__err)						\
+			__sync_fetch_and_add(&events_lost, 1);		\
+		__err;							\
+	})
 
 /*
  * INTERPOSE_OPS(name, ...) declares the struct_ops, registered under

@@ -15,7 +15,7 @@
 
 #include "main.h"
 
-#define INTERPOSECTL_VERSION "v0.2.0"
+#define INTERPOSECTL_VERSION "v0.3.0"
 
 static const struct cmd {
 	const char *name;
@@ -28,6 +28,8 @@ static const struct cmd {
 	{ "stats",   do_stats },
 	{ "ops",     do_ops },
 	{ "var",     do_var },
+	{ "trace",   do_trace },
+	{ "hist",    do_hist },
 };
 
 static void usage(FILE *f)
@@ -42,6 +44,8 @@ static void usage(FILE *f)
 		"       %1$s stats DEV\n"
 		"       %1$s ops\n"
 		"       %1$s var DEV NAME\n"
+		"       %1$s trace DEV [--duration S] [--count N]\n"
+		"       %1$s hist DEV [--interval S [--count N]]\n"
 		"       %1$s help\n"
 		"\n"
 		"DEV and TARGET name a block device: /dev/NAME, NAME or MAJ:MIN.\n"

@@ -147,4 +147,32 @@ int do_var(int argc, char **argv);
 json_object *var_value_json(const char *fmt);
 void var_value_text(FILE *f, const char *fmt);
 
+/* interposectl trace DEV [--duration S] [--count N] */
+struct trace_args {
+	const char *dev;
+	__u64 duration_ms;
+	bool has_duration;
+	__u64 count;		/* 0: no limit */
+	bool help;
+};
+int trace_parse(int argc, char **argv, struct trace_args *a);
+void trace_usage(FILE *f);
+int do_trace(int argc, char **argv);
+/* "SF" for sync + fua, "-" for none */
+void trace_flags_str(__u32 opf, char *buf, size_t len);
+json_object *trace_event_json(const struct interpose_event *e);
+
+/* interposectl hist DEV [--interval S [--count N]] */
+struct hist_args {
+	const char *dev;
+	__u64 interval_ms;	/* 0: once, the counts since attach */
+	__u64 count;		/* 0: until interrupted */
+	bool help;
+};
+int hist_parse(int argc, char **argv, struct hist_args *a);
+void hist_usage(FILE *f);
+int do_hist(int argc, char **argv);
+void hist_text(FILE *f, const struct interpose_hist *hists, size_t nr);
+json_object *hist_json(const struct interpose_hist *hists, size_t nr);
+
 #endif /* __INTERPOSECTL_MAIN_H */

@@ -18,6 +18,7 @@ int main(void)
 		run_show_tests,
 		run_prog_tests,
 		run_pin_tests,
+		run_observe_tests,
 	};
 	unsigned int total = 0, failed = 0, i;
 	int ret;

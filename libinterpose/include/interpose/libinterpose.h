@@ -26,6 +26,8 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
+#include "interpose/event.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -35,7 +37,7 @@ extern "C" {
 #endif
 
 #define LIBINTERPOSE_MAJOR_VERSION 0
-#define LIBINTERPOSE_MINOR_VERSION 2
+#define LIBINTERPOSE_MINOR_VERSION 3
 #define LIBINTERPOSE_PATCH_VERSION 0
 
 /*
@@ -54,7 +56,7 @@ extern "C" {
 
 LIBINTERPOSE_API __u32 libinterpose_major_version(void);
 LIBINTERPOSE_API __u32 libinterpose_minor_version(void);
-/* "v0.2.0" */
+/* "v0.3.0" */
 LIBINTERPOSE_API const char *libinterpose_version_string(void);
 
 enum interpose_print_level {
@@ -323,6 +325,65 @@ LIBINTERPOSE_API int interpose_prog_var(const char *dev, const char *var,
 					__u64 *val);
 LIBINTERPOSE_API int interpose_prog_var_fmt(const char *dev, const char *var,
 					    char *buf, size_t len);
+
+/*
+ * Per-bio events of the program attached to @dev with a prog_path, from
+ * its "events" ring buffer (the conventions of interpose/event.h; the
+ * ready programs trace and writelog follow them).  interpose_events__poll()
+ * waits up to @timeout_ms (-1: forever) and calls @fn for each record, in
+ * the order the program wrote them; it returns the number of records
+ * handled, or @fn's non-zero return value (which stops it), or a negative
+ * errno (-EINTR on a signal, without a message).  Records written by an
+ * older program with fewer fields read as zero in the missing ones.
+ *
+ * Errors of interpose_events__new(): -ENOENT (no such device, no pinned
+ * program, or it has no "events" map), -EINVAL (the map is not a ring
+ * buffer, bad options).  Needs CAP_SYS_ADMIN (or CAP_BPF) for the pin.
+ */
+typedef int (*interpose_event_fn)(void *ctx, const struct interpose_event *e);
+
+struct interpose_events_opts {
+	size_t sz;			/* sizeof(struct interpose_events_opts) */
+	void *ctx;			/* passed to the callback */
+	__u32 flags;			/* must be 0 */
+	size_t :0;
+};
+#define interpose_events_opts__last_field flags
+
+struct interpose_events;
+
+LIBINTERPOSE_API int
+interpose_events__new(const char *dev, interpose_event_fn fn,
+		      const struct interpose_events_opts *opts,
+		      struct interpose_events **evp);
+LIBINTERPOSE_API int interpose_events__poll(struct interpose_events *ev,
+					    int timeout_ms);
+/* Handle what is there without waiting; like interpose_events__poll(). */
+LIBINTERPOSE_API int interpose_events__consume(struct interpose_events *ev);
+/* An epoll file descriptor that becomes readable when records arrive. */
+LIBINTERPOSE_API int interpose_events__fd(const struct interpose_events *ev);
+/* Records handled so far. */
+LIBINTERPOSE_API __u64 interpose_events__received(const struct interpose_events *ev);
+/*
+ * The program's count of records it could not write because the buffer
+ * was full (its "events_lost" variable), read now: 0 or -ENOENT if it has
+ * none or the program is gone.
+ */
+LIBINTERPOSE_API int interpose_events__lost(const struct interpose_events *ev,
+					    __u64 *lost);
+LIBINTERPOSE_API void interpose_events__free(struct interpose_events *ev);
+
+/*
+ * The latency histograms of the program attached to @dev with a
+ * prog_path, from its per-CPU "hist" map (interpose/event.h), summed over
+ * the CPUs into @hists[0..@nr-1], indexed by enum interpose_hist_op.
+ * Returns the number of rows read (at most @nr), -ENOENT (no pinned
+ * program or no "hist" map), -EINVAL (the map does not follow the
+ * convention).  Counts only grow: take differences for intervals.
+ */
+LIBINTERPOSE_API int interpose_hist_read(const char *dev,
+					 struct interpose_hist *hists,
+					 size_t nr);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,1 @@
+../../../libinterpose/include/interpose/event.h

@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * interposectl trace and hist: what a program attached with --prog reports
+ * through the conventions of interpose/event.h.
+ *
+ * trace DEV: the records of its "events" ring buffer, one line each (text)
+ * or one JSON object per line, until interrupted, --duration seconds,
+ * --count records, or the device is detached; then how many records were
+ * received and how many the program lost (its events_lost counter grew by)
+ * while we listened.
+ *
+ * hist DEV: its "hist" latency histograms per op, once, or every
+ * --interval seconds (the counts of that interval) --count times.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "main.h"
+
+/* REQ_OP_* and __REQ_* bits of Linux 6.12 (not in any UAPI header) */
+#define REQ_OP_BITS	8
+#define REQ_OP_MASK	((1U << REQ_OP_BITS) - 1)
+
+static const char *const op_names[] = {
+	[0] = "read", [1] = "write", [2] = "flush", [3] = "discard",
+	[5] = "secure_erase", [7] = "zone_append", [9] = "write_zeroes",
+	[10] = "zone_open", [11] = "zone_close", [12] = "zone_finish",
+	[13] = "zone_reset", [15] = "zone_reset_all",
+	[34] = "drv_in", [35] = "drv_out",
+};
+
+static const struct {
+	unsigned int bit;
+	const char *name;
+	char letter;
+} flag_names[] = {
+	{ 11, "sync", 'S' },
+	{ 12, "meta", 'M' },
+	{ 17, "fua", 'F' },
+	{ 18, "preflush", 'P' },
+	{ 19, "rahead", 'A' },
+	{ 21, "nowait", 'N' },
+};
+
+static const char *const action_names[] = {
+	"pass", "redirect", "remap", "fail", "complete",
+};
+
+static const char *op_name(__u32 opf)
+{
+	__u32 op = opf & REQ_OP_MASK;
+
+	if (op < sizeof(op_names) / sizeof(op_names[0]) && op_names[op])
+		return op_names[op];
+	return "other";
+}
+
+static const char *action_name(__u8 action)
+{
+	if (action < sizeof(action_names) / sizeof(action_names[0]))
+		return action_names[action];
+	return "unknown";
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "12.5" or "3": a non-negative number of seconds, in milliseconds */
+static int parse_seconds(const char *cmd, const char *opt, const char *s,
+			 __u64 *ms)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < 0 || v > 1e9)
+		return p_usage(cmd, "%s: '%s' is not a number of seconds", opt, s);
+	*ms = (__u64)(v * 1000 + 0.5);
+	return 0;
+}
+
+static int parse_count(const char *cmd, const char *opt, const char *s,
+		       __u64 *n)
+{
+	char *end;
+
+	errno = 0;
+	*n = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return p_usage(cmd, "%s: '%s' is not a count", opt, s);
+	return 0;
+}
+
+/* --- trace ----------------------------------------------------------- */
+
+void trace_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s trace DEV [--duration S] [--count N]\n"
+		"\n"
+		"Print the per-bio records of the program attached to DEV with --prog\n"
+		"(it must define the standard \"events\" ring buffer, as the ready\n"
+		"programs trace and writelog do), one line each, until interrupted,\n"
+		"S seconds have passed, N records were printed or DEV is detached.  At\n"
+		"the end, the number of records received and lost (the program's\n"
+		"events_lost counter grew by) goes to stderr, or as the last JSON line.\n"
+		"\n"
+		"Columns: TIME(s) since the first record, COMM, PID, OP, FLAGS\n"
+		"(S sync, M meta, F fua, P preflush, A readahead, N nowait), SECTOR\n"
+		"(relative to DEV), BYTES, VERDICT, ERR (errno or 0), LAT(us) (- for\n"
+		"records taken at submission).\n"
+		"\n"
+		"Options:\n"
+		"  -d, --duration S  stop after S seconds\n"
+		"  -c, --count N     stop after N records\n"
+		"  -h, --help        show this help\n",
+		BIN_NAME);
+}
+
+int trace_parse(int argc, char **argv, struct trace_args *a)
+{
+	static const struct option opts[] = {
+		{ "duration", required_argument, NULL, 'd' },
+		{ "count",    required_argument, NULL, 'c' },
+		{ "help",     no_argument,       NULL, 'h' },
+		{ }
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, ":d:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (parse_seconds("trace", "--duration", optarg,
+					  &a->duration_ms))
+				return EXIT_USAGE;
+			a->has_duration = true;
+			break;
+		case 'c':
+			if (parse_count("trace", "--count", optarg, &a->count))
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			a->help = true;
+			return 0;
+		default:
+			return p_bad_option("trace", c, argv);
+		}
+	}
+	if (optind >= argc)
+		return p_usage("trace", "missing DEV");
+	a->dev = argv[optind++];
+	if (optind < argc)
+		return p_usage("trace", "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+void trace_flags_str(__u32 opf, char *buf, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if ((opf & (1U << flag_names[i].bit)) && n + 1 < len)
+			buf[n++] = flag_names[i].letter;
+	if (!n && len > 1)
+		buf[n++] = '-';
+	buf[n < len ? n : len - 1] = '\0';
+}
+
+json_object *trace_event_json(const struct interpose_event *e)
+{
+	json_object *obj = json_object_new_object(), *flags;
+	size_t i;
+
+	json_object_object_add(obj, "kind", json_object_new_string(
+		e->kind == INTERPOSE_EV_SUBMIT ? "submit" : "complete"));
+	json_object_object_add(obj, "ts_ns", json_object_new_uint64(e->ts_ns));
+	json_object_object_add(obj, "pid", json_object_new_int64(e->pid));
+	json_object_object_add(obj, "comm", json_object_new_string_len(
+		e->comm, strnlen(e->comm, sizeof(e->comm))));
+	json_object_object_add(obj, "major", json_object_new_int(e->dev >> 20));
+	json_object_object_add(obj, "minor",
+			       json_object_new_int(e->dev & ((1U << 20) - 1)));
+	json_object_object_add(obj, "op", json_object_new_string(op_name(e->opf)));
+	flags = json_object_new_array();
+	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if (e->opf & (1U << flag_names[i].bit))
+			json_object_array_add(flags, json_object_new_string(
+				flag_names[i].name));
+	json_object_object_add(obj, "flags", flags);
+	json_object_object_add(obj, "sector", json_object_new_uint64(e->sector));
+	json_object_object_add(obj, "bytes", json_object_new_int64(e->bytes));
+	json_object_object_add(obj, "verdict",
+			       json_object_new_string(action_name(e->action)));
+	json_object_object_add(obj, "target", json_object_new_int(e->target));
+	json_object_object_add(obj, "error", json_object_new_int(e->error));
+	if (e->kind == INTERPOSE_EV_SUBMIT)
+		json_object_object_add(obj, "latency_ns", NULL);
+	else
+		json_object_object_add(obj, "latency_ns",
+				       json_object_new_uint64(e->latency_ns));
+	return obj;
+}
+
+struct trace_state {
+	__u64 printed;
+	__u64 max;		/* 0: no limit */
+	__u64 first_ns;
+	bool header;
+};
+
+static int trace_event(void *ctx, const struct interpose_event *e)
+{
+	struct trace_state *st = ctx;
+	char flags[16], lat[32];
+
+	if (st->max && st->printed >= st->max)
+		return 0;
+	st->printed++;
+	if (json_output) {
+		/* one object per line, even with -p */
+		json_object *obj = trace_event_json(e);
+
+		puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+		json_object_put(obj);
+		return 0;
+	}
+	if (!st->header) {
+		printf("%-11s %-16s %-7s %-12s %-5s %-12s %-8s %-8s %-4s %s\n",
+		       "TIME(s)", "COMM", "PID", "OP", "FLAGS", "SECTOR", "BYTES",
+		       "VERDICT", "ERR", "LAT(us)");
+		st->header = true;
+	}
+	if (!st->first_ns)
+		st->first_ns = e->ts_ns;
+	trace_flags_str(e->opf, flags, sizeof(flags));
+	if (e->kind == INTERPOSE_EV_SUBMIT)
+		snprintf(lat, sizeof(lat), "-");
+	else
+		snprintf(lat, sizeof(lat), "%.1f", e->latency_ns / 1000.0);
+	printf("%-11.6f %-16.16s %-7u %-12s %-5s %-12llu %-8u %-8s %-4d %s\n",
+	       (double)(int64_t)(e->ts_ns - st->first_ns) / 1e9,
+	       e->comm[0] ? e->comm : "?", e->pid, op_name(e->opf), flags,
+	       (unsigned long long)e->sector, e->bytes, action_name(e->action),
+	       e->error < 0 ? -e->error : e->error, lat);
+	return 0;
+}
+
+/* Is @dev still interposed by the ops @ops? */
+static bool still_attached(const char *dev, const char *ops)
+{
+	struct interpose_info *info;
+	bool same;
+
+	if (interpose_query(dev, &info))
+		return false;
+	same = interpose_info__state(info) == INTERPOSE_STATE_ATTACHED &&
+	       interpose_info__ops_name(info) &&
+	       !strcmp(interpose_info__ops_name(info), ops);
+	interpose_info__free(info);
+	return same;
+}
+
+int do_trace(int argc, char **argv)
+{
+	struct trace_state st = { 0 };
+	LIBINTERPOSE_OPTS(interpose_events_opts, opts, .ctx = &st);
+	struct interpose_events *ev = NULL;
+	struct interpose_info *info = NULL;
+	__u64 lost0 = 0, lost = 0, start, deadline = 0, next_check;
+	bool have_lost, gone = false;
+	char ops[64];
+	struct trace_args a;
+	int err, n;
+
+	if (trace_parse(argc, argv, &a))
+		return EXIT_USAGE;
+	if (a.help) {
+		trace_usage(stdout);
+		return 0;
+	}
+	st.max = a.count;
+	err = interpose_query(a.dev, &info);
+	if (err)
+		return p_err_lib(err);
+	if (interpose_info__state(info) != INTERPOSE_STATE_ATTACHED ||
+	    !interpose_info__ops_name(info)) {
+		interpose_info__free(info);
+		return p_err(ENOENT, "trace %s: no program is attached to it",
+			     a.dev);
+	}
+	snprintf(ops, sizeof(ops), "%s", interpose_info__ops_name(info));
+	interpose_info__free(info);
+
+	err = interpose_events__new(a.dev, trace_event, &opts, &ev);
+	if (err)
+		return p_err_lib(err);
+	have_lost = !interpose_events__lost(ev, &lost0);
+	lost = lost0;
+	catch_signals();
+	start = now_ms();
+	next_check = start + 250;
+	if (a.has_duration)
+		deadline = start + a.duration_ms;
+	fflush(stdout);
+	while (!stop && !(st.max && st.printed >= st.max)) {
+		__u64 now = now_ms();
+		int timeout = 100;
+
+		if (deadline) {
+			if (now >= deadline)
+				break;
+			if (deadline - now < (__u64)timeout)
+				timeout = deadline - now;
+		}
+		n = interpose_events__poll(ev, timeout);
+		if (n < 0 && n != -EINTR) {
+			err = n;
+			break;
+		}
+		if (n > 0)
+			fflush(stdout);
+		if (now_ms() >= next_check) {
+			next_check = now_ms() + 250;
+			if (have_lost)
+				interpose_events__lost(ev, &lost);
+			if (!still_attached(a.dev, ops)) {
+				gone = true;
+				break;
+			}
+		}
+	}
+	/* what is left in the buffer */
+	if (!err && !(st.max && st.printed >= st.max))
+		interpose_events__consume(ev);
+	if (have_lost && !gone)
+		interpose_events__lost(ev, &lost);
+	fflush(stdout);
+	interpose_events__free(ev);
+	if (err)
+		return p_err_lib(err);
+
+	if (json_output) {
+		json_object *obj = json_object_new_object();
+
+		json_object_object_add(obj, "events",
+				       json_object_new_uint64(st.printed));
+		json_object_object_add(obj, "lost", have_lost ?
+				       json_object_new_uint64(lost - lost0) : NULL);
+		json_object_object_add(obj, "detached",
+				       json_object_new_boolean(gone));
+		puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+		json_object_put(obj);
+	} else if (have_lost) {
+		fprintf(stderr, "%s: trace %s: %llu events, %llu lost%s\n",
+			BIN_NAME, a.dev, (unsigned long long)st.printed,
+			(unsigned long long)(lost - lost0),
+			gone ? " (detached)" : "");
+	} else {
+		fprintf(stderr, "%s: trace %s: %llu events, lost unknown (the program has no events_lost)%s\n",
+			BIN_NAME, a.dev, (unsigned long long)st.printed,
+			gone ? " (detached)" : "");
+	}
+	return 0;
+}
+
+/* --- hist ------------------------------------------------------------ */
+
+static const char *const hist_op_names[INTERPOSE_HIST_NR_OPS] = {
+	[INTERPOSE_HIST_READ] = "read",
+	[INTERPOSE_HIST_WRITE] = "write",
+	[INTERPOSE_HIST_FLUSH] = "flush",
+	[INTERPOSE_HIST_DISCARD] = "discard",
+	[INTERPOSE_HIST_OTHER] = "other",
+};
+
+void hist_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s hist DEV [--interval S [--count N]]\n"
+		"\n"
+		"Print the latency histograms per op (read, write, flush, discard,\n"
+		"other) of the program attached to DEV with --prog (it must define the\n"
+		"standard \"hist\" map, as the ready program latency does): log2 slots\n"
+		"of microseconds from attach to completion.  Without --interval, the\n"
+		"counts since attach, once; with it, the counts of each interval, N\n"
+		"times (default: until interrupted).  Ops without I/O are left out.\n"
+		"\n"
+		"Options:\n"
+		"  -i, --interval S  print every S seconds\n"
+		"  -c, --count N     stop after N intervals\n"
+		"  -h, --help        show this help\n",
+		BIN_NAME);
+}
+
+int hist_parse(int argc, char **argv, struct hist_args *a)
+{
+	static const struct option opts[] = {
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count",    required_argument, NULL, 'c' },
+		{ "help",     no_argument,       NULL, 'h' },
+		{ }
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, ":i:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (parse_seconds("hist", "--interval", optarg,
+					  &a->interval_ms))
+				return EXIT_USAGE;
+			if (!a->interval_ms)
+				return p_usage("hist", "--interval: must be more than 0");
+			break;
+		case 'c':
+			if (parse_count("hist", "--count", optarg, &a->count))
+				return EXIT_USAGE;
+			if (!a->count)
+				return p_usage("hist", "--count: must be more than 0");
+			break;
+		case 'h':
+			a->help = true;
+			return 0;
+		default:
+			return p_bad_option("hist", c, argv);
+		}
+	}
+	if (a->count && !a->interval_ms)
+		return p_usage("hist", "--count needs --interval");
+	if (optind >= argc)
+		return p_usage("hist", "missing DEV");
+	a->dev = argv[optind++];
+	if (optind < argc)
+		return p_usage("hist", "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* the slots of @h that matter: [*first, *last], false if it is empty */
+static bool hist_range(const struct interpose_hist *h, int *first, int *last)
+{
+	int i;
+
+	*first = -1;
+	*last = -1;
+	for (i = 0; i < INTERPOSE_HIST_SLOTS; i++) {
+		if (!h->slots[i])
+			continue;
+		if (*first < 0)
+			*first = i;
+		*last = i;
+	}
+	return *first >= 0;
+}
+
+/* slot @i covers [lo, hi] microseconds */
+static void hist_bounds(int i, __u64 *lo, __u64 *hi)
+{
+	*lo = i ? 1ULL << i : 0;
+	*hi = (2ULL << i) - 1;
+}
+
+void hist_text(FILE *f, const struct interpose_hist *hists, size_t nr)
+{
+	size_t op;
+	int i, first, last, j, stars;
+	__u64 max, lo, hi;
+
+	for (op = 0; op < nr && op < INTERPOSE_HIST_NR_OPS; op++) {
+		const struct interpose_hist *h = &hists[op];
+
+		if (!hist_range(h, &first, &last))
+			continue;
+		max = 0;
+		for (i = first; i <= last; i++)
+			if (h->slots[i] > max)
+				max = h->slots[i];
+		fprintf(f, "op = %s: %llu bios, average %.1f us\n",
+			hist_op_names[op], (unsigned long long)h->count,
+			h->count ? h->sum_ns / 1000.0 / h->count : 0.0);
+		fprintf(f, "%24s : %-10s %s\n", "usecs", "count", "distribution");
+		for (i = first; i <= last; i++) {
+			char range[40];
+
+			hist_bounds(i, &lo, &hi);
+			if (i == INTERPOSE_HIST_SLOTS - 1)
+				snprintf(range, sizeof(range), "%llu -> ...",
+					 (unsigned long long)lo);
+			else
+				snprintf(range, sizeof(range), "%llu -> %llu",
+					 (unsigned long long)lo,
+					 (unsigned long long)hi);
+			stars = max ? (int)(h->slots[i] * 40 / max) : 0;
+			fprintf(f, "%24s : %-10llu |", range,
+				(unsigned long long)h->slots[i]);
+			for (j = 0; j < 40; j++)
+				fputc(j < stars ? '*' : ' ', f);
+			fprintf(f, "|\n");
+		}
+		fputc('\n', f);
+	}
+}
+
+json_object *hist_json(const struct interpose_hist *hists, size_t nr)
+{
+	json_object *arr = json_object_new_array();
+	size_t op;
+	int i, first, last;
+	__u64 lo, hi;
+
+	for (op = 0; op < nr && op < INTERPOSE_HIST_NR_OPS; op++) {
+		const struct interpose_hist *h = &hists[op];
+		json_object *obj, *slots;
+
+		if (!hist_range(h, &first, &last))
+			continue;
+		obj = json_object_new_object();
+		json_object_object_add(obj, "op",
+				       json_object_new_string(hist_op_names[op]));
+		json_object_object_add(obj, "count",
+				       json_object_new_uint64(h->count));
+		json_object_object_add(obj, "sum_ns",
+				       json_object_new_uint64(h->sum_ns));
+		slots = json_object_new_array();
+		for (i = first; i <= last; i++) {
+			json_object *s = json_object_new_object();
+
+			hist_bounds(i, &lo, &hi);
+			json_object_object_add(s, "usecs_min",
+					       json_object_new_uint64(lo));
+			json_object_object_add(s, "usecs_max",
+				i == INTERPOSE_HIST_SLOTS - 1 ? NULL :
+				json_object_new_uint64(hi));
+			json_object_object_add(s, "count",
+					       json_object_new_uint64(h->slots[i]));
+			json_object_array_add(slots, s);
+		}
+		json_object_object_add(obj, "slots", slots);
+		json_object_array_add(arr, obj);
+	}
+	return arr;
+}
+
+static void hist_sub(struct interpose_hist *d, const struct interpose_hist *a,
+		     const struct interpose_hist *b)
+{
+	int i;
+
+	for (i = 0; i < INTERPOSE_HIST_SLOTS; i++)
+		d->slots[i] = a->slots[i] - b->slots[i];
+	d->count = a->count - b->count;
+	d->sum_ns = a->sum_ns - b->sum_ns;
+}
+
+static void hist_print(const char *dev, const struct interpose_hist *h,
+		       size_t nr, double seconds)
+{
+	json_object *obj;
+
+	if (!json_output) {
+		if (seconds > 0)
+			printf("%s: %.1f s\n", dev, seconds);
+		hist_text(stdout, h, nr);
+		fflush(stdout);
+		return;
+	}
+	obj = json_object_new_object();
+	json_object_object_add(obj, "device", json_object_new_string(dev));
+	if (seconds > 0)
+		json_object_object_add(obj, "interval_s",
+				       json_object_new_double(seconds));
+	json_object_object_add(obj, "hist", hist_json(h, nr));
+	print_json(obj);
+	fflush(stdout);
+}
+
+int do_hist(int argc, char **argv)
+{
+	struct interpose_hist prev[INTERPOSE_HIST_NR_OPS];
+	struct interpose_hist cur[INTERPOSE_HIST_NR_OPS];
+	struct interpose_hist diff[INTERPOSE_HIST_NR_OPS];
+	struct hist_args a;
+	__u64 done = 0, t0, t1;
+	int n, i;
+
+	if (hist_parse(argc, argv, &a))
+		return EXIT_USAGE;
+	if (a.help) {
+		hist_usage(stdout);
+		return 0;
+	}
+	n = interpose_hist_read(a.dev, prev, INTERPOSE_HIST_NR_OPS);
+	if (n < 0)
+		return p_err_lib(n);
+	if (!a.interval_ms) {
+		hist_print(a.dev, prev, n, 0);
+		return 0;
+	}
+	catch_signals();
+	t0 = now_ms();
+	while (!stop && (!a.count || done < a.count)) {
+		__u64 target = t0 + a.interval_ms;
+
+		while (!stop && now_ms() < target) {
+			__u64 left = target - now_ms();
+
+			usleep((left > 100 ? 100 : left) * 1000);
+		}
+		n = interpose_hist_read(a.dev, cur, INTERPOSE_HIST_NR_OPS);
+		if (n < 0)
+			return p_err_lib(n);
+		t1 = now_ms();
+		for (i = 0; i < n; i++)
+			hist_sub(&diff[i], &cur[i], &prev[i]);
+		hist_print(a.dev, diff, n, (t1 - t0) / 1000.0);
+		memcpy(prev, cur, sizeof(prev));
+		t0 = t1;
+		done++;
+	}
+	return 0;
+}

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libinterpose: what a program attached from an object file reports
+ * through the conventions of interpose/event.h: per-bio events from its
+ * "events" ring buffer, latency histograms from its "hist" map.  Both are
+ * found through the pins of the program (pin.c).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "libinterpose_internal.h"
+
+struct interpose_events {
+	char dev[PATH_MAX];		/* as given, to read events_lost */
+	struct ring_buffer *rb;
+	interpose_event_fn fn;
+	void *ctx;
+	__u64 received;
+	__u64 short_records;
+};
+
+/* Open the pinned map @name of @dev's program, checked for @type. */
+static int ip_open_conv_map(const char *what, const char *dev,
+			    const char *name, enum bpf_map_type type,
+			    __u32 value_size, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+	char msg[512];
+	int fd, err;
+
+	fd = interpose_prog_map_fd(dev, name);
+	if (fd < 0) {
+		/* "map DEV: ..." -> "WHAT DEV: ..." */
+		snprintf(msg, sizeof(msg), "%s", interpose_errmsg());
+		if (!strncmp(msg, "map ", 4))
+			return ip_err(-fd, "%s %s", what, msg + 4);
+		return ip_err(-fd, "%s", msg);
+	}
+	memset(info, 0, sizeof(*info));
+	if (bpf_map_get_info_by_fd(fd, info, &len)) {
+		err = errno;
+		close(fd);
+		return ip_err(err, "%s %s: cannot read map %s: %s", what, dev,
+			      name, strerror(err));
+	}
+	if (info->type != type ||
+	    (value_size && info->value_size != value_size)) {
+		close(fd);
+		return ip_err(EINVAL, "%s %s: map %s does not follow the convention of interpose/event.h (type %u, value size %u; expected type %u, value size %u)",
+			      what, dev, name, info->type, info->value_size,
+			      type, value_size);
+	}
+	return fd;
+}
+
+static int ip_events_sample(void *ctx, void *data, size_t size)
+{
+	struct interpose_events *ev = ctx;
+	struct interpose_event e;
+
+	/* older, shorter records read as zero in the fields they lack */
+	if (size < sizeof(e)) {
+		memset(&e, 0, sizeof(e));
+		memcpy(&e, data, size);
+		ev->short_records++;
+	} else {
+		memcpy(&e, data, sizeof(e));
+	}
+	ev->received++;
+	return ev->fn(ev->ctx, &e);
+}
+
+int interpose_events__new(const char *dev, interpose_event_fn fn,
+			  const struct interpose_events_opts *opts,
+			  struct interpose_events **evp)
+{
+	struct interpose_events *ev;
+	struct bpf_map_info info;
+	int fd, err;
+
+	ip_errmsg_clear();
+	if (!evp || !fn)
+		return ip_err(EINVAL, "events %s: no callback or result pointer",
+			      dev ?: "(null)");
+	*evp = NULL;
+	err = OPTS_CHECK(opts, interpose_events_opts);
+	if (err)
+		return ip_err(-err, "events %s: bad options (size %zu)",
+			      dev ?: "(null)", opts ? opts->sz : 0);
+	if (OPTS_GET(opts, flags, 0))
+		return ip_err(EINVAL, "events %s: flags must be 0", dev ?: "(null)");
+	if (!dev || strlen(dev) >= PATH_MAX)
+		return ip_err(EINVAL, "events: bad device name");
+
+	ip_libbpf_capture_start();
+	fd = ip_open_conv_map("events", dev, INTERPOSE_EVENTS_MAP,
+			      BPF_MAP_TYPE_RINGBUF, 0, &info);
+	if (fd < 0) {
+		ip_libbpf_capture_end();
+		return fd;
+	}
+	ev = calloc(1, sizeof(*ev));
+	if (!ev) {
+		close(fd);
+		ip_libbpf_capture_end();
+		return ip_err(ENOMEM, "events %s: out of memory", dev);
+	}
+	strcpy(ev->dev, dev);
+	ev->fn = fn;
+	ev->ctx = OPTS_GET(opts, ctx, NULL);
+	ev->rb = ring_buffer__new(fd, ip_events_sample, ev, NULL);
+	err = ev->rb ? 0 : errno;
+	close(fd);	/* the ring buffer holds the map */
+	ip_libbpf_capture_end();
+	if (err) {
+		free(ev);
+		return ip_err(err, "events %s: cannot map the ring buffer: %s",
+			      dev, strerror(err));
+	}
+	*evp = ev;
+	return 0;
+}
+
+int interpose_events__poll(struct interpose_events *ev, int timeout_ms)
+{
+	int n;
+
+	ip_errmsg_clear();
+	if (!ev)
+		return ip_err(EINVAL, "events: no events object");
+	n = ring_buffer__poll(ev->rb, timeout_ms);
+	if (n == -EINTR) {
+		errno = EINTR;
+		return n;	/* a signal: not worth a message */
+	}
+	if (n < 0)
+		return ip_err(-n, "events %s: poll: %s", ev->dev, strerror(-n));
+	return n;
+}
+
+int interpose_events__consume(struct interpose_events *ev)
+{
+	int n;
+
+	ip_errmsg_clear();
+	if (!ev)
+		return ip_err(EINVAL, "events: no events object");
+	n = ring_buffer__consume(ev->rb);
+	if (n < 0)
+		return ip_err(-n, "events %s: consume: %s", ev->dev,
+			      strerror(-n));
+	return n;
+}
+
+int interpose_events__fd(const struct interpose_events *ev)
+{
+	if (!ev)
+		return -EINVAL;
+	return ring_buffer__epoll_fd(ev->rb);
+}
+
+__u64 interpose_events__received(const struct interpose_events *ev)
+{
+	return ev ? ev->received : 0;
+}
+
+int interpose_events__lost(const struct interpose_events *ev, __u64 *lost)
+{
+	int err;
+
+	ip_errmsg_clear();
+	if (!ev || !lost)
+		return ip_err(EINVAL, "events: no events object or result pointer");
+	err = interpose_prog_var(ev->dev, INTERPOSE_EVENTS_LOST, lost);
+	if (err == -ENOENT)
+		return ip_err(ENOENT, "events %s: the program has no %s counter, or it is gone",
+			      ev->dev, INTERPOSE_EVENTS_LOST);
+	return err;
+}
+
+void interpose_events__free(struct interpose_events *ev)
+{
+	if (!ev)
+		return;
+	ring_buffer__free(ev->rb);
+	free(ev);
+}
+
+int interpose_hist_read(const char *dev, struct interpose_hist *hists,
+			size_t nr)
+{
+	struct interpose_hist *percpu = NULL;
+	struct bpf_map_info info;
+	int ncpus, fd, err = 0;
+	__u32 key, cpu, i;
+
+	ip_errmsg_clear();
+	if (!hists || !nr)
+		return ip_err(EINVAL, "hist %s: no result array", dev ?: "(null)");
+	memset(hists, 0, nr * sizeof(*hists));
+	ip_libbpf_capture_start();
+	fd = ip_open_conv_map("hist", dev, INTERPOSE_HIST_MAP,
+			      BPF_MAP_TYPE_PERCPU_ARRAY,
+			      sizeof(struct interpose_hist), &info);
+	if (fd < 0) {
+		err = fd;
+		goto out;
+	}
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0) {
+		err = ip_err(ncpus ? -ncpus : EINVAL,
+			     "hist %s: cannot count the CPUs", dev);
+		goto out;
+	}
+	percpu = calloc(ncpus, sizeof(*percpu));
+	if (!percpu) {
+		err = ip_err(ENOMEM, "hist %s: out of memory", dev);
+		goto out;
+	}
+	for (key = 0; key < info.max_entries && key < nr; key++) {
+		if (bpf_map_lookup_elem(fd, &key, percpu)) {
+			err = ip_err(errno, "hist %s: cannot read row %u: %s",
+				     dev, key, strerror(errno));
+			goto out;
+		}
+		for (cpu = 0; cpu < (__u32)ncpus; cpu++) {
+			for (i = 0; i < INTERPOSE_HIST_SLOTS; i++)
+				hists[key].slots[i] += percpu[cpu].slots[i];
+			hists[key].count += percpu[cpu].count;
+			hists[key].sum_ns += percpu[cpu].sum_ns;
+		}
+	}
+	err = key;
+out:
+	free(percpu);
+	if (fd >= 0)
+		close(fd);
+	ip_libbpf_capture_end();
+	return err;
+}

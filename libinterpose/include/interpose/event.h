@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * interpose/event.h: the records that interposer programs and the tools
+ * exchange, shared by the BPF side (interpose.bpf.h) and userspace
+ * (libinterpose.h).  Fields are only ever appended.
+ *
+ * Conventions that interposectl and libinterpose rely on:
+ * - a program that streams per-bio events defines a BPF_MAP_TYPE_RINGBUF
+ *   map named "events" carrying struct interpose_event records, and a
+ *   global "__u64 events_lost" counting the records it could not reserve
+ *   (interpose_emit() in interpose.bpf.h does both): `interposectl trace`;
+ * - a program that keeps latency histograms defines a
+ *   BPF_MAP_TYPE_PERCPU_ARRAY named "hist" of INTERPOSE_HIST_NR_OPS
+ *   struct interpose_hist values indexed by enum interpose_hist_op:
+ *   `interposectl hist`.
+ */
+#ifndef __INTERPOSE_EVENT_H
+#define __INTERPOSE_EVENT_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define INTERPOSE_EVENTS_MAP	"events"
+#define INTERPOSE_EVENTS_LOST	"events_lost"
+#define INTERPOSE_HIST_MAP	"hist"
+#define INTERPOSE_COMM_LEN	16
+
+enum interpose_event_kind {
+	INTERPOSE_EV_COMPLETE = 1,	/* a bio completed (trace) */
+	INTERPOSE_EV_SUBMIT = 2,	/* a bio was submitted (writelog, ...) */
+};
+
+/* A bio seen by a program. */
+struct interpose_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() at submission */
+	__u64 latency_ns;	/* submission to completion, 0 if not complete */
+	__u64 sector;		/* start sector relative to the original */
+	__u32 bytes;		/* size of the bio */
+	__u32 dev;		/* original's device number, kernel encoding */
+	__u32 opf;		/* bi_opf: REQ_OP_* in the low 8 bits, flags */
+	__u32 pid;		/* submitter's thread group id */
+	__s32 error;		/* 0 or the negative errno it completed with */
+	__u16 kind;		/* enum interpose_event_kind */
+	__u8 action;		/* enum blk_interposer_action of the verdict */
+	__u8 target;		/* the target index for redirect/remap */
+	char comm[INTERPOSE_COMM_LEN];	/* submitter's command */
+};
+
+/* Histogram rows: one per op class. */
+enum interpose_hist_op {
+	INTERPOSE_HIST_READ = 0,
+	INTERPOSE_HIST_WRITE = 1,
+	INTERPOSE_HIST_FLUSH = 2,	/* REQ_OP_FLUSH */
+	INTERPOSE_HIST_DISCARD = 3,	/* discards, write zeroes */
+	INTERPOSE_HIST_OTHER = 4,
+	INTERPOSE_HIST_NR_OPS = 5,
+};
+
+/*
+ * Slot i counts latencies in [2^i, 2^(i+1)) microseconds (slot 0 also
+ * those under one microsecond); the last slot has everything above.
+ */
+#define INTERPOSE_HIST_SLOTS	32
+
+struct interpose_hist {
+	__u64 slots[INTERPOSE_HIST_SLOTS];
+	__u64 count;		/* sum of the slots */
+	__u64 sum_ns;		/* sum of the latencies */
+};
+
+#endif /* __INTERPOSE_EVENT_H */

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * interposectl trace and hist without a kernel: argument parsing, the
+ * event and histogram printers, and the library's errors for a device
+ * without a pinned program.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "main.h"
+
+#define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
+#define ARGC(argv) ({ int __n = 0; while ((argv)[__n]) __n++; __n; })
+
+/* Parse quietly; a usage error must point to the command's help. */
+#define PARSE(fn, cmd, argv, a)						\
+	({								\
+		char *__err;						\
+		int __ret;						\
+		capture_start(2);					\
+		__ret = fn(ARGC(argv), argv, a);			\
+		__err = capture_end(2);					\
+		if (__ret)						\
+			assert_non_null(strstr(__err, "Try 'interposectl " cmd " -h'")); \
+		free(__err);						\
+		__ret;							\
+	})
+
+static void test_trace_parse(void **state)
+{
+	struct trace_args a;
+
+	(void)state;
+	assert_int_equal(PARSE(trace_parse, "trace", ARGV("trace", "nullb0"), &a), 0);
+	assert_string_equal(a.dev, "nullb0");
+	assert_false(a.has_duration);
+	assert_int_equal(a.count, 0);
+
+	assert_int_equal(PARSE(trace_parse, "trace",
+			       ARGV("trace", "-d", "1.5", "--count", "20", "8:0"), &a), 0);
+	assert_string_equal(a.dev, "8:0");
+	assert_true(a.has_duration);
+	assert_int_equal(a.duration_ms, 1500);
+	assert_int_equal(a.count, 20);
+
+	assert_int_equal(PARSE(trace_parse, "trace", ARGV("trace", "-h"), &a), 0);
+	assert_true(a.help);
+}
+
+static void test_trace_parse_errors(void **state)
+{
+	struct trace_args a;
+
+	(void)state;
+	assert_int_equal(PARSE(trace_parse, "trace", ARGV("trace"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(trace_parse, "trace",
+			       ARGV("trace", "x", "--duration", "-1"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(trace_parse, "trace",
+			       ARGV("trace", "x", "--duration", "1s"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(trace_parse, "trace",
+			       ARGV("trace", "x", "--count", "-3"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(trace_parse, "trace",
+			       ARGV("trace", "x", "y"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(trace_parse, "trace",
+			       ARGV("trace", "x", "--interval", "1"), &a), EXIT_USAGE);
+}
+
+static void test_hist_parse(void **state)
+{
+	struct hist_args a;
+
+	(void)state;
+	assert_int_equal(PARSE(hist_parse, "hist", ARGV("hist", "nullb0"), &a), 0);
+	assert_int_equal(a.interval_ms, 0);
+	assert_int_equal(PARSE(hist_parse, "hist",
+			       ARGV("hist", "-i", "2", "-c", "3", "nullb0"), &a), 0);
+	assert_int_equal(a.interval_ms, 2000);
+	assert_int_equal(a.count, 3);
+	assert_int_equal(PARSE(hist_parse, "hist",
+			       ARGV("hist", "nullb0", "--count", "3"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(hist_parse, "hist",
+			       ARGV("hist", "nullb0", "--interval", "0"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(hist_parse, "hist",
+			       ARGV("hist", "nullb0", "-i", "1", "-c", "0"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(hist_parse, "hist", ARGV("hist"), &a), EXIT_USAGE);
+}
+
+static void test_trace_event_json(void **state)
+{
+	struct interpose_event e = {
+		.ts_ns = 1000, .latency_ns = 25000, .sector = 2048,
+		.bytes = 4096, .dev = (251U << 20) | 3,
+		.opf = 1 | (1U << 17) | (1U << 11),	/* write, FUA, sync */
+		.pid = 42, .error = -5, .kind = INTERPOSE_EV_COMPLETE,
+		.action = 1, .target = 1, .comm = "fio",
+	};
+	json_object *obj;
+	char flags[16];
+
+	(void)state;
+	obj = trace_event_json(&e);
+	assert_string_equal(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN),
+		"{\"kind\":\"complete\",\"ts_ns\":1000,\"pid\":42,\"comm\":\"fio\","
+		"\"major\":251,\"minor\":3,\"op\":\"write\",\"flags\":[\"sync\",\"fua\"],"
+		"\"sector\":2048,\"bytes\":4096,\"verdict\":\"redirect\",\"target\":1,"
+		"\"error\":-5,\"latency_ns\":25000}");
+	json_object_put(obj);
+
+	e.kind = INTERPOSE_EV_SUBMIT;
+	e.opf = 2;	/* flush */
+	e.action = 9;
+	obj = trace_event_json(&e);
+	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "flush");
+	assert_string_equal(json_object_get_string(json_object_object_get(obj, "verdict")), "unknown");
+	assert_null(json_object_object_get(obj, "latency_ns"));
+	json_object_put(obj);
+
+	trace_flags_str(1U << 18, flags, sizeof(flags));
+	assert_string_equal(flags, "P");
+	trace_flags_str(0, flags, sizeof(flags));
+	assert_string_equal(flags, "-");
+}
+
+static void test_hist_print(void **state)
+{
+	struct interpose_hist h[INTERPOSE_HIST_NR_OPS] = { 0 };
+	json_object *arr, *row;
+	char *out;
+
+	(void)state;
+	h[INTERPOSE_HIST_WRITE].slots[3] = 10;	/* 8..15 us */
+	h[INTERPOSE_HIST_WRITE].slots[5] = 5;	/* 32..63 us */
+	h[INTERPOSE_HIST_WRITE].count = 15;
+	h[INTERPOSE_HIST_WRITE].sum_ns = 15 * 20000;
+
+	arr = hist_json(h, INTERPOSE_HIST_NR_OPS);
+	assert_int_equal(json_object_array_length(arr), 1);
+	row = json_object_array_get_idx(arr, 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(row, "op")), "write");
+	assert_int_equal(json_object_get_int64(json_object_object_get(row, "count")), 15);
+	/* slots 3, 4 (empty) and 5 */
+	assert_int_equal(json_object_array_length(json_object_object_get(row, "slots")), 3);
+	assert_string_equal(json_object_to_json_string_ext(
+		json_object_array_get_idx(json_object_object_get(row, "slots"), 0),
+		JSON_C_TO_STRING_PLAIN),
+		"{\"usecs_min\":8,\"usecs_max\":15,\"count\":10}");
+	json_object_put(arr);
+
+	capture_start(1);
+	hist_text(stdout, h, INTERPOSE_HIST_NR_OPS);
+	fflush(stdout);
+	out = capture_end(1);
+	assert_non_null(strstr(out, "op = write: 15 bios, average 20.0 us\n"));
+	assert_non_null(strstr(out, "8 -> 15 : 10         |****************************************|\n"));
+	assert_non_null(strstr(out, "32 -> 63 : 5          |********************                    |\n"));
+	assert_null(strstr(out, "op = read"));
+	free(out);
+}
+
+/* No kernel, no pins: the errors name the device and the reason. */
+static void test_lib_errors(void **state)
+{
+	struct interpose_hist h[INTERPOSE_HIST_NR_OPS];
+	struct interpose_events *ev = (void *)1;
+	int (*fn)(void *, const struct interpose_event *) = (void *)1;
+
+	(void)state;
+	assert_int_equal(interpose_events__new("nullb0", NULL, NULL, &ev), -EINVAL);
+	assert_non_null(strstr(interpose_errmsg(), "no callback"));
+	assert_int_equal(interpose_events__new("no-such-dev", fn, NULL, &ev), -ENOENT);
+	assert_null(ev);
+	assert_non_null(strstr(interpose_errmsg(), "no-such-dev"));
+	assert_int_equal(interpose_hist_read("no-such-dev", h, 0), -EINVAL);
+	assert_int_equal(interpose_hist_read("no-such-dev", h, INTERPOSE_HIST_NR_OPS),
+			 -ENOENT);
+	assert_non_null(strstr(interpose_errmsg(), "no-such-dev"));
+	assert_int_equal(interpose_events__poll(NULL, 0), -EINVAL);
+	interpose_events__free(NULL);
+}
+
+int run_observe_tests(unsigned int *total)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_trace_parse),
+		cmocka_unit_test(test_trace_parse_errors),
+		cmocka_unit_test(test_hist_parse),
+		cmocka_unit_test(test_trace_event_json),
+		cmocka_unit_test(test_hist_print),
+		cmocka_unit_test(test_lib_errors),
+	};
+
+	return RUN_GROUP("observe", tests, NULL, NULL, total);
+}

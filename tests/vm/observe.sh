@@ -1,0 +1,136 @@
+#!/bin/bash
+# desc: trace, latency and writelog programs with interposectl trace/hist: event and histogram counts equal fio's I/O, write order kept, errors for programs without the maps
+. "$REPO/tests/lib.sh"
+require_cmd fio jq
+PROGS=$BUILD/bpf
+for p in trace latency writelog; do
+	[ -f "$PROGS/$p.bpf.o" ] || fail "$PROGS/$p.bpf.o not built (make bpf)"
+done
+
+# a null_blk with a volatile write cache, so that flushes reach it
+d=/sys/kernel/config/nullb/ipa
+mkdir "$d" || fail "cannot create null_blk ipa"
+defer nullb_remove ipa
+echo 64 >"$d/size"; echo 2 >"$d/queue_mode"; echo 1 >"$d/memory_backed"
+echo 512 >"$d/blocksize"; echo 16 >"$d/cache_size"
+echo 1 >"$d/power" || fail "cannot power on ipa"
+udev_settle /dev/ipa
+nullb_create ipb 64 2
+
+# fio_job RW N [args]: N 4k direct I/Os, JSON in $TMP/job.json
+fio_job() {
+	local rw=$1 n=$2
+	shift 2
+	fio --name=job --filename=/dev/ipa --rw="$rw" --bs=4k --ioengine=psync \
+		--direct=1 --size=32M --number_ios="$n" --output-format=json "$@" \
+		>"$TMP/job.json" 2>"$TMP/job.err" || { cat "$TMP/job.err"; fail "fio $rw"; }
+}
+ios() { jq ".jobs[0].$1.total_ios" "$TMP/job.json"; }
+
+# trace_start OUT: interposectl -j trace in the background
+trace_start() {
+	"$CTL" -j trace /dev/ipa >"$1" 2>"$1.err" &
+	TRACE_PID=$!
+	defer "kill -INT $TRACE_PID 2>/dev/null"
+	sleep 1
+	kill -0 $TRACE_PID 2>/dev/null || fail "trace did not start: $(cat "$1.err")"
+}
+trace_stop() {
+	kill -INT "$TRACE_PID"
+	wait "$TRACE_PID" || fail "trace exited with $?: $(cat "$1.err")"
+	jq -c . "$1" >/dev/null || fail "trace output is not JSON lines"
+}
+
+log "trace: one event per bio, counts equal fio's"
+"$CTL" attach /dev/ipa --prog "$PROGS/trace.bpf.o" || fail "attach trace"
+trace_start "$TMP/trace.jsonl"
+fio_job randrw 600 --rwmixread=50
+r=$(ios read) w=$(ios write)
+trace_stop "$TMP/trace.jsonl"
+ev() { grep -v '"events":' "$TMP/trace.jsonl" | jq -s "$1"; }
+expect_eq "traced reads" "$r" "$(ev '[.[] | select(.op == "read")] | length')"
+expect_eq "traced writes" "$w" "$(ev '[.[] | select(.op == "write")] | length')"
+expect_eq "every event is a 4 KiB bio from fio, passed, no error, with a latency" 0 \
+	"$(ev '[.[] | select(.bytes != 4096 or .comm != "fio" or .verdict != "pass" or .error != 0 or .kind != "complete" or .latency_ns <= 0 or .sector >= 65536 or .sector % 8 != 0)] | length')"
+summary=$(tail -1 "$TMP/trace.jsonl")
+expect_eq "summary: events" "$((r + w))" "$(echo "$summary" | jq .events)"
+expect_eq "summary: lost" 0 "$(echo "$summary" | jq .lost)"
+expect_eq "program's own count" "$((r + w))" "$(prog_var /dev/ipa traced)"
+
+log "trace --count stops after N records; text mode has a header and the lost count"
+( sleep 1; fio_job randread 50 ) &
+"$CTL" trace /dev/ipa --count 20 >"$TMP/trace.txt" 2>"$TMP/trace.err" || fail "trace --count"
+wait
+expect_eq "text lines (header + 20)" 21 "$(wc -l <"$TMP/trace.txt")"
+head -1 "$TMP/trace.txt" | grep -q 'COMM.*SECTOR.*LAT(us)' || fail "no header: $(head -1 "$TMP/trace.txt")"
+grep -q 'trace /dev/ipa: 20 events, 0 lost' "$TMP/trace.err" || fail "summary: $(cat "$TMP/trace.err")"
+
+log "trace ends by itself when the device is detached"
+trace_start "$TMP/trace2.jsonl"
+"$CTL" detach /dev/ipa || fail detach
+wait_for "trace exited after detach" bash -c "! kill -0 $TRACE_PID"
+tail -1 "$TMP/trace2.jsonl" | jq -e '.detached == true' >/dev/null || fail "no detached summary: $(tail -1 "$TMP/trace2.jsonl")"
+
+log "latency: histogram counts equal fio's I/O, nothing lost by design"
+"$CTL" attach /dev/ipa --prog "$PROGS/latency.bpf.o" || fail "attach latency"
+fio_job randrw 800 --rwmixread=25
+r=$(ios read) w=$(ios write)
+"$CTL" -j hist /dev/ipa >"$TMP/hist.json" || fail hist
+h() { jq "$1" "$TMP/hist.json"; }
+expect_eq "hist reads" "$r" "$(h '.hist[] | select(.op == "read") | .count')"
+expect_eq "hist writes" "$w" "$(h '.hist[] | select(.op == "write") | .count')"
+expect_eq "slots add up" "$((r + w))" "$(h '[.hist[].slots[].count] | add')"
+expect_eq "no other ops" 2 "$(h '.hist | length')"
+"$CTL" hist /dev/ipa >"$TMP/hist.txt" || fail "hist text"
+grep -q "^op = read: $r bios" "$TMP/hist.txt" || fail "hist text: $(cat "$TMP/hist.txt")"
+( fio_job randread 300 ) &
+"$CTL" -j hist /dev/ipa --interval 1 --count 2 >"$TMP/hist-int.json" || fail "hist --interval"
+wait
+expect_eq "intervals printed" 2 "$(jq -s length "$TMP/hist-int.json")"
+total=$(jq -s '[.[].hist[] | select(.op == "read") | .count] | add' "$TMP/hist-int.json")
+[ "$total" -le 300 ] || fail "interval reads $total > 300 issued"
+log "interval reads: $total of 300 (the rest after the second interval)"
+"$CTL" detach /dev/ipa || fail detach
+
+log "writelog: every write and flush in submission order"
+"$CTL" attach /dev/ipa --prog "$PROGS/writelog.bpf.o" || fail "attach writelog"
+trace_start "$TMP/wl.jsonl"
+fio_job write 512 --fsync=64
+w=$(ios write)
+syncs=$(jq '.jobs[0].sync.total_ios // 0' "$TMP/job.json")
+fio_job randread 100
+trace_stop "$TMP/wl.jsonl"
+wev() { grep -v '"events":' "$TMP/wl.jsonl" | jq -s "$1"; }
+expect_eq "logged writes" "$w" "$(wev '[.[] | select(.op == "write" and .bytes > 0)] | length')"
+expect_eq "no reads logged" 0 "$(wev '[.[] | select(.op == "read")] | length')"
+flushes=$(wev '[.[] | select(.bytes == 0 and (.flags | index("preflush")))] | length')
+[ "$flushes" -ge 1 ] || fail "no flush logged (fio did $syncs fsyncs)"
+log "flushes logged: $flushes (fio fsyncs: $syncs)"
+expect_eq "sequential writes logged in order, 8 sectors apart" true \
+	"$(wev '[.[] | select(.op == "write" and .bytes > 0) | .sector] | . as $s | [range(1; length)] | all($s[.] == $s[. - 1] + 8)')"
+expect_eq "first logged write at sector 0" 0 "$(wev '[.[] | select(.op == "write" and .bytes > 0)][0].sector')"
+expect_eq "program's count" "$(wev 'length')" "$(prog_var /dev/ipa logged)"
+"$CTL" detach /dev/ipa || fail detach
+
+log "refusals: no program, a program without the maps"
+expect_fail ENOENT "$CTL" trace /dev/ipa
+expect_fail ENOENT "$CTL" hist /dev/ipa
+"$CTL" attach /dev/ipa --to /dev/ipb || fail "attach --to"
+expect_fail ENOENT "$CTL" trace /dev/ipa
+"$CTL" detach /dev/ipa || fail detach
+"$CTL" attach /dev/ipa --prog "$PROGS/trace.bpf.o" || fail "attach trace"
+out=$("$CTL" hist /dev/ipa 2>&1) && fail "hist on trace succeeded"
+echo "$out" | grep -q "hist /dev/ipa: its program has no map hist (ENOENT)" || fail "hist message: $out"
+log "refused as expected: $out"
+"$CTL" detach /dev/ipa || fail detach
+"$CTL" attach /dev/ipa --prog "$PROGS/latency.bpf.o" || fail "attach latency"
+out=$("$CTL" trace /dev/ipa 2>&1) && fail "trace on latency succeeded"
+echo "$out" | grep -q "events /dev/ipa: its program has no map events (ENOENT)" || fail "trace message: $out"
+log "refused as expected: $out"
+"$CTL" hist /dev/ipa --interval 0 2>"$TMP/u.err"
+expect_eq "hist --interval 0: usage error" 2 $?
+grep -q "interposectl hist: --interval: must be more than 0" "$TMP/u.err" || fail "$(cat "$TMP/u.err")"
+"$CTL" trace /dev/ipa --duration x 2>"$TMP/u.err"
+expect_eq "trace --duration x: usage error" 2 $?
+grep -q "'x' is not a number of seconds" "$TMP/u.err" || fail "$(cat "$TMP/u.err")"
+"$CTL" detach /dev/ipa || fail detach
