@@ -41,7 +41,7 @@ DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev dwarves ccache qemu-system-x86 clang-19 llvm-19 lld-19 fio \
 	libcap-dev libjson-c-dev libcmocka-dev pkg-config jq gdisk dmsetup \
 	util-linux mount procps xz-utils cpio python3 zlib1g-dev libzstd-dev \
-	kmod rsync e2fsprogs patch
+	kmod rsync e2fsprogs patch gnuplot-nox
 
 .PHONY: all help deps prepare kernel kernel-test kernel-bench kernel-config \
 	tools libbpf bpftool vmlinux-h bpf lib cli unit test-tools check demo \
@@ -154,11 +154,19 @@ demo:
 	@if [ -f tests/tools/Makefile ]; then $(MAKE) test-tools; fi
 	kernel/vm-run -- tests/demo.sh
 
+# Benchmarks (tests/bench/run), never part of check.  Results land in
+# build/bench/: results.txt, results.json, results.png.  A plain TCG run
+# instead of -icount: make bench BENCH_VM="--smp 1".
+BENCH_VM ?= --icount
+BENCH_VMRUN = kernel/vm-run --config bench $(BENCH_VM) --timeout 3600
 bench:
 	$(MAKE) kernel-bench tools cli
-	@if [ -x tests/bench/run ]; then \
-		kernel/vm-run --config bench --icount -- tests/bench/run; \
-	else echo "bench: tests/bench/run does not exist yet"; fi
+	@if [ -s $(VMLINUX_H) ] && [ -f bpf/Makefile ]; then \
+		$(MAKE) -C bpf $(SUBMAKE_VARS); else $(MAKE) bpf; fi
+	@mkdir -p $(BUILD)/bench
+	@echo 'make bench: $(BENCH_VMRUN) -- tests/bench/run' >$(BUILD)/bench/command
+	$(BENCH_VMRUN) -- tests/bench/run
+	tests/bench/plot $(BUILD)/bench
 
 # --- style --------------------------------------------------------------
 KERNEL_FILES = $(shell find block include/linux include/uapi/linux drivers \
