@@ -261,3 +261,79 @@ PY
 region() {
 	dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none
 }
+
+# --- helpers for the prog-* tests (the ready programs of bpf/) -----------
+PROGOBJ=$BUILD/bpf
+
+# nullb_create_cached NAME SIZE_MB: a memory-backed blk-mq null_blk with a
+# volatile write cache, FUA and discard, so that flushes, FUA writes and
+# discards reach the interposer instead of being dropped on submission.
+nullb_create_cached() {
+	local d=/sys/kernel/config/nullb/$1
+	mkdir "$d" || fail "cannot create null_blk $1"
+	echo "$2" >"$d/size"
+	echo 2 >"$d/queue_mode"
+	echo 1 >"$d/memory_backed"
+	echo 512 >"$d/blocksize"
+	echo 16 >"$d/cache_size"
+	echo 1 >"$d/discard"
+	echo 1 >"$d/power" || fail "cannot power on null_blk $1"
+	udev_settle "/dev/$1"
+	defer nullb_remove "$1"
+}
+
+# expect_region DEV OFF_MB LEN_MB FILE FILE_OFF_MB: that region of DEV
+# holds that region of FILE.
+expect_region() {
+	cmp <(region "$1" "$2" "$3") <(dd if="$4" bs=1M skip="$5" count="$3" status=none) >/dev/null ||
+		fail "$1 [$2 MiB, +$3 MiB] differs from $(basename "$4") at $5 MiB"
+}
+
+# map_path DEV MAP: where interposectl pinned map MAP of DEV's program
+map_path() {
+	echo "/sys/fs/bpf/interpose/$(basename "$1")/maps/$2"
+}
+
+# le_bytes VALUE NBYTES: VALUE as little-endian bytes, for bpftool map
+# keys and values
+le_bytes() {
+	python3 -c 'import sys; print(*int(sys.argv[1]).to_bytes(int(sys.argv[2]), "little"))' "$1" "$2"
+}
+
+# map_entries DEV MAP: the number of entries of a pinned map
+map_entries() {
+	"$BPFTOOL" -j map dump pinned "$(map_path "$1" "$2")" | jq length
+}
+
+# dio_errno r|w|wsync|fsync DEV OFFSET LEN [BYTE]: one O_DIRECT read or
+# write (wsync: O_DSYNC, a FUA write) of LEN bytes at OFFSET, or an fsync
+# of the device; prints the errno name, "OK" on success.  Writes write
+# BYTE (a number, default 120 'x'); reads print "OK <sha1>" of the data.
+dio_errno() {
+	python3 - "$@" <<'PY'
+import errno, hashlib, mmap, os, sys
+op, dev = sys.argv[1], sys.argv[2]
+off = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+n = int(sys.argv[4]) if len(sys.argv) > 4 else 4096
+byte = int(sys.argv[5]) if len(sys.argv) > 5 else 120
+buf = mmap.mmap(-1, max(n, 4096))
+flags = {"r": os.O_RDONLY, "w": os.O_RDWR, "wsync": os.O_RDWR | os.O_DSYNC,
+         "fsync": os.O_RDWR}[op]
+if op != "fsync":
+    flags |= os.O_DIRECT
+fd = os.open(dev, flags)
+try:
+    if op == "r":
+        os.preadv(fd, [memoryview(buf)[:n]], off)
+        print("OK", hashlib.sha1(buf[:n]).hexdigest())
+    elif op == "fsync":
+        os.fsync(fd)
+        print("OK")
+    else:
+        buf[:n] = bytes([byte]) * n
+        os.pwritev(fd, [memoryview(buf)[:n]], off)
+        print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+PY
+}
