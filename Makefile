@@ -10,6 +10,8 @@
 #   build/vmlinux.h          BTF of the test kernel as C (make vmlinux-h)
 #   build/lib/, build/bin/   libinterpose, interposectl (sub-makefiles)
 #   build/vm/                VM runs: run.*/console.log, last-console.log
+#   build/man/               man pages from docs/*.rst (make man)
+#   build/install-test/      the tree tests/install/run installs and uses
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -41,11 +43,11 @@ DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev dwarves ccache qemu-system-x86 clang-19 llvm-19 lld-19 fio \
 	libcap-dev libjson-c-dev libcmocka-dev pkg-config jq gdisk dmsetup \
 	util-linux mount procps xz-utils cpio python3 zlib1g-dev libzstd-dev \
-	kmod rsync e2fsprogs patch gnuplot-nox
+	kmod rsync e2fsprogs patch gnuplot-nox python3-docutils man-db
 
 .PHONY: all help deps prepare kernel kernel-test kernel-bench kernel-config \
 	tools libbpf bpftool vmlinux-h bpf lib cli unit test-tools check demo \
-	bench checkpatch clean kernel-clean distclean
+	bench checkpatch clean kernel-clean distclean man install install-test
 
 all: kernel tools lib cli
 
@@ -59,6 +61,9 @@ help:
 	@echo 'make vmlinux-h     $(VMLINUX_H) from the test kernel'
 	@echo 'make bpf lib cli   bpf/, libinterpose/, cmd/interposectl/'
 	@echo 'make unit          host unit tests (tests/unit)'
+	@echo 'make man           build/man/interposectl.8, libinterpose.3 from docs/*.rst'
+	@echo 'make install       PREFIX=$(PREFIX) DESTDIR=: library, headers, .pc, CLI, BPF objects, man pages'
+	@echo 'make install-test  tests/install/run: install into build/install-test, build the example'
 	@echo 'make check         everything, unit tests on the host, tests/run in the VM'
 	@echo 'make demo          tests/demo.sh in the VM'
 	@echo 'make bench         tests/bench/run in the VM (bench kernel, -icount)'
@@ -141,6 +146,73 @@ unit: lib
 test-tools:
 	$(call submake,tests/tools)
 
+# --- man pages and install ----------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=] installs, below $(DESTDIR)$(PREFIX):
+#   include/interpose/libinterpose.h, event.h   the library's API
+#   include/linux/blk-interposer.h              the kernel's ioctl UAPI
+#   include/interpose/interpose.bpf.h           for writing programs
+#   lib/libinterpose.so.X.Y.Z, .so.0, .so, lib/libinterpose.a,
+#   lib/interpose/libbpf.a                      libbpf >= 1.5 for the static
+#                                               library (libinterpose/Makefile)
+#   lib/pkgconfig/libinterpose.pc
+#   sbin/interposectl, share/bash-completion/completions/interposectl
+#   lib/interpose/bpf/NAME.bpf.o                the ready programs of bpf/
+#   share/man/man8/interposectl.8, share/man/man3/libinterpose.3
+# The BPF objects are under lib/, not share/: they are built for this
+# architecture (byte order, __TARGET_ARCH) against this kernel's BTF.
+# Installing needs no kernel build: the programs of bpf/ are (re)compiled
+# when build/vmlinux.h exists (make vmlinux-h makes it from the test
+# kernel); without it the objects already in build/bpf are installed, and
+# none if there are none (a warning says so).
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INSTALL_VARS = PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) DESTDIR=$(DESTDIR)
+BPF_OBJDIR ?= $(LIBDIR)/interpose/bpf
+MANDIR ?= $(PREFIX)/share/man
+RST2MAN ?= rst2man
+MAN_PAGES := $(BUILD)/man/interposectl.8 $(BUILD)/man/libinterpose.3
+
+man: $(MAN_PAGES)
+
+# rst2man stops on any docutils warning; groff must format the result
+# without a warning either.
+define rst2man
+	@mkdir -p $(@D)
+	@command -v $(RST2MAN) >/dev/null || \
+		{ echo "man: $(RST2MAN) not found (make deps: python3-docutils)" >&2; exit 1; }
+	$(RST2MAN) --halt=warning $< $@.tmp
+	@w=$$(groff -t -man -ww -z $@.tmp 2>&1); \
+	if [ -n "$$w" ]; then echo "$$w" >&2; rm -f $@.tmp; exit 1; fi
+	@mv $@.tmp $@
+endef
+$(BUILD)/man/%.8: docs/%.rst
+	$(rst2man)
+$(BUILD)/man/%.3: docs/%.rst
+	$(rst2man)
+
+install: lib cli man
+	$(call submake,libinterpose,install $(INSTALL_VARS))
+	$(call submake,cmd/interposectl,install $(INSTALL_VARS))
+	@if [ -s $(VMLINUX_H) ]; then $(MAKE) -s -C bpf $(SUBMAKE_VARS); \
+	else echo "install: warning: no $(VMLINUX_H) (make vmlinux-h): installing the BPF objects already built" >&2; fi
+	install -d $(DESTDIR)$(PREFIX)/include/interpose $(DESTDIR)$(BPF_OBJDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 bpf/include/interpose.bpf.h $(DESTDIR)$(PREFIX)/include/interpose/
+	@n=0; for src in bpf/*.bpf.c; do [ -e "$$src" ] || continue; \
+		obj=$(BUILD)/bpf/$$(basename $$src .c).o; \
+		[ -f "$$obj" ] || { echo "install: warning: $$obj not built" >&2; continue; }; \
+		install -m 644 "$$obj" $(DESTDIR)$(BPF_OBJDIR)/ && n=$$((n + 1)); \
+	done; echo "install: $$n BPF objects in $(DESTDIR)$(BPF_OBJDIR)"
+	install -m 644 $(BUILD)/man/interposectl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 $(BUILD)/man/libinterpose.3 $(DESTDIR)$(MANDIR)/man3/
+
+# make install into build/install-test, then build and run the example of
+# docs/examples against it (tests/install/run; tests/vm/installed-example.sh
+# runs the result in the VM).  kernel/run-check runs it as part of make check.
+install-test: lib cli man
+	@$(KENV) tests/install/run
+
 # --- tests in the VM ------------------------------------------------------
 check:
 	$(MAKE) deps
@@ -189,7 +261,7 @@ clean:
 		if [ -f $$d/Makefile ]; then $(MAKE) -C $$d $(SUBMAKE_VARS) clean || exit 1; fi; \
 	done
 	rm -rf $(BUILD)/libbpf $(BUILD)/bpftool $(BUILD)/bin $(BUILD)/lib $(BUILD)/vm \
-		$(BUILD)/check $(BUILD)/tests $(VMLINUX_H)
+		$(BUILD)/check $(BUILD)/tests $(VMLINUX_H) $(BUILD)/man $(BUILD)/install-test
 
 kernel-clean:
 	rm -rf $(BUILD)/kernel-test $(BUILD)/kernel-bench
