@@ -337,3 +337,11 @@ except OSError as e:
     print(errno.errorcode[e.errno])
 PY
 }
+
+# expect_range DEV OFFSET LEN FILE FILE_OFFSET: LEN bytes of DEV at
+# OFFSET equal those of FILE at FILE_OFFSET (FILE may be /dev/zero).
+expect_range() {
+	cmp <(dd if="$1" iflag=direct,skip_bytes,count_bytes bs=64K skip="$2" count="$3" status=none) \
+		<(dd if="$4" iflag=skip_bytes,count_bytes bs=64K skip="$5" count="$3" status=none) >/dev/null ||
+		fail "$1 [$2, +$3] differs from $(basename "$4") at $5"
+}
