@@ -237,6 +237,8 @@ bench:
 		$(MAKE) -C bpf $(SUBMAKE_VARS); else $(MAKE) bpf; fi
 	@mkdir -p $(BUILD)/bench
 	@echo 'make bench: $(BENCH_VMRUN) -- tests/bench/run' >$(BUILD)/bench/command
+	@echo "$$(git rev-parse --short HEAD 2>/dev/null)$$(git diff --quiet HEAD -- block include kernel 2>/dev/null || echo ' with uncommitted kernel changes')" \
+		>$(BUILD)/bench/source
 	$(BENCH_VMRUN) -- tests/bench/run
 	tests/bench/plot $(BUILD)/bench
 
