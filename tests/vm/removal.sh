@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: original or target removed while attached and under I/O: interposer detached, nothing leaks or oopses
+# desc: original or target removed while attached (plain and with a program) and under I/O: interposer detached, nothing leaks or oopses
 . "$REPO/tests/lib.sh"
 
 load_start() {
@@ -65,3 +65,40 @@ udev_settle "${l1}p1"
 partx -d --nr 1 "$l1" || fail "delete partition 1"
 wait_for "target released after the partition was deleted" can_claim /dev/ipa
 expect_eq "p2 untouched" none "$(cat /sys/class/block/"$(basename "$l1")p2"/interposer)"
+
+log "program redirecting to a target, target powered off under I/O"
+nullb_create ipe 64 2
+nullb_create ipf 64 2
+defer rm -rf /sys/fs/bpf/interpose/ipe /sys/fs/bpf/interpose/ipg
+"$CTL" attach /dev/ipe --prog "$BUILD/bpf/redirect.bpf.o" --to /dev/ipf || fail attach
+load_start /dev/ipe
+echo 0 >/sys/kernel/config/nullb/ipf/power
+wait_for "interposer gone after the target went away" not_interposed /dev/ipe
+load_stop
+expect_eq "show" none "$(show_field /dev/ipe .state)"
+dd if=/dev/ipe of=/dev/null bs=1M count=4 iflag=direct status=none || fail "original unusable"
+# the program's link is still pinned: its ops stays registered, on no device
+expect_eq "ops of the detached program" '[{"name":"redirect","devices":[]}]' \
+	"$("$CTL" -j ops | jq -c 'map({name, devices})')"
+"$CTL" detach /dev/ipe || fail "detach after auto-detach should remove the pins"
+expect_eq "ops after detach" 0 "$("$CTL" -j ops | jq length)"
+[ ! -e /sys/fs/bpf/interpose/ipe ] || fail "pins of ipe left"
+
+log "program with end_bio (clones), original powered off under I/O"
+nullb_create ipg 64 2
+"$CTL" attach /dev/ipg --prog "$BUILD/bpf/latency.bpf.o" || fail attach
+load_start /dev/ipg
+echo 0 >/sys/kernel/config/nullb/ipg/power
+load_stop
+ipg_detached() { dmesg | grep -q "ipg: interposer detached"; }
+wait_for "detach message" ipg_detached
+expect_eq "ops of the gone device" '[{"name":"latency","devices":[]}]' \
+	"$("$CTL" -j ops | jq -c 'map({name, devices})')"
+log "a new device of the same name gets a program again, and detach cleans up"
+nullb_remove ipg
+nullb_create ipg 64 2
+"$CTL" attach /dev/ipg --prog "$BUILD/bpf/latency.bpf.o" || fail "attach to the new ipg"
+expect_eq "ops" '[{"name":"latency","devices":["ipg"]}]' "$("$CTL" -j ops | jq -c 'map({name, devices})')"
+"$CTL" detach /dev/ipg || fail detach
+expect_eq "ops after detach" 0 "$("$CTL" -j ops | jq length)"
+[ -z "$(ls /sys/fs/bpf/interpose 2>/dev/null)" ] || fail "pins left: $(ls -R /sys/fs/bpf/interpose)"
