@@ -253,7 +253,8 @@ checkpatch: prepare
 			-f $(KERNEL_FILES) || rc=1; fi; \
 	for p in kernel/patches/*.patch; do \
 		[ -e "$$p" ] || continue; \
-		$(LINUX)/scripts/checkpatch.pl --strict --no-tree --show-types --terse "$$p" || rc=1; \
+		$(LINUX)/scripts/checkpatch.pl --strict --no-tree --show-types --terse - <"$$p" | \
+			sed "s|^-:|$$p:|"; [ $${PIPESTATUS[0]} = 0 ] || rc=1; \
 	done; \
 	[ $$rc = 0 ] && echo "checkpatch: clean"; exit $$rc
 

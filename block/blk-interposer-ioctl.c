@@ -162,6 +162,10 @@ static ssize_t interposer_show(struct device *dev,
 	int len;
 
 	blk_interposer_query(dev_to_bdev(dev), &info);
+	if (info.state == BLKINTERPOSE_STATE_RESERVED)
+		return sysfs_emit(buf, "reserved for=%u:%u refused=%llu\n",
+				  info.targets[0].major, info.targets[0].minor,
+				  c->failed);
 	if (info.state != BLKINTERPOSE_STATE_ATTACHED)
 		return sysfs_emit(buf, "none\n");
 

@@ -54,6 +54,9 @@
  * @bs: bio set of those clones
  * @release_work: releases the targets when the detach came from a context
  *	that may hold a disk's open_mutex
+ * @reserved_for: non-zero for a reservation (blk_interposer_reserve()):
+ *	@orig is then the reserved device, which takes only interposed bios
+ *	and may only become a target of the interposer of this device
  */
 struct blk_interposer {
 	struct block_device		*orig;
@@ -68,6 +71,7 @@ struct blk_interposer {
 	struct completion		drained;
 	struct bio_set			bs;
 	struct work_struct		release_work;
+	dev_t				reserved_for;
 };
 
 /**
@@ -306,6 +310,22 @@ invalid:
 	return true;
 }
 
+/*
+ * A bio for a reserved device that did not come through the interposer of
+ * the device it is reserved for: it would reach that device behind its
+ * holder's back.
+ */
+static bool blk_interposer_refuse(struct blk_interposer *ip, struct bio *bio)
+{
+	this_cpu_inc(ip->stats->failed);
+	pr_warn_ratelimited("%pg: reserved for the interposer of %u:%u, refusing I/O that did not come through it\n",
+			    ip->orig, MAJOR(ip->reserved_for),
+			    MINOR(ip->reserved_for));
+	bio->bi_status = BLK_STS_NOTSUPP;
+	bio_endio(bio);
+	return true;
+}
+
 bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio)
 {
 	struct blk_interposer_verdict v = {
@@ -317,6 +337,8 @@ bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio)
 
 	this_cpu_inc(ip->stats->seen);
 	if (!ip->prog) {
+		if (unlikely(ip->reserved_for))
+			return blk_interposer_refuse(ip, bio);
 		this_cpu_inc(ip->stats->redirected);
 		blk_interposer_send(bio, ip->targets[0], v.sector);
 		return true;
@@ -543,9 +565,14 @@ static int blk_interposer_check_locked(struct blk_interposer *ip,
 	if (blk_interposer_find_target(orig))
 		return -ELOOP;
 	for (i = 0; i < ip->nr_targets; i++) {
+		struct blk_interposer *t = ip->targets[i]->bd_interposer;
+
 		if (!blk_interposer_bdev_live(ip->targets[i]))
 			return -ENODEV;
-		if (ip->targets[i]->bd_interposer)
+		/* a reserved target serves only the original it names */
+		if (t && t->reserved_for)
+			return t->reserved_for == orig->bd_dev ? 0 : -EBUSY;
+		if (t)
 			return -ELOOP;
 	}
 	return 0;
@@ -564,10 +591,10 @@ static int blk_interposer_check_locked(struct blk_interposer *ip,
  * Return: 0 on success; -EINVAL for bad parameters (no target, a duplicate
  * or overlapping target, a target with a larger logical block size, a
  * target smaller than the original for a plain redirect), -ENOENT for an
- * unknown ops name, -EBUSY if @orig already has an interposer or a target
- * is held by someone else, -ELOOP if the attach would chain interposers,
- * -ENODEV if a device is going away, -EOPNOTSUPP for zoned devices, or the
- * error of opening a target.
+ * unknown ops name, -EBUSY if @orig already has an interposer, a target
+ * is held by someone else or is reserved for another original, -ELOOP if
+ * the attach would chain interposers, -ENODEV if a device is going away,
+ * -EOPNOTSUPP for zoned devices, or the error of opening a target.
  */
 int blk_interposer_attach(struct block_device *orig,
 			  const struct blk_interposer_params *params)
@@ -651,24 +678,118 @@ EXPORT_SYMBOL_GPL(blk_interposer_attach);
  * the targets.  Bios that were already sent to a target complete there.
  *
  * Context: process context, may sleep; must not hold any disk's open_mutex.
- * Return: 0 on success, -ENOENT if @orig has no interposer.
+ * Return: 0 on success, -ENOENT if @orig has no interposer, -EBUSY if it
+ * is reserved (only its driver ends a reservation).
  */
 int blk_interposer_detach(struct block_device *orig)
 {
 	struct blk_interposer *ip;
 	LIST_HEAD(gone);
+	int ret = 0;
 
 	mutex_lock(&blk_interposer_attach_lock);
 	ip = orig->bd_interposer;
-	if (ip)
+	if (!ip)
+		ret = -ENOENT;
+	else if (ip->reserved_for)
+		ret = -EBUSY;
+	else
 		blk_interposer_unlink(ip, &gone);
 	mutex_unlock(&blk_interposer_attach_lock);
-	if (!ip)
-		return -ENOENT;
+	if (ret)
+		return ret;
 	blk_interposer_release(ip, false);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(blk_interposer_detach);
+
+/**
+ * blk_interposer_reserve - reserve a device as the target of one original
+ * @bdev: the device to reserve, typically a stacking driver's disk built
+ *	over the original
+ * @orig: the device number of the original
+ *
+ * From now on @bdev takes only bios that an interposer sent on and can
+ * only become a target of the interposer of @orig; any other bio submitted
+ * to @bdev fails with BLK_STS_NOTSUPP.  A driver may then use the original
+ * without claiming it (a mounted filesystem holds it) and still give no
+ * second way in behind its holder's back.  The reservation ends with
+ * blk_interposer_unreserve() or when @bdev goes away.
+ *
+ * Context: process context, may sleep; must not hold any disk's open_mutex.
+ * Return: 0 on success; -EINVAL if @orig is 0 or @bdev itself, -EBUSY if
+ * @bdev has an interposer or a reservation, is the target of an
+ * interposer, or another device is reserved for @orig; -ENODEV if @bdev is
+ * going away; -ENOMEM.
+ */
+int blk_interposer_reserve(struct block_device *bdev, dev_t orig)
+{
+	struct blk_interposer *ip, *other;
+	int ret = 0;
+
+	if (!orig || orig == bdev->bd_dev)
+		return -EINVAL;
+	ip = kzalloc(sizeof(*ip), GFP_KERNEL);
+	if (!ip)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&ip->node);
+	INIT_WORK(&ip->release_work, blk_interposer_release_workfn);
+	ip->reserved_for = orig;
+	ip->stats = alloc_percpu(struct blkinterpose_counters);
+	if (!ip->stats) {
+		kfree(ip);
+		return -ENOMEM;
+	}
+
+	static_branch_inc(&blk_interposer_in_use);
+	mutex_lock(&blk_interposer_attach_lock);
+	if (!blk_interposer_bdev_live(bdev))
+		ret = -ENODEV;
+	else if (bdev->bd_interposer || blk_interposer_find_target(bdev))
+		ret = -EBUSY;
+	list_for_each_entry(other, &blk_interposer_list, node)
+		if (other->reserved_for == orig)
+			ret = -EBUSY;
+	if (ret) {
+		mutex_unlock(&blk_interposer_attach_lock);
+		static_branch_dec(&blk_interposer_in_use);
+		blk_interposer_free(ip);
+		return ret;
+	}
+	get_device(&bdev->bd_device);
+	ip->orig = bdev;
+	list_add_tail(&ip->node, &blk_interposer_list);
+	blk_interposer_set(bdev, ip);
+	mutex_unlock(&blk_interposer_attach_lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(blk_interposer_reserve);
+
+/**
+ * blk_interposer_unreserve - end the reservation of a device
+ * @bdev: a device reserved with blk_interposer_reserve()
+ *
+ * The interposer that uses @bdev as a target, if any, stays attached; bios
+ * it sends to @bdev still pass.
+ *
+ * Context: process context, may sleep; must not hold any disk's open_mutex.
+ */
+void blk_interposer_unreserve(struct block_device *bdev)
+{
+	struct blk_interposer *ip;
+	LIST_HEAD(gone);
+
+	mutex_lock(&blk_interposer_attach_lock);
+	ip = bdev->bd_interposer;
+	if (ip && ip->reserved_for)
+		blk_interposer_unlink(ip, &gone);
+	else
+		ip = NULL;
+	mutex_unlock(&blk_interposer_attach_lock);
+	if (ip)
+		blk_interposer_release(ip, false);
+}
+EXPORT_SYMBOL_GPL(blk_interposer_unreserve);
 
 /**
  * blk_interposer_bdev_gone - detach interposers from a device going away
@@ -725,6 +846,13 @@ void blk_interposer_query(struct block_device *bdev,
 	for (i = 0; i < ip->nr_targets; i++) {
 		info->targets[i].major = MAJOR(ip->targets[i]->bd_dev);
 		info->targets[i].minor = MINOR(ip->targets[i]->bd_dev);
+	}
+	if (ip->reserved_for) {
+		/* the one device this one may serve */
+		info->state = BLKINTERPOSE_STATE_RESERVED;
+		info->nr_targets = 1;
+		info->targets[0].major = MAJOR(ip->reserved_for);
+		info->targets[0].minor = MINOR(ip->reserved_for);
 	}
 	for_each_possible_cpu(cpu) {
 		struct blkinterpose_counters *c = per_cpu_ptr(ip->stats, cpu);

@@ -54,6 +54,11 @@ const char *ip_attach_reason(int err, const struct ip_attach_ctx *ctx,
 	case EBUSY:
 		if (ctx->orig_attached)
 			return "already interposed";
+		if (ctx->reserved_target) {
+			snprintf(buf, len, "target %s is reserved for another device",
+				 ctx->reserved_target);
+			return buf;
+		}
 		if (!ctx->busy_target)
 			return "a target is busy (in exclusive use)";
 		snprintf(buf, len, "target %s is busy (in exclusive use)",
@@ -93,6 +98,8 @@ const char *ip_detach_reason(int err, bool unsupported)
 		return "not interposed";
 	case EINVAL:
 		return "the kernel refused the options";
+	case EBUSY:
+		return "it is reserved as the target of another device, not interposed; its driver ends that (remove the dm device)";
 	}
 	reason = ip_common_reason(err);
 	return reason ?: strerror(err);
@@ -116,6 +123,12 @@ static void ip_attach_explain(int err, int orig_fd, const struct ip_dev *devs,
 		ctx->orig_attached = !ip_query_fd(orig_fd, &ki) &&
 				     ki.state == BLKINTERPOSE_STATE_ATTACHED;
 		for (i = 0; i < n && !ctx->orig_attached; i++) {
+			if (!ip_query_fd(fds[i], &ki) &&
+			    ki.state == BLKINTERPOSE_STATE_RESERVED) {
+				ctx->reserved_target =
+					ip_label(&devs[i], names[i]);
+				break;
+			}
 			/* O_EXCL on a block device: an exclusive open. */
 			fd = open(devs[i].path, O_RDONLY | O_EXCL | O_CLOEXEC |
 				  O_NONBLOCK);
@@ -305,6 +318,36 @@ static int ip_attach_prog(const char *what, const char *devname,
 	return 0;
 }
 
+/*
+ * The dm part of an attach with a dm table: the original must exist and
+ * not be interposed; then the mapped device is made (dm.c).
+ */
+static int ip_attach_dm(const char *dev, const char *table, dev_t *dmdev,
+			char *dm_name, size_t len)
+{
+	char what[PATH_MAX + 8], devname[IP_NAME_LEN];
+	struct interpose_info info;
+	struct ip_dev d;
+	int err;
+
+	err = ip_resolve(dev, &d);
+	if (err)
+		return ip_err(-err, "attach %s: %s", dev, ip_resolve_reason(-err));
+	snprintf(what, sizeof(what), "attach %s", ip_label(&d, dev));
+	err = ip_query_dev(&d, &info);
+	if (!err && info.state != INTERPOSE_STATE_NONE)
+		return ip_err(EBUSY, "%s: %s", what,
+			      info.state == INTERPOSE_STATE_RESERVED ?
+			      "it is reserved as a target of another device" :
+			      "already interposed");
+	ip_pin_devname(&d, devname, sizeof(devname));
+	err = ip_dm_create(what, &d, devname, table, dmdev);
+	if (err)
+		return err;
+	ip_dm_name(devname, dm_name, len, false);
+	return 0;
+}
+
 static int ip_attach_call(const char *dev,
 			  const struct interpose_attach_opts *opts)
 {
@@ -319,6 +362,8 @@ static int ip_attach_call(const char *dev,
 	const char *ops, *olabel, *path;
 	struct ip_dev *devs;
 	size_t n, i, nfds = 0, nvars;
+	const char *dmt, *dm_target[1];
+	char dm_tname[32], dm_name[IP_NAME_LEN] = "";
 	__u32 flags;
 
 	ip_errmsg_clear();
@@ -336,10 +381,16 @@ static int ip_attach_call(const char *dev,
 	path = OPTS_GET(opts, prog_path, NULL);
 	vars = OPTS_GET(opts, set_vars, NULL);
 	nvars = OPTS_GET(opts, nr_set_vars, 0);
+	dmt = OPTS_GET(opts, dm_table, NULL);
 	if (ops && !ops[0])
 		ops = NULL;
 	if (path && !path[0])
 		path = NULL;
+	if (dmt && !dmt[0])
+		dmt = NULL;
+	if (dmt && (n || ops || path))
+		return ip_err(EINVAL, "attach %s: a dm table cannot be combined with targets, an ops or a program",
+			      dev);
 
 	if (flags)
 		return ip_err(EINVAL, "attach %s: unknown flags 0x%x", dev, flags);
@@ -352,6 +403,18 @@ static int ip_attach_call(const char *dev,
 	if (nvars && !vars)
 		return ip_err(EINVAL, "attach %s: nr_set_vars is %zu but set_vars is NULL",
 			      dev, nvars);
+	if (dmt) {
+		dev_t dmdev;
+
+		err = ip_attach_dm(dev, dmt, &dmdev, dm_name, sizeof(dm_name));
+		if (err)
+			return err;
+		snprintf(dm_tname, sizeof(dm_tname), "%u:%u", major(dmdev),
+			 minor(dmdev));
+		dm_target[0] = dm_tname;
+		names = dm_target;
+		n = 1;
+	}
 	if (!ops && !path && !n)
 		return ip_err(EINVAL, "attach %s: no target given", dev);
 	if (n > BLKINTERPOSE_MAX_TARGETS)
@@ -362,8 +425,10 @@ static int ip_attach_call(const char *dev,
 			      dev, n);
 
 	devs = calloc(n + 1, sizeof(*devs));
-	if (!devs)
-		return ip_err(ENOMEM, "attach %s: out of memory", dev);
+	if (!devs) {
+		err = ip_err(ENOMEM, "attach %s: out of memory", dev);
+		goto out;
+	}
 	err = ip_attach_resolve(dev, &devs[n], devs, names, n);
 	if (err)
 		goto out;
@@ -438,6 +503,8 @@ out:
 	if (ofd >= 0)
 		close(ofd);
 	free(devs);
+	if (err && dm_name[0])
+		ip_dm_remove(dm_name);
 	return err;
 }
 
@@ -483,11 +550,56 @@ static int ip_detach_unpin(const char *label, const char *devname)
 		      label, dir, strerror(-err));
 }
 
+/*
+ * Before detaching @d: if its target is the dm device made for a dm table,
+ * nobody else may have it open, since it goes away with the detach.
+ * @dm_name gets its name ("" if there is none).
+ */
+static int ip_detach_check_dm(const struct ip_dev *d, const char *label,
+			      const char *devname, char *dm_name, size_t len)
+{
+	struct interpose_info info;
+	int openers;
+
+	dm_name[0] = '\0';
+	if (ip_query_dev(d, &info) || info.state != INTERPOSE_STATE_ATTACHED ||
+	    info.nr_targets != 1 ||
+	    ip_dm_ours(info.targets[0].dev, devname, dm_name, len, &openers) != 1)
+		return 0;
+	/* the interposer holds it open once */
+	if (openers > 1) {
+		int err = ip_err(EBUSY, "detach %s: dm device %s is open elsewhere (%d opener%s besides the interposer); close it first",
+				 label, dm_name, openers - 1,
+				 openers > 2 ? "s" : "");
+
+		dm_name[0] = '\0';
+		return err;
+	}
+	return 0;
+}
+
+/* Remove the dm device of a dm table after the detach. */
+static int ip_detach_dm(const char *label, const char *dm_name)
+{
+	int err, i;
+
+	for (i = 0; i < 50; i++) {
+		err = ip_dm_remove(dm_name);
+		if (err != -EBUSY)
+			break;
+		usleep(20000);
+	}
+	if (err && err != -ENXIO)
+		return ip_err(-err, "detach %s: detached, but cannot remove dm device %s: %s",
+			      label, dm_name, strerror(-err));
+	return 0;
+}
+
 static int ip_detach_call(const char *dev,
 			  const struct interpose_detach_opts *opts)
 {
 	struct blkinterpose_detach arg = { .size = sizeof(arg) };
-	char devname[IP_NAME_LEN];
+	char devname[IP_NAME_LEN], dm_name[IP_NAME_LEN];
 	const char *label;
 	struct ip_dev d;
 	bool unsupported = false, pinned;
@@ -516,6 +628,9 @@ static int ip_detach_call(const char *dev,
 			      fd == -ENOENT ? "no device node" : strerror(-fd));
 	ip_pin_devname(&d, devname, sizeof(devname));
 	err = ip_detach_check_pins(label, devname, &pinned);
+	if (!err)
+		err = ip_detach_check_dm(&d, label, devname, dm_name,
+					 sizeof(dm_name));
 	if (err)
 		goto out;
 	pr_debug("detach %s (%u:%u)\n", label, major(d.dev), minor(d.dev));
@@ -538,6 +653,8 @@ static int ip_detach_call(const char *dev,
 	}
 	if (pinned)
 		err = ip_detach_unpin(label, devname);
+	if (!err && dm_name[0])
+		err = ip_detach_dm(label, dm_name);
 out:
 	close(fd);
 	return err;

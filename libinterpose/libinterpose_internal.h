@@ -144,6 +144,7 @@ struct ip_attach_ctx {
 	bool orig_attached;		/* the original already has one */
 	bool unsupported;		/* BLKINTERPOSE_QUERY is unknown too */
 	const char *busy_target;	/* a target in exclusive use */
+	const char *reserved_target;	/* a target reserved for another */
 	const char *interposed_target;	/* a target that has an interposer */
 };
 const char *ip_attach_reason(int err, const struct ip_attach_ctx *ctx,
@@ -286,5 +287,31 @@ void ip_names_free(char **names, size_t cnt);
 void ip_names_join(char **names, size_t cnt, char *buf, size_t len);
 /* The name of the pin directory of a resolved device. */
 void ip_pin_devname(const struct ip_dev *d, char *buf, size_t len);
+
+/* --- device-mapper (dm.c) ------------------------------------------- */
+
+#define IP_DM_PREFIX		"interpose-"
+#define IP_DM_UUID_PREFIX	"INTERPOSE-"
+
+struct dm_ioctl;
+/* "interpose-DEVNAME", or with @uuid "INTERPOSE-DEVNAME" */
+void ip_dm_name(const char *devname, char *name, size_t len, bool uuid);
+/* Parse a table into the dm_target_spec records after @io. */
+int ip_dm_parse_table(const char *what, const char *table,
+		      struct dm_ioctl *io, size_t size, __u64 *sectors,
+		      char ***argsp, size_t *nargsp);
+/*
+ * Create, load with DM_INTERPOSE_FLAG for @orig, and resume the mapped
+ * device for @devname; its number in *@dmdev.  Undone on failure.
+ */
+int ip_dm_create(const char *what, const struct ip_dev *orig,
+		 const char *devname, const char *table, dev_t *dmdev);
+int ip_dm_remove(const char *name);
+/*
+ * 1 if @dev is the mapped device made for @devname (its name in @name,
+ * its open count in *@open_count, -1 if unknown), 0 if not.
+ */
+int ip_dm_ours(dev_t dev, const char *devname, char *name, size_t len,
+	       int *open_count);
 
 #endif /* __LIBINTERPOSE_INTERNAL_H */

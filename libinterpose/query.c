@@ -56,7 +56,9 @@ static void ip_info_from_kernel(struct interpose_info *info,
 	unsigned int i, n;
 
 	info->state = ki->state == BLKINTERPOSE_STATE_ATTACHED ?
-		      INTERPOSE_STATE_ATTACHED : INTERPOSE_STATE_NONE;
+		      INTERPOSE_STATE_ATTACHED : ki->state ==
+		      BLKINTERPOSE_STATE_RESERVED ? INTERPOSE_STATE_RESERVED :
+		      INTERPOSE_STATE_NONE;
 	info->flags = ki->flags;
 	n = ki->nr_targets < BLKINTERPOSE_MAX_TARGETS ?
 	    ki->nr_targets : BLKINTERPOSE_MAX_TARGETS;
@@ -114,6 +116,21 @@ int ip_info_parse_sysfs(const char *line, struct interpose_info *info)
 	if (!strcmp(tok, "none")) {
 		info->state = INTERPOSE_STATE_NONE;
 		return 0;
+	}
+	if (!strcmp(tok, "reserved")) {
+		/* "reserved for=M:m refused=N" */
+		info->state = INTERPOSE_STATE_RESERVED;
+		while ((tok = strtok_r(NULL, " \t\n", &save))) {
+			val = strchr(tok, '=');
+			if (!val)
+				continue;
+			*val++ = '\0';
+			if (!strcmp(tok, "for") && ip_parse_targets(val, info))
+				return -EINVAL;
+			if (!strcmp(tok, "refused"))
+				info->counters.failed = strtoull(val, NULL, 10);
+		}
+		return info->nr_targets == 1 ? 0 : -EINVAL;
 	}
 	if (strcmp(tok, "attached"))
 		return -EINVAL;
@@ -269,7 +286,7 @@ static int ip_list_one(const char *name, struct interpose_info **infop,
 	if (!info)
 		return ip_err(ENOMEM, "list: out of memory");
 	err = ip_query_dev(&d, info);
-	if (err || info->state != INTERPOSE_STATE_ATTACHED) {
+	if (err || info->state == INTERPOSE_STATE_NONE) {
 		free(info);
 		if (err == -ENOENT || err == -ENODEV || err == -ENXIO || !err)
 			return 0;

@@ -14,7 +14,8 @@ void attach_usage(FILE *f)
 	fprintf(f,
 		"Usage: %s attach DEV --to TARGET [--to TARGET]...\n"
 		"       %s attach DEV --ops NAME [--to TARGET]...\n"
-		"       %s attach DEV --prog FILE.bpf.o [--to TARGET]... [--set VAR=VALUE]...\n"
+		"       %s attach DEV --prog FILE.bpf.o [--ops NAME] [--to TARGET]... [--set VAR=VALUE]...\n"
+		"       %s attach DEV --dm-table TABLE\n"
 		"\n"
 		"Attach an interposer to the block device DEV.  With only targets every\n"
 		"bio of DEV is redirected to the first TARGET, which must be at least as\n"
@@ -23,6 +24,12 @@ void attach_usage(FILE *f)
 		"With --prog the BPF object FILE is loaded, its global variables set,\n"
 		"registered under the name in the object (or NAME of --ops) and pinned\n"
 		"below /sys/fs/bpf/interpose/DEV/ until detach.\n"
+		"With --dm-table the device-mapper device interpose-DEV is created with\n"
+		"TABLE (\"START LEN TYPE ARGS\" lines, separated by newlines or ';'),\n"
+		"which must use DEV and cover all of it, even while a filesystem holds\n"
+		"DEV; it takes only the bios DEV's interposer sends it, is attached as\n"
+		"the target, and is removed by detach.  dmsetup reload/suspend/resume/\n"
+		"status/message work on it as usual.\n"
 		"DEV and TARGET: /dev/NAME, NAME or MAJ:MIN.\n"
 		"\n"
 		"Options:\n"
@@ -32,8 +39,9 @@ void attach_usage(FILE *f)
 		"  -P, --prog FILE        a BPF object with one blk_interposer_ops\n"
 		"  -s, --set VAR=VALUE    set a global variable of FILE before loading it\n"
 		"                         (integer, 0x hex, true/false, or a string)\n"
+		"  -m, --dm-table TABLE   slide a device-mapper table under DEV\n"
 		"  -h, --help             show this help\n",
-		BIN_NAME, BIN_NAME, BIN_NAME);
+		BIN_NAME, BIN_NAME, BIN_NAME, BIN_NAME);
 }
 
 void replace_usage(FILE *f)
@@ -60,7 +68,9 @@ void detach_usage(FILE *f)
 		"\n"
 		"Detach the interposer of the block device DEV.  Bios already sent\n"
 		"to a target complete there.  A program attached with --prog is\n"
-		"unloaded: its pins are removed and its ops unregistered.\n"
+		"unloaded: its pins are removed and its ops unregistered.  The\n"
+		"device-mapper device of --dm-table is removed; if it is open\n"
+		"elsewhere, nothing is done (EBUSY).\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help        show this help\n",
@@ -74,6 +84,7 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 		{ "ops",  required_argument, NULL, 'o' },
 		{ "prog", required_argument, NULL, 'P' },
 		{ "set",  required_argument, NULL, 's' },
+		{ "dm-table", required_argument, NULL, 'm' },
 		{ "help", no_argument,       NULL, 'h' },
 		{ }
 	};
@@ -89,10 +100,17 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 	}
 
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, ":t:o:P:s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:o:P:s:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			a->targets[a->nr_targets++] = optarg;
+			break;
+		case 'm':
+			if (a->dm_table) {
+				attach_args_free(a);
+				return p_usage("attach", "--dm-table given twice");
+			}
+			a->dm_table = optarg;
 			break;
 		case 'o':
 			if (a->ops) {
@@ -141,6 +159,10 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 		attach_args_free(a);
 		return p_usage("attach", "--set needs --prog");
 	}
+	if (a->dm_table && (a->nr_targets || a->ops || a->prog)) {
+		attach_args_free(a);
+		return p_usage("attach", "--dm-table cannot be combined with --to, --ops or --prog");
+	}
 	return 0;
 }
 
@@ -174,6 +196,7 @@ int do_attach(int argc, char **argv)
 		.prog_path = a.prog,
 		.set_vars = a.vars,
 		.nr_set_vars = a.nr_vars,
+		.dm_table = a.dm_table,
 	);
 	err = interpose_attach(a.dev, &opts);
 	attach_args_free(&a);

@@ -36,8 +36,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %1$s [OPTIONS] COMMAND [ARGS]\n"
-		"       %1$s attach DEV --to TARGET [--to TARGET]... [--ops NAME]\n"
-		"       %1$s attach DEV --prog FILE.bpf.o [--to TARGET]... [--set VAR=VALUE]...\n"
+		"       %1$s attach DEV --to TARGET [--to TARGET]...\n"
+		"       %1$s attach DEV --ops NAME [--to TARGET]...\n"
+		"       %1$s attach DEV --prog FILE.bpf.o [--ops NAME] [--to TARGET]... [--set VAR=VALUE]...\n"
+		"       %1$s attach DEV --dm-table TABLE\n"
 		"       %1$s replace DEV --prog FILE.bpf.o [--set VAR=VALUE]...\n"
 		"       %1$s detach DEV\n"
 		"       %1$s show [DEV]\n"

@@ -57,7 +57,7 @@ __printf(2, 3) int p_err(int err, const char *fmt, ...);
 
 /*
  * interposectl attach DEV [--to TARGET]... [--ops NAME]
- *	[--prog FILE [--set VAR=VALUE]...]
+ *	[--prog FILE [--set VAR=VALUE]...] | --dm-table TABLE
  */
 struct attach_args {
 	const char *dev;
@@ -67,6 +67,7 @@ struct attach_args {
 	const char *prog;	/* a BPF object file */
 	const char **vars;	/* "VAR=VALUE", allocated */
 	size_t nr_vars;
+	const char *dm_table;	/* --dm-table */
 	bool help;
 };
 /* 0, or EXIT_USAGE after reporting the error; argv[0] is "attach". */

@@ -5,8 +5,11 @@
  *
  * show text: one line per device,
  *   nullb0 (251:0): attached, targets nullb1 (251:1), ops -, seen 10 ...
+ *   dm-0 (253:0): reserved for nullb0 (251:0), refused 0
  * show JSON: one object per device (an array without DEV), with the fields
- *   device, dev, state, targets[{device, dev}], ops, flags, counters{}.
+ *   device, dev, state ("attached", "reserved" or "none"),
+ *   targets[{device, dev}] (for "reserved": the original it serves), ops,
+ *   flags, counters{} (for "reserved": failed = refused bios).
  * stats text: "NAME VALUE" per counter; JSON: device, dev, ops, counters{}.
  */
 #define _GNU_SOURCE
@@ -64,6 +67,14 @@ void show_info_text(FILE *f, const struct interpose_info *info)
 	const char *ops = interpose_info__ops_name(info);
 
 	print_dev(f, interpose_info__name(info), interpose_info__dev(info));
+	if (interpose_info__state(info) == INTERPOSE_STATE_RESERVED) {
+		fprintf(f, ": reserved for ");
+		print_dev(f, interpose_info__target_name(info, 0),
+			  interpose_info__target_dev(info, 0));
+		fprintf(f, ", refused %llu\n", (unsigned long long)
+			interpose_info__counters(info)->failed);
+		return;
+	}
 	if (interpose_info__state(info) != INTERPOSE_STATE_ATTACHED) {
 		fprintf(f, ": not interposed\n");
 		return;
@@ -107,7 +118,8 @@ json_object *show_info_json(const struct interpose_info *info)
 	attached = interpose_info__state(info) == INTERPOSE_STATE_ATTACHED;
 	obj = dev_json(interpose_info__name(info), interpose_info__dev(info));
 	json_object_object_add(obj, "state", json_object_new_string(
-		attached ? "attached" : "none"));
+		attached ? "attached" : interpose_info__state(info) ==
+		INTERPOSE_STATE_RESERVED ? "reserved" : "none"));
 
 	targets = json_object_new_array();
 	for (i = 0; i < n; i++)

@@ -114,6 +114,8 @@ struct blk_interposer_params {
 int blk_interposer_attach(struct block_device *orig,
 			  const struct blk_interposer_params *params);
 int blk_interposer_detach(struct block_device *orig);
+int blk_interposer_reserve(struct block_device *bdev, dev_t orig);
+void blk_interposer_unreserve(struct block_device *bdev);
 int blk_interposer_ops_register(struct blk_interposer_ops *ops);
 void blk_interposer_ops_unregister(struct blk_interposer_ops *ops);
 int blk_interposer_ops_update(struct blk_interposer_ops *ops,
@@ -129,6 +131,16 @@ blk_interposer_attach(struct block_device *orig,
 static inline int blk_interposer_detach(struct block_device *orig)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline int blk_interposer_reserve(struct block_device *bdev,
+					 dev_t orig)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void blk_interposer_unreserve(struct block_device *bdev)
+{
 }
 #endif /* CONFIG_BLK_INTERPOSER */
 

@@ -73,6 +73,12 @@ struct blkinterpose_dev {
 /* blkinterpose_info.state */
 #define BLKINTERPOSE_STATE_NONE		0	/* no interposer attached */
 #define BLKINTERPOSE_STATE_ATTACHED	1	/* an interposer is attached */
+/*
+ * Reserved by its driver as the target of the interposer of targets[0]
+ * (a device-mapper table loaded with DM_INTERPOSE_FLAG): it takes only
+ * bios that interposer sends it; counters.failed counts the others.
+ */
+#define BLKINTERPOSE_STATE_RESERVED	2
 
 /**
  * struct blkinterpose_counters - per-device bio counters of an interposer

@@ -119,9 +119,19 @@ struct interpose_attach_opts {
 	 */
 	const char * const *set_vars;
 	size_t nr_set_vars;
+	/*
+	 * A device-mapper table ("START LEN TYPE ARGS" lines, separated by
+	 * newlines or ';') to slide under @dev even while a filesystem holds
+	 * it: the mapped device "interpose-DEVNAME" is created with it,
+	 * reserved for @dev's interposer (DM_INTERPOSE_FLAG) and attached as
+	 * the only target; interpose_detach() removes it again.  The table
+	 * must use @dev (as /dev/NAME or MAJ:MIN) and cover all of it.  Not
+	 * with targets, ops_name or prog_path.
+	 */
+	const char *dm_table;
 	size_t :0;
 };
-#define interpose_attach_opts__last_field nr_set_vars
+#define interpose_attach_opts__last_field dm_table
 
 /*
  * Attach an interposer to @dev.  The devices are checked in userspace
@@ -143,7 +153,8 @@ struct interpose_attach_opts {
  * device, the ops is not registered, no such object file or global
  * variable), -EEXIST (the object's ops name is registered already),
  * -EACCES (the verifier refused a program), -ELOOP (would chain
- * interposers), -ENODEV (a device is going away), -ENOTTY (the kernel has
+ * interposers), -EBUSY also for a dm_table when the dm device exists
+ * already or another device interposes @dev, -ENODEV (a device is going away), -ENOTTY (the kernel has
  * no block interposers), -E2BIG (@opts has non-zero bytes this library
  * does not know).
  */
@@ -164,7 +175,9 @@ struct interpose_detach_opts {
  * A program attached with a prog_path is unloaded as well: its pins below
  * /sys/fs/bpf/interpose/DEVNAME/ are removed, which unregisters its ops.
  * -EBUSY, before anything is done, if that ops is also attached to other
- * devices (detach those first).  If @dev was detached already (a target
+ * devices (detach those first).  A dm device made for a dm_table is
+ * removed after the detach; -EBUSY, before anything is done, if it is
+ * open elsewhere.  If @dev was detached already (a target
  * went away) but its program is still pinned, the program is unloaded and
  * 0 returned.
  */
@@ -201,6 +214,13 @@ LIBINTERPOSE_API int interpose_replace(const char *dev,
 enum interpose_state {
 	INTERPOSE_STATE_NONE = 0,	/* no interposer attached */
 	INTERPOSE_STATE_ATTACHED = 1,
+	/*
+	 * Reserved by its driver as the target of one original (a dm device
+	 * made by interpose_attach() with a dm_table): target 0 is that
+	 * original; counters->failed counts the bios it refused because they
+	 * did not come through the original's interposer.
+	 */
+	INTERPOSE_STATE_RESERVED = 2,
 };
 
 /* Bio counters since attach; fields are only ever appended. */
