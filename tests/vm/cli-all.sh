@@ -1,0 +1,140 @@
+#!/bin/bash
+# desc: every interposectl command end to end in text, -j/--json and -p/--pretty (JSON checked with a parser), -h of each, --version, --debug, usage errors (exit 2) and failures (exit 1, JSON error object)
+. "$REPO/tests/lib.sh"
+require_cmd jq python3
+PROGS=$BUILD/bpf
+nullb_create ipa 64 2
+nullb_create ipb 64 2
+nullb_create ipc 64 2
+
+# json_ok FILE: one JSON document, checked by python and jq
+json_ok() {
+	python3 -m json.tool "$1" >/dev/null || fail "not JSON: $(head -c 300 "$1")"
+	jq -e . "$1" >/dev/null || fail "jq refuses: $(head -c 300 "$1")"
+}
+# run3 NAME ARGS...: the command in text, -j, --json, -p and --pretty; the
+# JSON outputs parse, -p is indented, -j and --json agree
+run3() {
+	local name=$1
+	shift
+	"$CTL" "$@" >"$TMP/$name.txt" || fail "$* (text)"
+	"$CTL" -j "$@" >"$TMP/$name.json" || fail "-j $*"
+	json_ok "$TMP/$name.json"
+	"$CTL" --json "$@" >"$TMP/$name.json2" || fail "--json $*"
+	"$CTL" -p "$@" >"$TMP/$name.pretty" || fail "-p $*"
+	json_ok "$TMP/$name.pretty"
+	"$CTL" --pretty "$@" >"$TMP/$name.pretty2" || fail "--pretty $*"
+	json_ok "$TMP/$name.pretty2"
+	[ "$(wc -l <"$TMP/$name.json")" = 1 ] || fail "-j $* is not one line"
+	log "$*: text, -j, --json, -p, --pretty ok"
+}
+
+log "--version and help"
+"$CTL" --version | grep -q '^interposectl v[0-9.]* (libinterpose v[0-9.]*)$' || fail "--version: $("$CTL" --version)"
+"$CTL" -j --version >"$TMP/v.json" && json_ok "$TMP/v.json"
+expect_eq "-j --version fields" '["libinterpose","version"]' "$(jq -c 'keys' "$TMP/v.json")"
+for c in attach detach replace show stats ops var trace hist; do
+	"$CTL" $c -h >"$TMP/h" || fail "$c -h"
+	grep -q "^Usage: interposectl $c" "$TMP/h" || fail "$c -h: $(head -1 "$TMP/h")"
+	"$CTL" $c --help | cmp -s - "$TMP/h" || fail "$c --help differs from -h"
+done
+"$CTL" --help | grep -q 'attach DEV --dm-table TABLE' || fail "--help lacks --dm-table"
+"$CTL" help | grep -q '^Usage: interposectl' || fail "help"
+log "every command has -h/--help"
+
+log "plain redirect: attach, show, stats"
+"$CTL" -j attach ipa --to /dev/ipb >"$TMP/a.json" || fail "-j attach"
+expect_eq "-j attach prints null" null "$(cat "$TMP/a.json")"
+dd if=/dev/zero of=/dev/ipa bs=4k count=8 oflag=direct status=none
+run3 show show ipa
+expect_eq "show targets" ipb "$(jq -r '.targets[0].device' "$TMP/show.json")"
+grep -q '^ipa ([0-9]*:[0-9]*): attached, targets ipb' "$TMP/show.txt" || fail "show text: $(cat "$TMP/show.txt")"
+run3 showall show
+expect_eq "show all" '["ipa"]' "$(jq -c '[.[].device]' "$TMP/showall.json")"
+run3 stats stats /dev/ipa
+expect_eq "stats redirected" 8 "$(jq .counters.redirected "$TMP/stats.json")"
+grep -q '^redirected *8$' "$TMP/stats.txt" || fail "stats text: $(cat "$TMP/stats.txt")"
+"$CTL" -j detach /dev/ipa >"$TMP/d.json" || fail "-j detach"
+expect_eq "-j detach prints null" null "$(cat "$TMP/d.json")"
+
+log "program: attach --prog --set, ops, var, trace, hist, replace"
+"$CTL" attach ipa --prog "$PROGS/trace.bpf.o" --set min_us=0 || fail "attach trace"
+run3 ops ops
+expect_eq "ops lists trace on ipa" '["ipa"]' "$(jq -c '.[] | select(.name == "trace") | .devices' "$TMP/ops.json")"
+grep -q '^trace: registered' "$TMP/ops.txt" || fail "ops text: $(cat "$TMP/ops.txt")"
+dd if=/dev/ipa of=/dev/null bs=4k count=3 iflag=direct status=none
+run3 var var ipa traced
+expect_eq "var traced" 3 "$(cat "$TMP/var.txt")"
+expect_eq "-j var" '{"device":"ipa","var":"traced","value":3}' "$(jq -c . "$TMP/var.json")"
+"$CTL" -j trace ipa --duration 1 >"$TMP/tr.jsonl" || fail "-j trace --duration"
+jq -c . "$TMP/tr.jsonl" >/dev/null || fail "trace -j is not JSON lines"
+expect_eq "trace summary" 0 "$(tail -1 "$TMP/tr.jsonl" | jq .lost)"
+"$CTL" -p trace ipa --duration 0.5 >"$TMP/tr.p" || fail "-p trace"
+jq -c . "$TMP/tr.p" >/dev/null || fail "-p trace output"
+"$CTL" replace ipa --prog "$PROGS/latency.bpf.o" || fail replace
+dd if=/dev/ipa of=/dev/null bs=4k count=5 iflag=direct status=none
+run3 hist hist ipa
+expect_eq "hist read count" 5 "$(jq '.hist[] | select(.op == "read") | .count' "$TMP/hist.json")"
+grep -q '^op = read: 5 bios' "$TMP/hist.txt" || fail "hist text"
+"$CTL" -j replace ipa --prog "$PROGS/trace.bpf.o" --set ops=1 >"$TMP/r.json" || fail "-j replace"
+expect_eq "-j replace prints null" null "$(cat "$TMP/r.json")"
+expect_eq "replaced program's parameter" 1 "$(prog_var ipa ops)"
+"$CTL" detach ipa || fail detach
+
+log "ops by name"
+mkdir -p /sys/fs/bpf/cli-all
+defer rm -rf /sys/fs/bpf/cli-all
+"$BPFTOOL" struct_ops register "$PROGS/passthrough.bpf.o" /sys/fs/bpf/cli-all >/dev/null 2>&1 ||
+	fail "bpftool struct_ops register passthrough"
+"$CTL" attach ipa --ops passthrough || fail "attach --ops"
+expect_eq "ops name" passthrough "$(show_field ipa .ops)"
+"$CTL" detach ipa || fail detach
+rm -rf /sys/fs/bpf/cli-all/*
+wait_for "passthrough unregistered" bash -c "! '$CTL' ops | grep -q '^passthrough: registered'"
+
+log "--debug shows libinterpose's messages"
+"$CTL" --debug attach ipa --to ipb 2>"$TMP/dbg" || fail "--debug attach"
+grep -q '^libinterpose: attach' "$TMP/dbg" || fail "--debug printed: $(cat "$TMP/dbg")"
+"$CTL" -d detach ipa 2>"$TMP/dbg" || fail "-d detach"
+grep -q '^libinterpose: detach' "$TMP/dbg" || fail "-d printed: $(cat "$TMP/dbg")"
+
+log "usage errors: exit 2, a hint, and a JSON error object with -j"
+for args in "bogus" "attach" "attach ipa --to" "attach ipa --bogus" "detach" "show a b" \
+	"stats" "var ipa" "trace" "hist ipa --count 2" "replace ipa" "attach ipa --set x=1 --to ipb" \
+	"attach ipa --dm-table t --to ipb" "-x show"; do
+	# shellcheck disable=SC2086
+	"$CTL" $args >/dev/null 2>"$TMP/u.err"
+	rc=$?
+	[ $rc = 2 ] || fail "'$args': exit $rc, expected 2"
+	grep -q "Try 'interposectl.* -h' for help" "$TMP/u.err" || fail "'$args': no hint: $(cat "$TMP/u.err")"
+	# shellcheck disable=SC2086
+	"$CTL" -j $args 2>/dev/null >"$TMP/u.json"
+	jq -e '.error | length > 0' "$TMP/u.json" >/dev/null || fail "'-j $args': no JSON error: $(cat "$TMP/u.json")"
+done
+log "14 usage errors: exit 2 with a hint and a JSON error"
+
+log "failures: exit 1, the message names the object and the errno, JSON error object"
+check_err() {
+	local want=$1 msg=$2
+	shift 2
+	"$CTL" "$@" >/dev/null 2>"$TMP/e.err"
+	rc=$?
+	[ $rc = 1 ] || fail "'$*': exit $rc, expected 1"
+	grep -qF "interposectl: $msg ($want)" "$TMP/e.err" || fail "'$*': $(cat "$TMP/e.err")"
+	"$CTL" -j "$@" 2>/dev/null >"$TMP/e.json"
+	[ "$(jq -r .error "$TMP/e.json")" = "$msg ($want)" ] || fail "'-j $*': $(cat "$TMP/e.json")"
+	log "$* -> $msg ($want)"
+}
+check_err ENOENT "attach /dev/nosuch: no such device" attach /dev/nosuch --to ipb
+check_err ENOENT "attach /dev/ipa: target /dev/nosuch: no such device" attach ipa --to /dev/nosuch
+check_err EINVAL "attach /dev/ipa: target /dev/ipa is the original itself" attach ipa --to ipa
+check_err EINVAL "attach /dev/ipa: target /dev/ipb is given twice" attach ipa --to /dev/ipb --to /dev/ipb
+check_err ENOENT "attach /dev/ipa: ops nosuchops is not registered" attach ipa --ops nosuchops
+check_err ENOENT "detach /dev/ipa: not interposed" detach ipa
+check_err ENOENT "stats /dev/ipa: not interposed" stats ipa
+check_err ENOTBLK "query /dev/null: not a block device" show /dev/null
+"$CTL" attach ipa --to ipb || fail attach
+check_err EBUSY "attach /dev/ipa: already interposed" attach ipa --to ipc
+check_err ELOOP "attach /dev/ipb: the original is a target of another interposer" attach ipb --to ipc
+check_err ENOENT "var /dev/ipa: no program is pinned for it (it was not attached with a program file)" var ipa x
+"$CTL" detach ipa || fail detach
