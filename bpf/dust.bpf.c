@@ -48,6 +48,7 @@ __u64 read_errors, write_errors, cleared;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* memory only for listed blocks */
 	__uint(max_entries, DUST_MAX_BLOCKS);
 	__type(key, __u64);
 	__type(value, __u32);
