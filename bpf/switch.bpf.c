@@ -116,7 +116,6 @@ int BPF_PROG(switch_submit, struct bio *bio, struct blk_interposer_verdict *v)
 	return interpose_redirect(v, *target);
 }
 
-SEC(".struct_ops.link") struct blk_interposer_ops switch_ops = {
-	.name = "switch",
+INTERPOSE_OPS_AS(switch_ops, "switch",
 	.submit_bio = (void *)switch_submit,
-};
+);

@@ -276,4 +276,14 @@ interpose_event_fill(struct interpose_event *e, const struct bio *bio,
 		__VA_ARGS__						\
 	}
 
+/*
+ * INTERPOSE_OPS_AS(var, "name", ...): the same for a name that cannot be
+ * a C identifier ("switch"), with the struct_ops variable called var.
+ */
+#define INTERPOSE_OPS_AS(VAR, NAME, ...)				\
+	SEC(".struct_ops.link") struct blk_interposer_ops VAR = {	\
+		.name = NAME,						\
+		__VA_ARGS__						\
+	}
+
 #endif /* __INTERPOSE_BPF_H */
