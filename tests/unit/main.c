@@ -19,6 +19,7 @@ int main(void)
 		run_prog_tests,
 		run_pin_tests,
 		run_observe_tests,
+		run_dm_tests,
 	};
 	unsigned int total = 0, failed = 0, i;
 	int ret;

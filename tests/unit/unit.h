@@ -27,6 +27,7 @@ int run_show_tests(unsigned int *total);
 int run_prog_tests(unsigned int *total);
 int run_pin_tests(unsigned int *total);
 int run_observe_tests(unsigned int *total);
+int run_dm_tests(unsigned int *total);
 
 #define RUN_GROUP(name, tests, setup, teardown, total)			\
 	({								\
