@@ -47,7 +47,7 @@ DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 
 .PHONY: all help deps prepare kernel kernel-test kernel-bench kernel-config \
 	tools libbpf bpftool vmlinux-h bpf lib cli unit test-tools check demo \
-	bench checkpatch clean kernel-clean distclean man install install-test
+	bench stress checkpatch clean kernel-clean distclean man install install-test
 
 all: kernel tools lib cli
 
@@ -67,6 +67,7 @@ help:
 	@echo 'make check         everything, unit tests on the host, tests/run in the VM'
 	@echo 'make demo          tests/demo.sh in the VM'
 	@echo 'make bench         tests/bench/run in the VM (bench kernel, -icount)'
+	@echo 'make stress        long reliability runs in the VM (hours; STRESS_* counts)'
 	@echo 'make checkpatch    scripts/checkpatch.pl --strict on kernel files and patches'
 	@echo 'make clean         project outputs (keeps the kernel tree and builds)'
 	@echo 'make kernel-clean  the kernel builds; make distclean: all of build/'
@@ -241,6 +242,33 @@ bench:
 		>$(BUILD)/bench/source
 	$(BENCH_VMRUN) -- tests/bench/run
 	tests/bench/plot $(BUILD)/bench
+
+# Long reliability runs (issue 6), never part of check: the check's load
+# tests with big counts, in the test kernel's VM (one vCPU), each test with
+# the whole timeout.  Output also in build/stress/stress.log.  Counts:
+#   STRESS_CYCLES    attach/detach cycles under fio --verify (10000)
+#   STRESS_REPLACES  program replaces under fio --verify (1000; bpf-lifetime
+#                    does twice as many)
+#   STRESS_FUZZ      ioctl fuzzer calls (100000)
+#   STRESS_REMOVALS  runs of removal.sh (20)
+STRESS_CYCLES ?= 10000
+STRESS_REPLACES ?= 1000
+STRESS_FUZZ ?= 100000
+STRESS_REMOVALS ?= 20
+STRESS_TIMEOUT ?= 172800
+STRESS_TESTS = tests/vm/attach-detach-cycles.sh tests/vm/replace-under-load.sh \
+	tests/vm/bpf-lifetime.sh $(foreach i,$(shell seq $(STRESS_REMOVALS)),tests/vm/removal.sh) \
+	tests/vm/ioctl-fuzz.sh
+stress:
+	$(MAKE) kernel-test tools cli
+	@if [ -d bpf ]; then $(MAKE) bpf; fi
+	@if [ -f tests/tools/Makefile ]; then $(MAKE) test-tools; fi
+	@mkdir -p $(BUILD)/stress
+	kernel/vm-run --smp 1 --timeout $(STRESS_TIMEOUT) -- env \
+		CYCLES=$(STRESS_CYCLES) REPLACE_CYCLES=$(STRESS_REPLACES) \
+		FUZZ_CALLS=$(STRESS_FUZZ) FUZZ_SEED=$$RANDOM FIO_RUNTIME=$(STRESS_TIMEOUT) \
+		TEST_TIMEOUT=$(STRESS_TIMEOUT) tests/run $(STRESS_TESTS) | tee $(BUILD)/stress/stress.log; \
+	exit $${PIPESTATUS[0]}
 
 # --- style --------------------------------------------------------------
 KERNEL_FILES = $(shell find block include/linux include/uapi/linux drivers \

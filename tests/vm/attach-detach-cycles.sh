@@ -5,7 +5,8 @@ cycles=${CYCLES:-200}
 nullb_create ipa 128 2
 sz=$(blockdev --getsz /dev/ipa)
 dm_create iplin "0 $sz linear /dev/ipa 0"
-fio_verify_start /dev/ipa
+# make stress runs longer than fio_verify_start's hour: FIO_RUNTIME=
+fio_verify_start /dev/ipa --runtime="${FIO_RUNTIME:-3600}"
 total=0
 for i in $(seq "$cycles"); do
 	"$CTL" attach /dev/ipa --to /dev/mapper/iplin || fail "attach, cycle $i"

@@ -38,7 +38,8 @@ count() {
 # shellcheck disable=SC2086
 "$CTL" attach /dev/ipa ${args[passthrough]} --to /dev/mapper/iplin || fail attach
 name=$(show_field /dev/ipa .ops)
-fio_verify_start /dev/ipa
+# make stress runs longer than fio_verify_start's hour: FIO_RUNTIME=
+fio_verify_start /dev/ipa --runtime="${FIO_RUNTIME:-3600}"
 cur=passthrough
 for i in $(seq "$cycles"); do
 	next=${progs[i % 3]}
