@@ -14,6 +14,7 @@
 #include <linux/blk-interposer.h>
 #include <linux/blkdev.h>
 #include <linux/bpf.h>
+#include <linux/capability.h>
 #include <linux/bpf_verifier.h>
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
@@ -131,8 +132,15 @@ static int bpf_blk_interposer_validate(void *kdata)
 	return ops->submit_bio ? 0 : -EINVAL;
 }
 
+/*
+ * A registered ops decides the I/O of every device that attaches it by
+ * name, and an update changes it for all of them: both need what attach
+ * needs, CAP_SYS_ADMIN, on top of the BPF capabilities of loading it.
+ */
 static int bpf_blk_interposer_reg(void *kdata, struct bpf_link *link)
 {
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	return blk_interposer_ops_register(kdata);
 }
 
@@ -144,6 +152,8 @@ static void bpf_blk_interposer_unreg(void *kdata, struct bpf_link *link)
 static int bpf_blk_interposer_update(void *kdata, void *old_kdata,
 				     struct bpf_link *link)
 {
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	return blk_interposer_ops_update(kdata, old_kdata);
 }
 

@@ -403,6 +403,9 @@ static int ip_attach_call(const char *dev,
 	if (nvars && !vars)
 		return ip_err(EINVAL, "attach %s: nr_set_vars is %zu but set_vars is NULL",
 			      dev, nvars);
+	if (!ip_has_sys_admin())
+		return ip_err(EPERM, "attach %s: %s", dev,
+			      ip_common_reason(EPERM));
 	if (dmt) {
 		dev_t dmdev;
 
@@ -595,6 +598,27 @@ static int ip_detach_dm(const char *label, const char *dm_name)
 	return 0;
 }
 
+/*
+ * @dev names no device any more (deleted while its program was attached):
+ * unload that program if its pins are left.  0 if it did, else -ENOENT.
+ */
+static int ip_detach_gone(const char *dev)
+{
+	const char *name = dev;
+	char dir[PATH_MAX];
+
+	if (!strncmp(name, "/dev/", 5))
+		name += 5;
+	if (!name[0] || strchr(name, '/') || strchr(name, ':') ||
+	    ip_pin_path(name, NULL, dir, sizeof(dir)) || access(dir, F_OK))
+		return -ENOENT;
+	if (!ip_has_sys_admin() || ip_unpin_all(name))
+		return -ENOENT;
+	pr_info("detach %s: the device is gone; unloaded its program (%s)\n",
+		dev, dir);
+	return 0;
+}
+
 static int ip_detach_call(const char *dev,
 			  const struct interpose_detach_opts *opts)
 {
@@ -619,9 +643,16 @@ static int ip_detach_call(const char *dev,
 			      arg.flags);
 
 	err = ip_resolve(dev, &d);
-	if (err)
+	if (err) {
+		/* the device went away with its program still pinned */
+		if (!ip_detach_gone(dev))
+			return 0;
 		return ip_err(-err, "detach %s: %s", dev, ip_resolve_reason(-err));
+	}
 	label = ip_label(&d, dev);
+	if (!ip_has_sys_admin())
+		return ip_err(EPERM, "detach %s: %s", label,
+			      ip_common_reason(EPERM));
 	fd = ip_open(&d, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		return ip_err(-fd, "detach %s: cannot open: %s", label,
@@ -697,6 +728,8 @@ static int ip_replace_call(const char *dev,
 		return ip_err(-err, "replace %s: %s", dev, ip_resolve_reason(-err));
 	label = ip_label(&d, dev);
 	snprintf(what, sizeof(what), "replace %s", label);
+	if (!ip_has_sys_admin())
+		return ip_err(EPERM, "%s: %s", what, ip_common_reason(EPERM));
 	ip_pin_devname(&d, devname, sizeof(devname));
 	link_fd = ip_pinned_link_fd(devname);
 	if (link_fd < 0) {

@@ -35,6 +35,12 @@ __printf(2, 3) void ip_print(enum interpose_print_level level,
 __printf(2, 3) int ip_err(int err, const char *fmt, ...);
 /* Start of every public call: the message of the previous one goes. */
 void ip_errmsg_clear(void);
+/*
+ * Whether the process has CAP_SYS_ADMIN in effect, which attach, detach
+ * and replace need: checked first so that nothing is loaded or created
+ * for a call the kernel would refuse (true if it cannot be told).
+ */
+bool ip_has_sys_admin(void);
 
 /*
  * Options structures (libbpf's OPTS_*): a caller built against an older

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 
 #include "libinterpose_internal.h"
 
@@ -166,4 +168,18 @@ int ip_read_u64(const char *path, __u64 *val)
 		return -EINVAL;
 	*val = v;
 	return 0;
+}
+
+bool ip_has_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { };
+
+	/* unknown: let the kernel decide */
+	if (syscall(SYS_capget, &hdr, data))
+		return true;
+	return data[CAP_SYS_ADMIN / 32].effective &
+	       (1U << (CAP_SYS_ADMIN % 32));
 }

@@ -94,8 +94,13 @@ ipg_detached() { dmesg | grep -q "ipg: interposer detached"; }
 wait_for "detach message" ipg_detached
 expect_eq "ops of the gone device" '[{"name":"latency","devices":[]}]' \
 	"$("$CTL" -j ops | jq -c 'map({name, devices})')"
-log "a new device of the same name gets a program again, and detach cleans up"
 nullb_remove ipg
+log "detach of the deleted device unloads its program"
+"$CTL" detach /dev/ipg || fail "detach of the deleted ipg"
+expect_eq "ops after detaching the deleted device" 0 "$("$CTL" -j ops | jq length)"
+[ ! -e /sys/fs/bpf/interpose/ipg ] || fail "pins of the deleted ipg left"
+expect_fail ENOENT "$CTL" detach /dev/ipg
+log "a new device of the same name gets a program again, and detach cleans up"
 nullb_create ipg 64 2
 "$CTL" attach /dev/ipg --prog "$BUILD/bpf/latency.bpf.o" || fail "attach to the new ipg"
 expect_eq "ops" '[{"name":"latency","devices":["ipg"]}]' "$("$CTL" -j ops | jq -c 'map({name, devices})')"
