@@ -450,6 +450,34 @@ static void blk_interposer_release_workfn(struct work_struct *work)
 					 release_work));
 }
 
+/* A new interposer with its counters, not yet published. */
+static struct blk_interposer *blk_interposer_alloc(void)
+{
+	struct blk_interposer *ip = kzalloc(sizeof(*ip), GFP_KERNEL);
+
+	if (!ip)
+		return NULL;
+	INIT_LIST_HEAD(&ip->node);
+	INIT_WORK(&ip->release_work, blk_interposer_release_workfn);
+	init_completion(&ip->drained);
+	ip->stats = alloc_percpu(struct blkinterpose_counters);
+	if (!ip->stats) {
+		kfree(ip);
+		return NULL;
+	}
+	return ip;
+}
+
+/* Make @ip the interposer of @bdev; under blk_interposer_attach_lock. */
+static void blk_interposer_publish(struct blk_interposer *ip,
+				   struct block_device *bdev)
+{
+	get_device(&bdev->bd_device);
+	ip->orig = bdev;
+	list_add_tail(&ip->node, &blk_interposer_list);
+	blk_interposer_set(bdev, ip);
+}
+
 /* Tell the program that it was attached to or detached from a device. */
 static void blk_interposer_notify(struct blk_interposer *ip, bool attach)
 {
@@ -607,18 +635,10 @@ int blk_interposer_attach(struct block_device *orig,
 	    (plain && !params->nr_targets))
 		return -EINVAL;
 
-	ip = kzalloc(sizeof(*ip), GFP_KERNEL);
+	ip = blk_interposer_alloc();
 	if (!ip)
 		return -ENOMEM;
-	INIT_LIST_HEAD(&ip->node);
-	INIT_WORK(&ip->release_work, blk_interposer_release_workfn);
-	init_completion(&ip->drained);
 	ip->flags = params->flags;
-	ip->stats = alloc_percpu(struct blkinterpose_counters);
-	if (!ip->stats) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
 	if (!plain) {
 		ret = percpu_ref_init(&ip->inflight,
 				      blk_interposer_inflight_release, 0,
@@ -656,10 +676,7 @@ int blk_interposer_attach(struct block_device *orig,
 		static_branch_dec(&blk_interposer_in_use);
 		goto out_free;
 	}
-	get_device(&orig->bd_device);
-	ip->orig = orig;
-	list_add_tail(&ip->node, &blk_interposer_list);
-	blk_interposer_set(orig, ip);
+	blk_interposer_publish(ip, orig);
 	blk_interposer_notify(ip, true);
 	mutex_unlock(&blk_interposer_attach_lock);
 	return 0;
@@ -729,17 +746,10 @@ int blk_interposer_reserve(struct block_device *bdev, dev_t orig)
 
 	if (!orig || orig == bdev->bd_dev)
 		return -EINVAL;
-	ip = kzalloc(sizeof(*ip), GFP_KERNEL);
+	ip = blk_interposer_alloc();
 	if (!ip)
 		return -ENOMEM;
-	INIT_LIST_HEAD(&ip->node);
-	INIT_WORK(&ip->release_work, blk_interposer_release_workfn);
 	ip->reserved_for = orig;
-	ip->stats = alloc_percpu(struct blkinterpose_counters);
-	if (!ip->stats) {
-		kfree(ip);
-		return -ENOMEM;
-	}
 
 	static_branch_inc(&blk_interposer_in_use);
 	mutex_lock(&blk_interposer_attach_lock);
@@ -756,10 +766,7 @@ int blk_interposer_reserve(struct block_device *bdev, dev_t orig)
 		blk_interposer_free(ip);
 		return ret;
 	}
-	get_device(&bdev->bd_device);
-	ip->orig = bdev;
-	list_add_tail(&ip->node, &blk_interposer_list);
-	blk_interposer_set(bdev, ip);
+	blk_interposer_publish(ip, bdev);
 	mutex_unlock(&blk_interposer_attach_lock);
 	return 0;
 }
