@@ -83,3 +83,22 @@ expect_fail EPERM nobody "$CTL" detach /dev/ipa
 "$CTL" detach /dev/ipa || fail detach
 expect_fail EPERM nobody "$CTL" attach /dev/ipa --to /dev/ipb
 expect_eq "state" none "$(cat /sys/block/ipa/interposer)"
+
+log "zoned devices, as original or as target"
+z=/sys/kernel/config/nullb/ipz
+mkdir "$z" || fail "cannot create null_blk ipz"
+defer nullb_remove ipz
+echo 64 >"$z/size"; echo 2 >"$z/queue_mode"; echo 1 >"$z/memory_backed"
+echo 1 >"$z/zoned"; echo 8 >"$z/zone_size"
+echo 1 >"$z/power" || fail "cannot power on zoned ipz"
+udev_settle /dev/ipz
+expect_eq "ipz is zoned" host-managed "$(cat /sys/block/ipz/queue/zoned)"
+probe_expect EOPNOTSUPP attach /dev/ipz --to /dev/ipb
+probe_expect EOPNOTSUPP attach /dev/ipa --to /dev/ipz
+out=$("$CTL" attach /dev/ipz --to /dev/ipb 2>&1) && fail "attach of a zoned original succeeded"
+expect_eq "message" "interposectl: attach /dev/ipz: zoned devices cannot be interposed (EOPNOTSUPP)" "$out"
+expect_fail EOPNOTSUPP "$CTL" attach /dev/ipa --prog "$BUILD/bpf/passthrough.bpf.o" --to /dev/ipz
+expect_eq "state of ipz" none "$(cat /sys/block/ipz/interposer)"
+expect_eq "state of ipa" none "$(cat /sys/block/ipa/interposer)"
+can_claim /dev/ipz || fail "zoned target still held after the refusal"
+expect_eq "ops left by the refused --prog attach" 0 "$("$CTL" -j ops | jq length)"
