@@ -51,6 +51,27 @@ static void test_no_target(void **state)
 	expect_msg("attach nullb0: no target given");
 }
 
+/* Null pointers where the library needs something (errors.md 59 to 61). */
+static void test_null_arguments(void **state)
+{
+	struct interpose_info **infos;
+	size_t cnt;
+
+	(void)state;
+	LIBINTERPOSE_OPTS(interpose_attach_opts, opts, .nr_targets = 2);
+	assert_int_equal(interpose_attach("nullb0", &opts), -EINVAL);
+	expect_msg("attach nullb0: nr_targets is 2 but targets is NULL");
+	assert_int_equal(interpose_attach(NULL, &opts), -EINVAL);
+	expect_msg("attach: no device given");
+	assert_int_equal(interpose_detach(NULL, NULL), -EINVAL);
+	expect_msg("detach: no device given");
+	assert_int_equal(interpose_query("nullb0", NULL), -EINVAL);
+	expect_msg("query: no result pointer given");
+	assert_int_equal(interpose_list(NULL, &cnt), -EINVAL);
+	assert_int_equal(interpose_list(&infos, NULL), -EINVAL);
+	expect_msg("list: no result pointer given");
+}
+
 static void test_ops_without_target(void **state)
 {
 	(void)state;
@@ -279,6 +300,7 @@ int run_attach_tests(unsigned int *total)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_target),
+		cmocka_unit_test(test_null_arguments),
 		cmocka_unit_test(test_ops_without_target),
 		cmocka_unit_test(test_too_many_targets),
 		cmocka_unit_test(test_target_is_original),

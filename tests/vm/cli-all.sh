@@ -112,6 +112,12 @@ for args in "bogus" "attach" "attach ipa --to" "attach ipa --bogus" "detach" "sh
 	jq -e '.error | length > 0' "$TMP/u.json" >/dev/null || fail "'-j $args': no JSON error: $(cat "$TMP/u.json")"
 done
 log "14 usage errors: exit 2 with a hint and a JSON error"
+"$CTL" >/dev/null 2>"$TMP/u.err"
+expect_eq "no command: exit" 2 $?
+grep -q "^interposectl: missing command$" "$TMP/u.err" || fail "no command: $(cat "$TMP/u.err")"
+"$CTL" --bogus show >/dev/null 2>"$TMP/u.err"
+expect_eq "--bogus: exit" 2 $?
+grep -q "^interposectl: unknown option '--bogus'$" "$TMP/u.err" || fail "--bogus: $(cat "$TMP/u.err")"
 
 log "failures: exit 1, the message names the object and the errno, JSON error object"
 check_err() {

@@ -102,3 +102,17 @@ expect_eq "state of ipz" none "$(cat /sys/block/ipz/interposer)"
 expect_eq "state of ipa" none "$(cat /sys/block/ipa/interposer)"
 can_claim /dev/ipz || fail "zoned target still held after the refusal"
 expect_eq "ops left by the refused --prog attach" 0 "$("$CTL" -j ops | jq length)"
+
+log "a target with a larger logical block size than the original"
+k=/sys/kernel/config/nullb/ip4k
+mkdir "$k" || fail "cannot create null_blk ip4k"
+defer nullb_remove ip4k
+echo 64 >"$k/size"; echo 2 >"$k/queue_mode"; echo 4096 >"$k/blocksize"
+echo 1 >"$k/power" || fail "cannot power on ip4k"
+udev_settle /dev/ip4k
+probe_expect EINVAL attach /dev/ipa --to /dev/ip4k
+out=$("$CTL" attach /dev/ipa --to /dev/ip4k 2>&1) && fail "attach with a 4k target succeeded"
+expect_eq "message" "interposectl: attach /dev/ipa: target /dev/ip4k has a larger logical block size (4096) than the original (512) (EINVAL)" "$out"
+log "the other way round is fine: a 512-byte target under a 4k original"
+"$CTL" attach /dev/ip4k --to /dev/ipb || fail "attach ip4k --to ipb"
+"$CTL" detach /dev/ip4k || fail detach
