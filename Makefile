@@ -223,7 +223,8 @@ check:
 	@$(KENV) kernel/run-check
 
 demo:
-	$(MAKE) kernel-test tools cli
+	$(MAKE) deps
+	$(MAKE) kernel-test tools cli bpf
 	@if [ -f tests/tools/Makefile ]; then $(MAKE) test-tools; fi
 	kernel/vm-run -- tests/demo.sh
 

@@ -1,8 +1,14 @@
 #!/bin/bash
-# The main demo, run in the VM by `make demo`: two memory-backed null_blk
-# devices; an interposer slid under the first redirects its I/O to the
-# second while it is in use, and is taken away again with the first
-# device's own data intact.
+# The main demo, run in the VM by `make demo`, on memory-backed null_blk
+# devices:
+#  1. an interposer slid under a device in use redirects its I/O to a
+#     second one, and is taken away again with the first device's own data
+#     intact;
+#  2. a BPF program decides per bio: readonly refuses writes with EROFS,
+#     trace shows each bio live;
+#  3. device-mapper (dm-linear, then dm-flakey with dmsetup) slid under a
+#     mounted ext4 while it is written, and taken away again.
+# Every act checks its outcome; the demo fails if one does not hold.
 set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PATH=$REPO/build/bin:$PATH
@@ -49,4 +55,53 @@ exec 3<&-
 
 [ "$(get /dev/demo0)" = "data that lives on demo0" ]
 [ "$(get /dev/demo1)" = "written through demo0 while interposed" ]
+
+B=$REPO/build/bpf
+if [ -f "$B/readonly.bpf.o" ] && [ -f "$B/trace.bpf.o" ]; then
+	say "a BPF program decides per bio: interposectl attach /dev/demo0 --prog readonly.bpf.o"
+	interposectl attach /dev/demo0 --prog "$B/readonly.bpf.o"
+	if put /dev/demo0 "this write must be refused" 2>/tmp/demo-err; then
+		echo "the write went through" >&2
+		exit 1
+	fi
+	echo "write to demo0 -> $(sed -n 's/.*: //p' /tmp/demo-err | tail -1)"
+	echo "read demo0 -> $(get /dev/demo0)"
+	interposectl stats demo0
+
+	say "swap it atomically for trace.bpf.o and watch the bios"
+	interposectl replace /dev/demo0 --prog "$B/trace.bpf.o"
+	(sleep 1; get /dev/demo0 >/dev/null; put /dev/demo0 "written while traced") &
+	interposectl trace /dev/demo0 --count 2
+	wait
+	interposectl detach /dev/demo0
+	[ "$(get /dev/demo0)" = "written while traced" ]
+fi
+
+if command -v mkfs.ext4 >/dev/null && command -v dmsetup >/dev/null; then
+	say "device-mapper under a mounted filesystem"
+	mk demo2
+	mkfs.ext4 -q /dev/demo2
+	mkdir -p /tmp/demo-mnt
+	mount /dev/demo2 /tmp/demo-mnt
+	S=$(blockdev --getsz /dev/demo2)
+	echo "ext4 on demo2 is mounted; slide dm-linear under it"
+	echo "+ interposectl attach /dev/demo2 --dm-table \"0 $S linear /dev/demo2 0\""
+	interposectl attach /dev/demo2 --dm-table "0 $S linear /dev/demo2 0"
+	interposectl show demo2
+	echo "file written through dm" >/tmp/demo-mnt/file
+	sync
+	echo "+ dmsetup reload interpose-demo2 (dm-flakey, up 60 s / down 0 s); dmsetup resume"
+	dmsetup reload interpose-demo2 --table "0 $S flakey /dev/demo2 0 60 0"
+	dmsetup resume interpose-demo2
+	dmsetup table interpose-demo2
+	echo "another file, through flakey" >/tmp/demo-mnt/file2
+	sync
+	dm=$(basename "$(readlink -f /sys/dev/block/"$(dmsetup info -c --noheadings -o major,minor interpose-demo2 | tr -d ' ')")")
+	echo "$dm: $(cat /sys/block/"$dm"/interposer); bios it completed: $(awk '{print $1 + $5}' /sys/block/"$dm"/stat)"
+	interposectl detach /dev/demo2
+	echo "detached; interpose-demo2 removed: $(dmsetup info interpose-demo2 >/dev/null 2>&1 && echo no || echo yes)"
+	cat /tmp/demo-mnt/file /tmp/demo-mnt/file2
+	umount /tmp/demo-mnt
+	fsck.ext4 -n -f /dev/demo2 >/dev/null && echo "fsck -n: clean"
+fi
 say "demo passed"
