@@ -19,6 +19,7 @@
 struct interpose_events {
 	char dev[PATH_MAX];		/* as given, to read events_lost */
 	struct ring_buffer *rb;
+	__u32 map_id;			/* the ring buffer being read */
 	interpose_event_fn fn;
 	void *ctx;
 	__u64 received;
@@ -112,6 +113,7 @@ int interpose_events__new(const char *dev, interpose_event_fn fn,
 		return ip_err(ENOMEM, "events %s: out of memory", dev);
 	}
 	strcpy(ev->dev, dev);
+	ev->map_id = info.id;
 	ev->fn = fn;
 	ev->ctx = OPTS_GET(opts, ctx, NULL);
 	ev->rb = ring_buffer__new(fd, ip_events_sample, ev, NULL);
@@ -168,6 +170,24 @@ int interpose_events__fd(const struct interpose_events *ev)
 __u64 interpose_events__received(const struct interpose_events *ev)
 {
 	return ev ? ev->received : 0;
+}
+
+int interpose_events__current(const struct interpose_events *ev)
+{
+	struct bpf_map_info info = { };
+	__u32 len = sizeof(info);
+	int fd, ret;
+
+	ip_errmsg_clear();
+	if (!ev)
+		return ip_err(EINVAL, "events: no events object");
+	fd = interpose_prog_map_fd(ev->dev, INTERPOSE_EVENTS_MAP);
+	if (fd < 0)
+		return 0;	/* gone: not the one we read */
+	ret = !bpf_map_get_info_by_fd(fd, &info, &len) && info.id == ev->map_id;
+	close(fd);
+	ip_errmsg_clear();
+	return ret;
 }
 
 int interpose_events__lost(const struct interpose_events *ev, __u64 *lost)

@@ -298,7 +298,8 @@ int do_trace(int argc, char **argv)
 	LIBINTERPOSE_OPTS(interpose_events_opts, opts, .ctx = &st);
 	struct interpose_events *ev = NULL;
 	struct interpose_info *info = NULL;
-	__u64 lost0 = 0, lost = 0, start, deadline = 0, next_check;
+	__u64 lost0 = 0, lost = 0, lost_before = 0, start, deadline = 0;
+	__u64 next_check;
 	bool have_lost, gone = false;
 	char ops[64];
 	struct trace_args a;
@@ -359,6 +360,24 @@ int do_trace(int argc, char **argv)
 				gone = true;
 				break;
 			}
+			if (interpose_events__current(ev) == 0) {
+				/* replaced: drain the old buffer, follow the new one */
+				struct interpose_events *nev = NULL;
+
+				interpose_events__consume(ev);
+				if (interpose_events__new(a.dev, trace_event, &opts,
+							  &nev))
+					continue;	/* not yet pinned */
+				if (have_lost)
+					lost_before += lost - lost0;
+				interpose_events__free(ev);
+				ev = nev;
+				have_lost = !interpose_events__lost(ev, &lost0);
+				lost = lost0;
+				if (!json_output)
+					fprintf(stderr, "%s: trace %s: the program was replaced; following the new one\n",
+						BIN_NAME, a.dev);
+			}
 		}
 	}
 	/* what is left in the buffer */
@@ -377,7 +396,8 @@ int do_trace(int argc, char **argv)
 		json_object_object_add(obj, "events",
 				       json_object_new_uint64(st.printed));
 		json_object_object_add(obj, "lost", have_lost ?
-				       json_object_new_uint64(lost - lost0) : NULL);
+				       json_object_new_uint64(lost_before + lost - lost0) :
+				       NULL);
 		json_object_object_add(obj, "detached",
 				       json_object_new_boolean(gone));
 		puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
@@ -385,7 +405,7 @@ int do_trace(int argc, char **argv)
 	} else if (have_lost) {
 		fprintf(stderr, "%s: trace %s: %llu events, %llu lost%s\n",
 			BIN_NAME, a.dev, (unsigned long long)st.printed,
-			(unsigned long long)(lost - lost0),
+			(unsigned long long)(lost_before + lost - lost0),
 			gone ? " (detached)" : "");
 	} else {
 		fprintf(stderr, "%s: trace %s: %llu events, lost unknown (the program has no events_lost)%s\n",

@@ -65,6 +65,25 @@ expect_eq "text lines (header + 20)" 21 "$(wc -l <"$TMP/trace.txt")"
 head -1 "$TMP/trace.txt" | grep -q 'COMM.*SECTOR.*LAT(us)' || fail "no header: $(head -1 "$TMP/trace.txt")"
 grep -q 'trace /dev/ipa: 20 events, 0 lost' "$TMP/trace.err" || fail "summary: $(cat "$TMP/trace.err")"
 
+log "trace follows the program across a replace"
+# records the --count run above left in the buffer
+"$CTL" trace /dev/ipa --duration 0.5 >/dev/null 2>&1 || fail "drain"
+"$CTL" -j trace /dev/ipa >"$TMP/trace3.jsonl" 2>"$TMP/trace3.err" &
+TRACE_PID=$!
+sleep 1
+fio_job randread 40
+"$CTL" replace /dev/ipa --prog "$PROGS/trace.bpf.o" --set ops=2 || fail "replace trace"
+sleep 1
+fio_job randrw 100 --rwmixread=50
+w=$(ios write)
+sleep 1
+kill -INT $TRACE_PID
+wait $TRACE_PID || fail "trace across replace exited with $?"
+ev3() { grep -v '"events":' "$TMP/trace3.jsonl" | jq -s "$1"; }
+expect_eq "reads before the replace" 40 "$(ev3 '[.[] | select(.op == "read")] | length')"
+expect_eq "writes after it (the new program traces writes only)" "$w" "$(ev3 '[.[] | select(.op == "write")] | length')"
+expect_eq "summary" "$((40 + w))" "$(tail -1 "$TMP/trace3.jsonl" | jq .events)"
+
 log "trace ends by itself when the device is detached"
 trace_start "$TMP/trace2.jsonl"
 "$CTL" detach /dev/ipa || fail detach
@@ -83,13 +102,19 @@ expect_eq "slots add up" "$((r + w))" "$(h '[.hist[].slots[].count] | add')"
 expect_eq "no other ops" 2 "$(h '.hist | length')"
 "$CTL" hist /dev/ipa >"$TMP/hist.txt" || fail "hist text"
 grep -q "^op = read: $r bios" "$TMP/hist.txt" || fail "hist text: $(cat "$TMP/hist.txt")"
-( fio_job randread 300 ) &
-"$CTL" -j hist /dev/ipa --interval 1 --count 2 >"$TMP/hist-int.json" || fail "hist --interval"
-wait
-expect_eq "intervals printed" 2 "$(jq -s length "$TMP/hist-int.json")"
+"$CTL" -j hist /dev/ipa --interval 1 >"$TMP/hist-int.json" &
+HIST_PID=$!
+sleep 0.5
+fio_job randread 300
+sleep 2.5
+kill -INT $HIST_PID
+wait $HIST_PID || fail "hist --interval exited with $?"
+n=$(jq -s length "$TMP/hist-int.json")
+[ "$n" -ge 2 ] || fail "only $n intervals printed"
 total=$(jq -s '[.[].hist[] | select(.op == "read") | .count] | add' "$TMP/hist-int.json")
-[ "$total" -le 300 ] || fail "interval reads $total > 300 issued"
-log "interval reads: $total of 300 (the rest after the second interval)"
+expect_eq "reads over the $n intervals" 300 "$total"
+"$CTL" -j hist /dev/ipa --interval 0.3 --count 2 >"$TMP/hist-c.json" || fail "hist --count"
+expect_eq "hist --interval 0.3 --count 2: intervals" 2 "$(jq -s length "$TMP/hist-c.json")"
 "$CTL" detach /dev/ipa || fail detach
 
 log "writelog: every write and flush in submission order"

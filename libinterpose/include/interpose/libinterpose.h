@@ -385,6 +385,13 @@ LIBINTERPOSE_API int interpose_events__fd(const struct interpose_events *ev);
 /* Records handled so far. */
 LIBINTERPOSE_API __u64 interpose_events__received(const struct interpose_events *ev);
 /*
+ * 1 if the ring buffer being read is still the one pinned for the device,
+ * 0 if not (the program was replaced, or detached and unloaded: a new
+ * interpose_events__new() follows the new one), a negative errno on a
+ * bad argument.
+ */
+LIBINTERPOSE_API int interpose_events__current(const struct interpose_events *ev);
+/*
  * The program's count of records it could not write because the buffer
  * was full (its "events_lost" variable), read now: 0 or -ENOENT if it has
  * none or the program is gone.
