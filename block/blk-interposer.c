@@ -335,7 +335,6 @@ bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio)
 	u64 start_ns = 0;
 	int action;
 
-	this_cpu_inc(ip->stats->seen);
 	if (!ip->prog) {
 		if (unlikely(ip->reserved_for))
 			return blk_interposer_refuse(ip, bio);
@@ -865,7 +864,6 @@ void blk_interposer_query(struct block_device *bdev,
 		struct blkinterpose_counters *c = per_cpu_ptr(ip->stats, cpu);
 		struct blkinterpose_counters *sum = &info->counters;
 
-		sum->seen += c->seen;
 		sum->passed += c->passed;
 		sum->redirected += c->redirected;
 		sum->remapped += c->remapped;
@@ -873,6 +871,11 @@ void blk_interposer_query(struct block_device *bdev,
 		sum->completed += c->completed;
 		sum->invalid += c->invalid;
 	}
+	/* every bio ends up in exactly one of them: no counter of its own */
+	info->counters.seen = info->counters.passed +
+		info->counters.redirected + info->counters.remapped +
+		info->counters.failed + info->counters.completed +
+		info->counters.invalid;
 out_unlock:
 	mutex_unlock(&blk_interposer_attach_lock);
 }

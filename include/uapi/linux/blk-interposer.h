@@ -82,7 +82,8 @@ struct blkinterpose_dev {
 
 /**
  * struct blkinterpose_counters - per-device bio counters of an interposer
- * @seen: bios that entered the interposer
+ * @seen: bios that entered the interposer: the sum of the other counters,
+ *	as each bio is counted once by the verdict taken for it
  * @passed: bios passed on to the original device
  * @redirected: bios sent to a target unchanged
  * @remapped: bios sent to a new sector on the original or a target
