@@ -32,17 +32,11 @@ static int ip_open_conv_map(const char *what, const char *dev,
 			    __u32 value_size, struct bpf_map_info *info)
 {
 	__u32 len = sizeof(*info);
-	char msg[512];
 	int fd, err;
 
-	fd = interpose_prog_map_fd(dev, name);
-	if (fd < 0) {
-		/* "map DEV: ..." -> "WHAT DEV: ..." */
-		snprintf(msg, sizeof(msg), "%s", interpose_errmsg());
-		if (!strncmp(msg, "map ", 4))
-			return ip_err(-fd, "%s %s", what, msg + 4);
-		return ip_err(-fd, "%s", msg);
-	}
+	fd = ip_prog_map_fd_what(what, dev, name);
+	if (fd < 0)
+		return fd;
 	memset(info, 0, sizeof(*info));
 	if (bpf_map_get_info_by_fd(fd, info, &len)) {
 		err = errno;

@@ -249,6 +249,13 @@ int ip_pin_prog(const char *what, const char *devname, struct bpf_link *link,
 void ip_unpin_maps(const char *devname);
 /* Remove every pin of @devname and its directory; -ENOENT if none. */
 int ip_unpin_all(const char *devname);
+/*
+ * A new fd of the map @map_name pinned for the program of @dev; messages
+ * start with "@what DEV: ".  No errmsg clearing, no libbpf capture: the
+ * caller's.
+ */
+int ip_prog_map_fd_what(const char *what, const char *dev,
+			const char *map_name);
 /* Open the pinned link of @devname: fd or -errno. */
 int ip_pinned_link_fd(const char *devname);
 

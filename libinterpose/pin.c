@@ -199,31 +199,31 @@ static int ip_prog_dev(const char *what, const char *dev, struct ip_dev *d,
 	return 0;
 }
 
-static int ip_prog_map_fd_call(const char *dev, const char *map_name)
+int ip_prog_map_fd_what(const char *what, const char *dev,
+		       const char *map_name)
 {
 	char devname[IP_NAME_LEN], path[PATH_MAX];
 	struct ip_dev d;
 	int fd, err;
 
-	ip_errmsg_clear();
 	if (!map_name || !map_name[0] || strchr(map_name, '/'))
-		return ip_err(EINVAL, "map %s: bad map name '%s'", dev ?: "(null)",
-			      map_name ?: "(null)");
-	err = ip_prog_dev("map", dev, &d, devname, sizeof(devname));
+		return ip_err(EINVAL, "%s %s: bad map name '%s'", what,
+			      dev ?: "(null)", map_name ?: "(null)");
+	err = ip_prog_dev(what, dev, &d, devname, sizeof(devname));
 	if (err)
 		return err;
 	err = ip_snprintf(path, sizeof(path), "%s/interpose/%s/maps/%s",
 			  ip_bpffs_root(), devname, map_name);
 	if (err)
-		return ip_err(-err, "map %s: name too long", dev);
+		return ip_err(-err, "%s %s: name too long", what, dev);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		err = errno;
 		if (err == ENOENT)
-			return ip_err(ENOENT, "map %s: its program has no map %s",
-				      ip_label(&d, dev), map_name);
-		return ip_err(err, "map %s: cannot open %s: %s",
-			      ip_label(&d, dev), path, strerror(err));
+			return ip_err(ENOENT, "%s %s: its program has no map %s",
+				      what, ip_label(&d, dev), map_name);
+		return ip_err(err, "%s %s: cannot open %s: %s",
+			      what, ip_label(&d, dev), path, strerror(err));
 	}
 	return fd;
 }
@@ -377,8 +377,9 @@ int interpose_prog_map_fd(const char *dev, const char *map_name)
 {
 	int err;
 
+	ip_errmsg_clear();
 	ip_libbpf_capture_start();
-	err = ip_prog_map_fd_call(dev, map_name);
+	err = ip_prog_map_fd_what("map", dev, map_name);
 	ip_libbpf_capture_end();
 	return err;
 }
