@@ -77,6 +77,37 @@ void detach_usage(FILE *f)
 		BIN_NAME);
 }
 
+/* An option that takes one value and was given before: a usage error. */
+static int once(const char *cmd, const char *opt, const char **slot,
+		const char *val)
+{
+	if (*slot)
+		return p_usage(cmd, "%s given twice", opt);
+	*slot = val;
+	return 0;
+}
+
+/* --set VAR=VALUE: 0 and @arg appended to @vars, or a usage error. */
+static int add_set(const char *cmd, const char *arg, const char **vars,
+		   size_t *n)
+{
+	if (!strchr(arg, '=') || arg[0] == '=')
+		return p_usage(cmd, "bad --set '%s' (expected VAR=VALUE)", arg);
+	vars[(*n)++] = arg;
+	return 0;
+}
+
+/* What follows the options: exactly DEV. */
+static int one_dev(const char *cmd, int argc, char **argv, const char **devp)
+{
+	if (optind >= argc)
+		return p_usage(cmd, "missing DEV");
+	*devp = argv[optind++];
+	if (optind < argc)
+		return p_usage(cmd, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
 int attach_parse(int argc, char **argv, struct attach_args *a)
 {
 	static const struct option opts[] = {
@@ -88,7 +119,7 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 		{ "help", no_argument,       NULL, 'h' },
 		{ }
 	};
-	int c;
+	int c, err = 0;
 
 	memset(a, 0, sizeof(*a));
 	/* Never more targets or settings than arguments. */
@@ -100,70 +131,40 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 	}
 
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, ":t:o:P:s:m:h", opts, NULL)) != -1) {
+	while (!err && (c = getopt_long(argc, argv, ":t:o:P:s:m:h", opts,
+					NULL)) != -1) {
 		switch (c) {
 		case 't':
 			a->targets[a->nr_targets++] = optarg;
 			break;
 		case 'm':
-			if (a->dm_table) {
-				attach_args_free(a);
-				return p_usage("attach", "--dm-table given twice");
-			}
-			a->dm_table = optarg;
+			err = once("attach", "--dm-table", &a->dm_table, optarg);
 			break;
 		case 'o':
-			if (a->ops) {
-				attach_args_free(a);
-				return p_usage("attach", "--ops given twice");
-			}
-			a->ops = optarg;
+			err = once("attach", "--ops", &a->ops, optarg);
 			break;
 		case 'P':
-			if (a->prog) {
-				attach_args_free(a);
-				return p_usage("attach", "--prog given twice");
-			}
-			a->prog = optarg;
+			err = once("attach", "--prog", &a->prog, optarg);
 			break;
 		case 's':
-			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				const char *bad = optarg;
-
-				attach_args_free(a);
-				return p_usage("attach", "bad --set '%s' (expected VAR=VALUE)",
-					       bad);
-			}
-			a->vars[a->nr_vars++] = optarg;
+			err = add_set("attach", optarg, a->vars, &a->nr_vars);
 			break;
 		case 'h':
 			a->help = true;
 			return 0;
 		default:
-			attach_args_free(a);
-			return p_bad_option("attach", c, argv);
+			err = p_bad_option("attach", c, argv);
 		}
 	}
-	if (optind >= argc) {
+	if (!err)
+		err = one_dev("attach", argc, argv, &a->dev);
+	if (!err && a->nr_vars && !a->prog)
+		err = p_usage("attach", "--set needs --prog");
+	if (!err && a->dm_table && (a->nr_targets || a->ops || a->prog))
+		err = p_usage("attach", "--dm-table cannot be combined with --to, --ops or --prog");
+	if (err)
 		attach_args_free(a);
-		return p_usage("attach", "missing DEV");
-	}
-	a->dev = argv[optind++];
-	if (optind < argc) {
-		const char *extra = argv[optind];
-
-		attach_args_free(a);
-		return p_usage("attach", "unexpected argument '%s'", extra);
-	}
-	if (a->nr_vars && !a->prog) {
-		attach_args_free(a);
-		return p_usage("attach", "--set needs --prog");
-	}
-	if (a->dm_table && (a->nr_targets || a->ops || a->prog)) {
-		attach_args_free(a);
-		return p_usage("attach", "--dm-table cannot be combined with --to, --ops or --prog");
-	}
-	return 0;
+	return err;
 }
 
 void attach_args_free(struct attach_args *a)
@@ -215,8 +216,7 @@ int replace_parse(int argc, char **argv, struct replace_args *a)
 		{ "help", no_argument,       NULL, 'h' },
 		{ }
 	};
-	const char *bad;
-	int c;
+	int c, err = 0;
 
 	memset(a, 0, sizeof(*a));
 	a->vars = calloc(argc, sizeof(*a->vars));
@@ -224,47 +224,29 @@ int replace_parse(int argc, char **argv, struct replace_args *a)
 		return p_usage("replace", "out of memory");
 
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, ":P:s:h", opts, NULL)) != -1) {
+	while (!err && (c = getopt_long(argc, argv, ":P:s:h", opts,
+					NULL)) != -1) {
 		switch (c) {
 		case 'P':
-			if (a->prog) {
-				replace_args_free(a);
-				return p_usage("replace", "--prog given twice");
-			}
-			a->prog = optarg;
+			err = once("replace", "--prog", &a->prog, optarg);
 			break;
 		case 's':
-			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				bad = optarg;
-				replace_args_free(a);
-				return p_usage("replace", "bad --set '%s' (expected VAR=VALUE)",
-					       bad);
-			}
-			a->vars[a->nr_vars++] = optarg;
+			err = add_set("replace", optarg, a->vars, &a->nr_vars);
 			break;
 		case 'h':
 			a->help = true;
 			return 0;
 		default:
-			replace_args_free(a);
-			return p_bad_option("replace", c, argv);
+			err = p_bad_option("replace", c, argv);
 		}
 	}
-	if (optind >= argc) {
+	if (!err)
+		err = one_dev("replace", argc, argv, &a->dev);
+	if (!err && !a->prog)
+		err = p_usage("replace", "missing --prog FILE");
+	if (err)
 		replace_args_free(a);
-		return p_usage("replace", "missing DEV");
-	}
-	a->dev = argv[optind++];
-	if (optind < argc) {
-		bad = argv[optind];
-		replace_args_free(a);
-		return p_usage("replace", "unexpected argument '%s'", bad);
-	}
-	if (!a->prog) {
-		replace_args_free(a);
-		return p_usage("replace", "missing --prog FILE");
-	}
-	return 0;
+	return err;
 }
 
 void replace_args_free(struct replace_args *a)

@@ -108,11 +108,23 @@ static json_object *dev_json(const char *name, dev_t dev)
 	return obj;
 }
 
+/* {"seen": N, "passed": N, ...} */
+static json_object *counters_json(const struct interpose_info *info)
+{
+	json_object *cnt = json_object_new_object();
+	size_t i;
+
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		json_object_object_add(cnt, counters[i].name,
+				       json_object_new_uint64(counter(info, i)));
+	return cnt;
+}
+
 json_object *show_info_json(const struct interpose_info *info)
 {
 	unsigned int i, n = interpose_info__nr_targets(info);
 	const char *ops = interpose_info__ops_name(info);
-	json_object *obj, *targets, *cnt;
+	json_object *obj, *targets;
 	bool attached;
 
 	attached = interpose_info__state(info) == INTERPOSE_STATE_ATTACHED;
@@ -132,11 +144,7 @@ json_object *show_info_json(const struct interpose_info *info)
 	json_object_object_add(obj, "flags",
 			       json_object_new_int64(interpose_info__flags(info)));
 
-	cnt = json_object_new_object();
-	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
-		json_object_object_add(cnt, counters[i].name,
-				       json_object_new_uint64(counter(info, i)));
-	json_object_object_add(obj, "counters", cnt);
+	json_object_object_add(obj, "counters", counters_json(info));
 	return obj;
 }
 
@@ -224,17 +232,12 @@ void stats_text(FILE *f, const struct interpose_info *info)
 json_object *stats_json(const struct interpose_info *info)
 {
 	const char *ops = interpose_info__ops_name(info);
-	json_object *obj, *cnt;
-	size_t i;
+	json_object *obj;
 
 	obj = dev_json(interpose_info__name(info), interpose_info__dev(info));
 	json_object_object_add(obj, "ops",
 			       ops ? json_object_new_string(ops) : NULL);
-	cnt = json_object_new_object();
-	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
-		json_object_object_add(cnt, counters[i].name,
-				       json_object_new_uint64(counter(info, i)));
-	json_object_object_add(obj, "counters", cnt);
+	json_object_object_add(obj, "counters", counters_json(info));
 	return obj;
 }
 
