@@ -73,7 +73,7 @@ log "fsck -n clean"
 
 # --- 2. flakey down interval under the mounted fs
 log "dm-flakey failing writes under the mounted fs"
-mount /dev/ipa "$mnt" || fail "mount again"
+mount -o noatime /dev/ipa "$mnt" || fail "mount again"
 echo before >"$mnt/keep" && sync
 "$CTL" attach /dev/ipa --dm-table "0 $S flakey /dev/ipa 0 0 3600 1 error_writes" || fail "attach flakey"
 dmesg -c >/dev/null
@@ -82,10 +82,20 @@ if dd if=/dev/urandom of="$mnt/new" bs=64k count=16 oflag=direct,sync 2>"$TMP/dd
 fi
 grep -q 'Input/output error' "$TMP/dd.err" || fail "dd: $(cat "$TMP/dd.err")"
 log "the writer got EIO: $(tail -1 "$TMP/dd.err")"
+# from the device through flakey, not from the page cache
+sync
+echo 3 >/proc/sys/vm/drop_caches
+r0=$(counter /dev/ipa redirected)
 expect_eq "reads still pass" before "$(cat "$mnt/keep")"
-[ "$(counter /dev/ipa redirected)" -gt 0 ] || fail "nothing went to flakey"
+[ "$(counter /dev/ipa redirected)" -gt "$r0" ] || fail "the read of keep did not go through flakey"
 "$CTL" detach /dev/ipa || fail "detach flakey"
-umount "$mnt" 2>/dev/null || umount -l "$mnt"
+umount "$mnt" || fail "umount after flakey"
+# Writes of the aborted journal and superblock that flakey failed left an
+# error on the device's page cache that nobody has seen yet; the first
+# fsync of a new opener reports it (errseq).  Take it, then check health.
+if ! dd if=/dev/null of=/dev/ipa conv=fsync status=none 2>"$TMP/fsync.err"; then
+	log "the writes lost in the down interval are reported once: $(cat "$TMP/fsync.err")"
+fi
 fill /dev/ipa "$TMP/after" 8
 same /dev/ipa "$TMP/after" 8 || fail "the device is not healthy after detach"
 log "after detach the device reads back what is written"
@@ -135,7 +145,8 @@ expect_eq "still attached" attached "$(show_field /dev/ipa .state)"
 exec 3<&-
 "$CTL" detach /dev/ipa || fail detach
 dmsetup info interpose-ipa >/dev/null 2>&1 && fail "dm device left after detach"
-echo data >"$mnt/f" && sync && expect_eq "fs still fine" data "$(cat "$mnt/f")"
+echo data >"$mnt/f" && sync && echo 3 >/proc/sys/vm/drop_caches
+expect_eq "fs still fine (read back from the device)" data "$(cat "$mnt/f")"
 umount "$mnt" || fail umount
 fsck.ext4 -n -f /dev/ipa >"$TMP/fsck.out" 2>&1 || { cat "$TMP/fsck.out"; fail "fsck"; }
 
