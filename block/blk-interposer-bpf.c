@@ -125,11 +125,12 @@ static int bpf_blk_interposer_init_member(const struct btf_type *t,
 	return 0;
 }
 
+/* An ops without submit_bio passes every bio: it only watches them end. */
 static int bpf_blk_interposer_validate(void *kdata)
 {
 	const struct blk_interposer_ops *ops = kdata;
 
-	return ops->submit_bio ? 0 : -EINVAL;
+	return ops->submit_bio || ops->end_bio ? 0 : -EINVAL;
 }
 
 /*

@@ -27,6 +27,7 @@
 #include <linux/completion.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/mempool.h>
 #include <linux/percpu.h>
 #include <linux/percpu-refcount.h>
 #include <linux/rcupdate.h>
@@ -49,9 +50,9 @@
  * @targets: block devices of @target_files
  * @prog: the registered ops deciding per bio, %NULL for a plain redirect
  * @stats: per-cpu bio counters
- * @inflight: clones in flight, taken while @prog has a completion callback
+ * @inflight: bios in flight whose completion @prog sees
  * @drained: completed when @inflight drops to zero after a detach
- * @bs: bio set of those clones
+ * @io_pool: struct blk_interposer_io of those bios
  * @release_work: releases the targets when the detach came from a context
  *	that may hold a disk's open_mutex
  * @reserved_for: non-zero for a reservation (blk_interposer_reserve()):
@@ -69,7 +70,7 @@ struct blk_interposer {
 	struct blkinterpose_counters __percpu *stats;
 	struct percpu_ref		inflight;
 	struct completion		drained;
-	struct bio_set			bs;
+	mempool_t			io_pool;
 	struct work_struct		release_work;
 	dev_t				reserved_for;
 };
@@ -94,21 +95,37 @@ struct blk_interposer_prog {
 };
 
 /**
- * struct blk_interposer_io - a clone sent on for a program that wants to
- * see the completion
+ * struct blk_interposer_io - what the interposer keeps of a bio whose
+ * completion a program wants to see
  * @ip: the interposer
- * @start_ns: when the interposer took the original bio
+ * @end_io: the bio's own completion callback, called after the program's
+ * @private: the bio's own bi_private
+ * @bdev: the device the bio was submitted to
+ * @iter: the bio's iterator as submitted
+ * @flags: BIO_REMAPPED of the bio as submitted
  * @action: the verdict
- * @clone: the clone; its bi_private is the original bio
+ * @start_ns: when the interposer took the bio
+ *
+ * The bio itself is sent on (no clone): its completion callback is taken
+ * over until it completes, and the bio is then given back to the program
+ * and to its submitter as it was submitted.
  */
 struct blk_interposer_io {
 	struct blk_interposer		*ip;
-	u64				start_ns;
+	bio_end_io_t			*end_io;
+	void				*private;
+	struct block_device		*bdev;
+	struct bvec_iter		iter;
+	unsigned short			flags;
 	enum blk_interposer_action	action;
-	struct bio			clone;
+	u64				start_ns;
 };
 
 DEFINE_STATIC_KEY_FALSE(blk_interposer_in_use);
+
+static struct kmem_cache *blk_interposer_io_cache;
+/* Reserve of each interposer with a program, as a bio set has */
+#define BLK_INTERPOSER_IO_POOL	BIO_POOL_SIZE
 
 /*
  * Serialises attach and detach on every device and protects
@@ -163,46 +180,59 @@ static void blk_interposer_end(struct blk_interposer *ip, struct bio *bio,
 	rcu_read_unlock();
 }
 
-static void blk_interposer_clone_endio(struct bio *clone)
-{
-	struct blk_interposer_io *io =
-		container_of(clone, struct blk_interposer_io, clone);
-	struct blk_interposer *ip = io->ip;
-	struct bio *bio = clone->bi_private;
+#define BLK_INTERPOSER_IO_FLAGS	(BIT(BIO_REMAPPED) | BIT(BIO_INTERPOSED))
 
-	bio->bi_status = clone->bi_status;
+/*
+ * The completion callback of a bio the interposer took over: give the bio
+ * back as it was submitted, show it to the program, then complete it for
+ * its submitter.  bio_endio() already did everything but calling the
+ * submitter's callback, so that is all that is left to do.
+ */
+static void blk_interposer_endio(struct bio *bio)
+{
+	struct blk_interposer_io *io = bio->bi_private;
+	struct blk_interposer *ip = io->ip;
+
+	bio->bi_end_io = io->end_io;
+	bio->bi_private = io->private;
+	bio->bi_bdev = io->bdev;
+	bio->bi_iter = io->iter;
+	bio->bi_flags = (bio->bi_flags & ~BLK_INTERPOSER_IO_FLAGS) | io->flags;
 	blk_interposer_end(ip, bio, io->action, io->start_ns);
-	bio_put(clone);
-	bio_endio(bio);
+	mempool_free(io, &ip->io_pool);
+	if (bio->bi_end_io)
+		bio->bi_end_io(bio);
 	percpu_ref_put(&ip->inflight);
 }
 
 /*
- * Send a clone of @bio in its place, so that the program sees the
- * completion.  Return: the clone, or %NULL if @bio was ended.
+ * Take over the completion of @bio so that the program sees it.  Return:
+ * %false if @bio was ended because no memory could be had without waiting.
  */
-static struct bio *blk_interposer_clone(struct blk_interposer *ip,
-					struct bio *bio,
-					enum blk_interposer_action action,
-					u64 start_ns)
+static bool blk_interposer_hook(struct blk_interposer *ip, struct bio *bio,
+				enum blk_interposer_action action,
+				u64 start_ns)
 {
 	gfp_t gfp = bio->bi_opf & REQ_NOWAIT ? GFP_NOWAIT : GFP_NOIO;
 	struct blk_interposer_io *io;
-	struct bio *clone;
 
-	clone = bio_alloc_clone(bio->bi_bdev, bio, gfp, &ip->bs);
-	if (unlikely(!clone)) {
+	io = mempool_alloc(&ip->io_pool, gfp);
+	if (unlikely(!io)) {
 		bio_wouldblock_error(bio);
-		return NULL;
+		return false;
 	}
-	io = container_of(clone, struct blk_interposer_io, clone);
 	io->ip = ip;
-	io->start_ns = start_ns;
+	io->end_io = bio->bi_end_io;
+	io->private = bio->bi_private;
+	io->bdev = bio->bi_bdev;
+	io->iter = bio->bi_iter;
+	io->flags = bio->bi_flags & BIT(BIO_REMAPPED);
 	io->action = action;
-	clone->bi_private = bio;
-	clone->bi_end_io = blk_interposer_clone_endio;
+	io->start_ns = start_ns;
 	percpu_ref_get(&ip->inflight);
-	return clone;
+	bio->bi_end_io = blk_interposer_endio;
+	bio->bi_private = io;
+	return true;
 }
 
 /* End @bio here: failed, completed without I/O, or refused. */
@@ -267,11 +297,10 @@ static bool blk_interposer_apply(struct blk_interposer *ip, struct bio *bio,
 	switch (action) {
 	case BLK_INTERPOSE_PASS:
 		this_cpu_inc(ip->stats->passed);
-		if (!start_ns)
-			return false;
-		bdev = ip->orig;
-		sector = blk_interposer_rel_sector(bio);
-		break;
+		/* on to the original's driver, seen again at completion */
+		if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns))
+			return true;
+		return false;
 	case BLK_INTERPOSE_REDIRECT:
 	case BLK_INTERPOSE_REMAP:
 		bdev = blk_interposer_dest(ip, bio, action, v, &sector);
@@ -296,11 +325,8 @@ static bool blk_interposer_apply(struct blk_interposer *ip, struct bio *bio,
 		goto invalid;
 	}
 
-	if (start_ns) {
-		bio = blk_interposer_clone(ip, bio, action, start_ns);
-		if (!bio)
-			return true;
-	}
+	if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns))
+		return true;
 	blk_interposer_send(bio, bdev, sector);
 	return true;
 
@@ -332,8 +358,8 @@ bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio)
 		.sector = blk_interposer_rel_sector(bio),
 	};
 	struct blk_interposer_ops *ops;
+	int action = BLK_INTERPOSE_PASS;
 	u64 start_ns = 0;
-	int action;
 
 	if (!ip->prog) {
 		if (unlikely(ip->reserved_for))
@@ -342,12 +368,20 @@ bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio)
 		blk_interposer_send(bio, ip->targets[0], v.sector);
 		return true;
 	}
+	/*
+	 * The rest of a bio that the original's driver split comes back here
+	 * already passed, and its completion already taken over.
+	 */
+	if (unlikely(bio->bi_end_io == blk_interposer_endio) &&
+	    ((struct blk_interposer_io *)bio->bi_private)->ip == ip)
+		return false;
 
 	rcu_read_lock();
 	ops = rcu_dereference(ip->prog->ops);
 	if (ops->end_bio)
-		start_ns = ktime_get_ns();
-	action = ops->submit_bio(bio, &v);
+		start_ns = blk_time_get_ns() ?: 1;
+	if (ops->submit_bio)
+		action = ops->submit_bio(bio, &v);
 	rcu_read_unlock();
 	return blk_interposer_apply(ip, bio, action, &v, start_ns);
 }
@@ -420,12 +454,12 @@ static void blk_interposer_prog_put(struct blk_interposer_prog *prog)
 		complete(&prog->released);
 }
 
-/* Wait for the clones still in flight, then release everything. */
+/* Wait for the bios still in flight, then release everything. */
 static void blk_interposer_free(struct blk_interposer *ip)
 {
 	unsigned int i;
 
-	/* only interposers with a program count clones */
+	/* only interposers with a program count bios in flight */
 	if (ip->inflight.data) {
 		percpu_ref_kill(&ip->inflight);
 		wait_for_completion(&ip->drained);
@@ -433,7 +467,7 @@ static void blk_interposer_free(struct blk_interposer *ip)
 	percpu_ref_exit(&ip->inflight);
 	if (ip->prog)
 		blk_interposer_prog_put(ip->prog);
-	bioset_exit(&ip->bs);
+	mempool_exit(&ip->io_pool);
 	for (i = 0; i < ip->nr_targets; i++)
 		if (ip->target_files[i])
 			bdev_fput(ip->target_files[i]);
@@ -643,10 +677,9 @@ int blk_interposer_attach(struct block_device *orig,
 				      blk_interposer_inflight_release, 0,
 				      GFP_KERNEL);
 		if (!ret)
-			ret = bioset_init(&ip->bs, BIO_POOL_SIZE,
-					  offsetof(struct blk_interposer_io,
-						   clone),
-					  BIOSET_NEED_RESCUER);
+			ret = mempool_init_slab_pool(&ip->io_pool,
+						     BLK_INTERPOSER_IO_POOL,
+						     blk_interposer_io_cache);
 		if (ret)
 			goto out_free;
 	}
@@ -1022,3 +1055,10 @@ int blk_interposer_ops_update(struct blk_interposer_ops *ops,
 	mutex_unlock(&blk_interposer_attach_lock);
 	return ret;
 }
+
+static int __init blk_interposer_init(void)
+{
+	blk_interposer_io_cache = KMEM_CACHE(blk_interposer_io, SLAB_PANIC);
+	return 0;
+}
+subsys_initcall(blk_interposer_init);

@@ -6,7 +6,7 @@
  *
  * The kernel checks that each remapped bio fits on the target: one that
  * would reach past its end fails with EIO (counted as "invalid"), it is
- * never truncated.  No end_bio callback, so no bio is cloned.
+ * never truncated.  No end_bio callback, so no completion is taken over.
  *
  * Parameters (--set VAR=VALUE):
  *   offset   start on target 0, in 512-byte sectors (default 0)

@@ -3,8 +3,9 @@
  * passthrough: every bio goes on to the original device, untouched.
  *
  * The overhead baseline: the cost of calling a BPF program per bio and
- * nothing else.  No end_bio callback, so no bio is cloned.  The kernel's
- * own counters (interposectl -j show DEV) count what it saw and passed.
+ * nothing else.  No end_bio callback, so no completion is taken over.
+ * The kernel's own counters (interposectl -j show DEV) count what it saw
+ * and passed.
  *
  * Parameters: none.
  *

@@ -75,8 +75,12 @@ struct blk_interposer_completion {
  *	Called in the submitter's context with the original's queue usage
  *	counter held.  @bio is read-only; for a partition its
  *	bi_iter.bi_sector is relative to the whole disk, @verdict->sector
- *	to the partition.
- * @end_bio: optional; called once per bio with its final status
+ *	to the partition.  Optional if @end_bio is set: every bio then
+ *	passes.
+ * @end_bio: optional; called once per bio with its final status, before
+ *	the submitter's completion, with the bio as it was submitted to the
+ *	original (device, sector and size).  The bio itself is sent on: the
+ *	interposer takes over its completion callback while it is in flight
  * @attach: optional; called after the ops was attached to @orig
  * @detach: optional; called after the ops was detached from @orig
  * @flags: must be zero

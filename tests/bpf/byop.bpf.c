@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * byop: reads to target 0, writes to target 1, everything else passes;
- * no completion callback (the fast path without clones).  Registered
+ * no completion callback (the fast path).  Registered
  * with bpftool struct_ops register in the tests.
  */
 #include "interpose.bpf.h"

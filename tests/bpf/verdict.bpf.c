@@ -14,7 +14,8 @@
  *   mode 6  redirect everything to target "bad_target" (may not exist)
  *
  * end_bio counts completions and their errors, so tests can compare them
- * with what they issued.
+ * with what they issued, and counts in end_as_submitted the bios it sees
+ * with the device, sector and size that submit_bio saw.
  */
 #include "interpose.bpf.h"
 
@@ -30,11 +31,34 @@ const volatile __s32 error = EIO;
 const volatile __u32 bad_target = 7;
 
 __u64 submitted, completed, completed_errors, last_latency_ns;
+__u64 end_as_submitted;
+
+/* what submit_bio saw of a bio, to compare at its completion */
+struct seen {
+	__u64 bdev;
+	__u64 sector;
+	__u32 size;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct seen);
+} inflight SEC(".maps");
 
 SEC("struct_ops/submit_bio")
 int BPF_PROG(verdict_submit, struct bio *bio, struct blk_interposer_verdict *v)
 {
+	struct seen seen = {
+		.bdev = (__u64)bio->bi_bdev,
+		.sector = bio->bi_iter.bi_sector,
+		.size = bio->bi_iter.bi_size,
+	};
+	__u64 key = (__u64)bio;
+
 	__sync_fetch_and_add(&submitted, 1);
+	bpf_map_update_elem(&inflight, &key, &seen, BPF_ANY);
 	switch (mode) {
 	case 1:
 		if (bio_is_read(bio))
@@ -61,6 +85,16 @@ SEC("struct_ops/end_bio")
 void BPF_PROG(verdict_end, struct bio *bio,
 	      const struct blk_interposer_completion *c)
 {
+	__u64 key = (__u64)bio;
+	struct seen *seen = bpf_map_lookup_elem(&inflight, &key);
+
+	if (seen) {
+		if (seen->bdev == (__u64)bio->bi_bdev &&
+		    seen->sector == bio->bi_iter.bi_sector &&
+		    seen->size == bio->bi_iter.bi_size)
+			__sync_fetch_and_add(&end_as_submitted, 1);
+		bpf_map_delete_elem(&inflight, &key);
+	}
 	__sync_fetch_and_add(&completed, 1);
 	if (c->error)
 		__sync_fetch_and_add(&completed_errors, 1);

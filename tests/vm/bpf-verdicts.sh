@@ -111,4 +111,20 @@ expect_eq "submit callbacks" "$n" "$(prog_var /dev/ipa submitted)"
 expect_eq "end_bio callbacks" "$n" "$(prog_var /dev/ipa completed)"
 expect_eq "end_bio errors" 0 "$(prog_var /dev/ipa completed_errors)"
 [ "$(prog_var /dev/ipa last_latency_ns)" -gt 0 ] || fail "no latency measured"
+expect_eq "end_bio saw each bio as submitted" "$n" "$(prog_var /dev/ipa end_as_submitted)"
+detach
+
+log "the completion callback sees redirected and remapped bios as submitted"
+attach --set mode=1 --set read_target=0 --set write_target=0
+n=$(fio_count /dev/ipa randrw 300)
+expect_eq "redirected" "$n" "$(counter /dev/ipa redirected)"
+expect_eq "end_bio callbacks" "$n" "$(prog_var /dev/ipa completed)"
+expect_eq "end_bio saw each bio on the original, at its sector and size" \
+	"$n" "$(prog_var /dev/ipa end_as_submitted)"
+detach
+attach --set mode=3 --set remap_target=1 --set offset=0
+n=$(fio_count /dev/ipa randrw 200)
+expect_eq "remapped" "$n" "$(counter /dev/ipa remapped)"
+expect_eq "end_bio saw each remapped bio as submitted" \
+	"$n" "$(prog_var /dev/ipa end_as_submitted)"
 detach

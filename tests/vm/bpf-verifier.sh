@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: the verifier rejects writes to the bio or outside the verdict, a sleepable callback, and the interposer kfuncs from another struct_ops
+# desc: the verifier rejects writes to the bio or outside the verdict, a sleepable callback, an ops with neither submit_bio nor end_bio, and the interposer kfuncs from another struct_ops
 . "$REPO/tests/lib.sh"
 
 # rejected OBJ PATTERN: registering OBJ fails and the log says PATTERN
@@ -17,6 +17,7 @@ rejected bad_write_bio "only struct blk_interposer_verdict is writable"
 rejected bad_write_outside "outside blk_interposer_verdict"
 rejected bad_write_completion "only struct blk_interposer_verdict is writable"
 rejected bad_sleepable "attach to unsupported member\|sleepable\|Invalid argument"
+rejected bad_no_callbacks "Invalid argument"
 rejected bad_kfunc_other_ops "calling kernel function bpf_blk_interposer_nr_targets is not allowed"
 expect_eq "nothing registered" "" "$("$CTL" -j ops | jq -r '.[].name' | grep '^bad' || true)"
 

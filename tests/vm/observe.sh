@@ -27,9 +27,9 @@ fio_job() {
 }
 ios() { jq ".jobs[0].$1.total_ios" "$TMP/job.json"; }
 
-# trace_start OUT: interposectl -j trace in the background
+# trace_start OUT [DEV]: interposectl -j trace in the background
 trace_start() {
-	"$CTL" -j trace /dev/ipa >"$1" 2>"$1.err" &
+	"$CTL" -j trace "${2:-/dev/ipa}" >"$1" 2>"$1.err" &
 	TRACE_PID=$!
 	defer "kill -INT $TRACE_PID 2>/dev/null"
 	sleep 1
@@ -136,6 +136,43 @@ expect_eq "sequential writes logged in order, 8 sectors apart" true \
 expect_eq "first logged write at sector 0" 0 "$(wev '[.[] | select(.op == "write" and .bytes > 0)][0].sector')"
 expect_eq "program's count" "$(wev 'length')" "$(prog_var /dev/ipa logged)"
 "$CTL" detach /dev/ipa || fail detach
+
+log "a bio the original splits is seen once, whole, and its data is intact"
+# 1 MiB bios on a null_blk that takes 4 KiB per command: the driver splits
+# each and sends the rest back through the submission path, which must not
+# show it to the program again or take over its completion twice
+d=/sys/kernel/config/nullb/ips
+mkdir "$d" || fail "cannot create null_blk ips"
+defer nullb_remove ips
+echo 64 >"$d/size"; echo 2 >"$d/queue_mode"; echo 1 >"$d/memory_backed"
+echo 512 >"$d/blocksize"; echo 8 >"$d/max_sectors"
+echo 1 >"$d/power" || fail "cannot power on ips"
+udev_settle /dev/ips
+expect_eq "ips takes 4 KiB per command" 4 "$(cat /sys/block/ips/queue/max_sectors_kb)"
+split_job() {
+	fio --name=split --filename=/dev/ips --bs=1M --ioengine=psync --direct=1 \
+		--size=16M --output-format=json "$@" >"$TMP/split.json" \
+		2>"$TMP/split.err" || { cat "$TMP/split.err"; fail "fio split $*"; }
+}
+"$CTL" attach /dev/ips --prog "$PROGS/trace.bpf.o" || fail "attach trace to ips"
+trace_start "$TMP/split.jsonl" /dev/ips
+split_job --rw=write --verify=crc32c --do_verify=1
+trace_stop "$TMP/split.jsonl"
+sev() { grep -v '"events":' "$TMP/split.jsonl" | jq -s "$1"; }
+expect_eq "fio verify errors" 0 "$(jq '.jobs[0].error' "$TMP/split.json")"
+expect_eq "one traced write per 1 MiB bio" 16 "$(sev '[.[] | select(.op == "write")] | length')"
+expect_eq "one traced read per 1 MiB bio (verify)" 16 "$(sev '[.[] | select(.op == "read")] | length')"
+expect_eq "every event whole: 1 MiB at a 1 MiB boundary, from fio, no error" 0 \
+	"$(sev '[.[] | select(.bytes != 1048576 or .sector % 2048 != 0 or .comm != "fio" or .error != 0)] | length')"
+expect_eq "the interposer passed 32 bios, not their pieces" 32 "$(counter /dev/ips passed)"
+"$CTL" detach /dev/ips || fail "detach trace from ips"
+"$CTL" attach /dev/ips --prog "$PROGS/latency.bpf.o" || fail "attach latency to ips"
+split_job --rw=read
+"$CTL" -j hist /dev/ips >"$TMP/split-hist.json" || fail "hist ips"
+expect_eq "latency counts each 1 MiB read once" 16 \
+	"$(jq '.hist[] | select(.op == "read") | .count' "$TMP/split-hist.json")"
+expect_eq "and the interposer passed 16 bios" 16 "$(counter /dev/ips passed)"
+"$CTL" detach /dev/ips || fail "detach latency from ips"
 
 log "refusals: no program, a program without the maps"
 expect_fail ENOENT "$CTL" trace /dev/ipa
