@@ -36,7 +36,11 @@
 #include <linux/timekeeping.h>
 #include <linux/workqueue.h>
 
+#include <trace/events/block.h>
+
 #include "blk.h"
+#include "blk-cgroup.h"
+#include "blk-throttle.h"
 #include "blk-interposer.h"
 
 /**
@@ -139,21 +143,75 @@ static LIST_HEAD(blk_interposer_list);
 static LIST_HEAD(blk_interposer_progs);
 
 /*
+ * Whether @bio, already checked against the original, may skip the checks
+ * submit_bio_noacct() makes for @bdev: a read or a plain write that fits on
+ * a whole blk-mq disk able to take it.  Anything else (flushes, FUA and
+ * atomic writes, other ops, encryption contexts, partitions, bio-based
+ * drivers, read-only targets, fault injection) takes the full path.
+ */
+static bool blk_interposer_can_direct(struct bio *bio,
+				      struct block_device *bdev)
+{
+	if (bdev_test_flag(bdev, BD_HAS_SUBMIT_BIO) || bdev_is_partition(bdev))
+		return false;
+	if (bio->bi_opf & (REQ_PREFLUSH | REQ_FUA | REQ_ATOMIC))
+		return false;
+	if ((bio->bi_opf & REQ_NOWAIT) && !bdev_nowait(bdev))
+		return false;
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		break;
+	case REQ_OP_WRITE:
+		if (bdev_read_only(bdev))
+			return false;
+		break;
+	default:
+		return false;
+	}
+	if (bio_has_crypt_ctx(bio))
+		return false;
+#ifdef CONFIG_FAIL_MAKE_REQUEST
+	if (bdev_test_flag(bdev, BD_MAKE_IT_FAIL))
+		return false;
+#endif
+	return bio_end_sector(bio) <= bdev_nr_sectors(bdev);
+}
+
+/*
  * Point @bio at sector @sector (relative to @bdev) of @bdev and send it on.
  * Bios of a partition arrive here already remapped to whole-disk sectors by
  * submit_bio_noacct(), which remaps them again for the new device.  The mark
  * keeps the bio from being interposed a second time.
+ *
+ * With @direct, a bio that needs none of submit_bio_noacct()'s checks is
+ * accounted as submit_bio_noacct_nocheck() does and handed back to the
+ * caller for the target's queue, which skips a trip through
+ * current->bio_list.  Return: %BLK_INTERPOSER_DIRECT for that, else
+ * %BLK_INTERPOSER_TAKEN.
  */
-static void blk_interposer_send(struct bio *bio, struct block_device *bdev,
-				sector_t sector)
+static enum blk_interposer_ret
+blk_interposer_send(struct bio *bio, struct block_device *bdev,
+		    sector_t sector, bool direct)
 {
 	bio->bi_iter.bi_sector = sector;
 	/* the destination may not poll: complete by interrupt instead */
 	bio->bi_opf &= ~REQ_POLLED;
 	bio_set_dev(bio, bdev);
 	bio_set_flag(bio, BIO_INTERPOSED);
-	/* current->bio_list is set: this only queues the bio */
-	submit_bio_noacct(bio);
+	if (!direct || !blk_interposer_can_direct(bio, bdev)) {
+		/* current->bio_list is set: this only queues the bio */
+		submit_bio_noacct(bio);
+		return BLK_INTERPOSER_TAKEN;
+	}
+	if (blk_throtl_bio(bio))
+		return BLK_INTERPOSER_TAKEN;
+	blk_cgroup_bio_start(bio);
+	blkcg_bio_issue_init(bio);
+	if (!bio_flagged(bio, BIO_TRACE_COMPLETION)) {
+		trace_block_bio_queue(bio);
+		bio_set_flag(bio, BIO_TRACE_COMPLETION);
+	}
+	return BLK_INTERPOSER_DIRECT;
 }
 
 static sector_t blk_interposer_rel_sector(struct bio *bio)
@@ -286,10 +344,11 @@ static blk_status_t blk_interposer_fail_status(s32 error)
 	return errno_to_blk_status(error < 0 ? error : -error);
 }
 
-/* Apply a program's verdict.  Return: %true if the bio was taken. */
-static bool blk_interposer_apply(struct blk_interposer *ip, struct bio *bio,
-				 int action, const struct blk_interposer_verdict *v,
-				 u64 start_ns)
+/* Apply a program's verdict. */
+static enum blk_interposer_ret
+blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
+		     const struct blk_interposer_verdict *v, u64 start_ns,
+		     bool direct)
 {
 	struct block_device *bdev;
 	sector_t sector;
@@ -299,8 +358,8 @@ static bool blk_interposer_apply(struct blk_interposer *ip, struct bio *bio,
 		this_cpu_inc(ip->stats->passed);
 		/* on to the original's driver, seen again at completion */
 		if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns))
-			return true;
-		return false;
+			return BLK_INTERPOSER_TAKEN;
+		return BLK_INTERPOSER_PASS;
 	case BLK_INTERPOSE_REDIRECT:
 	case BLK_INTERPOSE_REMAP:
 		bdev = blk_interposer_dest(ip, bio, action, v, &sector);
@@ -316,24 +375,23 @@ static bool blk_interposer_apply(struct blk_interposer *ip, struct bio *bio,
 		blk_interposer_finish(ip, bio, action,
 				      blk_interposer_fail_status(v->error),
 				      start_ns);
-		return true;
+		return BLK_INTERPOSER_TAKEN;
 	case BLK_INTERPOSE_COMPLETE:
 		this_cpu_inc(ip->stats->completed);
 		blk_interposer_finish(ip, bio, action, BLK_STS_OK, start_ns);
-		return true;
+		return BLK_INTERPOSER_TAKEN;
 	default:
 		goto invalid;
 	}
 
 	if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns))
-		return true;
-	blk_interposer_send(bio, bdev, sector);
-	return true;
+		return BLK_INTERPOSER_TAKEN;
+	return blk_interposer_send(bio, bdev, sector, direct);
 
 invalid:
 	this_cpu_inc(ip->stats->invalid);
 	blk_interposer_finish(ip, bio, action, BLK_STS_IOERR, start_ns);
-	return true;
+	return BLK_INTERPOSER_TAKEN;
 }
 
 /*
@@ -341,7 +399,8 @@ invalid:
  * the device it is reserved for: it would reach that device behind its
  * holder's back.
  */
-static bool blk_interposer_refuse(struct blk_interposer *ip, struct bio *bio)
+static enum blk_interposer_ret
+blk_interposer_refuse(struct blk_interposer *ip, struct bio *bio)
 {
 	this_cpu_inc(ip->stats->failed);
 	pr_warn_ratelimited("%pg: reserved for the interposer of %u:%u, refusing I/O that did not come through it\n",
@@ -349,10 +408,12 @@ static bool blk_interposer_refuse(struct blk_interposer *ip, struct bio *bio)
 			    MINOR(ip->reserved_for));
 	bio->bi_status = BLK_STS_NOTSUPP;
 	bio_endio(bio);
-	return true;
+	return BLK_INTERPOSER_TAKEN;
 }
 
-bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio)
+enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
+						    struct bio *bio,
+						    bool direct)
 {
 	struct blk_interposer_verdict v = {
 		.sector = blk_interposer_rel_sector(bio),
@@ -365,8 +426,8 @@ bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio)
 		if (unlikely(ip->reserved_for))
 			return blk_interposer_refuse(ip, bio);
 		this_cpu_inc(ip->stats->redirected);
-		blk_interposer_send(bio, ip->targets[0], v.sector);
-		return true;
+		return blk_interposer_send(bio, ip->targets[0], v.sector,
+					   direct);
 	}
 	/*
 	 * The rest of a bio that the original's driver split comes back here
@@ -374,7 +435,7 @@ bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio)
 	 */
 	if (unlikely(bio->bi_end_io == blk_interposer_endio) &&
 	    ((struct blk_interposer_io *)bio->bi_private)->ip == ip)
-		return false;
+		return BLK_INTERPOSER_PASS;
 
 	rcu_read_lock();
 	ops = rcu_dereference(ip->prog->ops);
@@ -383,7 +444,7 @@ bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio)
 	if (ops->submit_bio)
 		action = ops->submit_bio(bio, &v);
 	rcu_read_unlock();
-	return blk_interposer_apply(ip, bio, action, &v, start_ns);
+	return blk_interposer_apply(ip, bio, action, &v, start_ns, direct);
 }
 
 static bool blk_interposer_has_target(struct blk_interposer *ip,

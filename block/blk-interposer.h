@@ -14,11 +14,27 @@
 
 struct device_attribute;
 
+/**
+ * enum blk_interposer_ret - what the submit hook did with a bio
+ * @BLK_INTERPOSER_PASS: nothing; the bio goes on to the original's driver
+ * @BLK_INTERPOSER_TAKEN: the interposer ended the bio or sent it on
+ * @BLK_INTERPOSER_DIRECT: the bio now belongs to a blk-mq target and is
+ *	ready for its queue: the caller leaves the original's queue, then
+ *	passes the bio to blk_mq_submit_bio()
+ */
+enum blk_interposer_ret {
+	BLK_INTERPOSER_PASS,
+	BLK_INTERPOSER_TAKEN,
+	BLK_INTERPOSER_DIRECT,
+};
+
 #ifdef CONFIG_BLK_INTERPOSER
 
 DECLARE_STATIC_KEY_FALSE(blk_interposer_in_use);
 
-bool __blk_interposer_submit_bio(struct blk_interposer *ip, struct bio *bio);
+enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
+						    struct bio *bio,
+						    bool direct);
 void blk_interposer_bdev_gone(struct block_device *bdev);
 void blk_interposer_query(struct block_device *bdev,
 			  struct blkinterpose_info *info);
@@ -31,31 +47,35 @@ extern struct device_attribute dev_attr_interposer;
 /**
  * blk_interposer_submit_bio - hand a bio to the interposer of its device
  * @bio: the bio being submitted
+ * @direct: the caller handles %BLK_INTERPOSER_DIRECT
  *
  * Must be called with the q_usage_counter of the bio's queue held, so that
  * a queue freeze in attach or detach waits for every caller that could have
- * seen the previous interposer.
+ * seen the previous interposer.  A bio redirected to a blk-mq target is
+ * only sent straight to it after that counter is dropped, so that no task
+ * ever waits to enter one queue while it holds another.
  *
- * Return: %true if the interposer took the bio, %false if the bio goes on
- * to the driver of its device.
+ * Return: what the interposer did with @bio, an enum blk_interposer_ret.
  */
-static inline bool blk_interposer_submit_bio(struct bio *bio)
+static inline enum blk_interposer_ret
+blk_interposer_submit_bio(struct bio *bio, bool direct)
 {
 	struct blk_interposer *ip;
 
 	if (!static_branch_unlikely(&blk_interposer_in_use))
-		return false;
+		return BLK_INTERPOSER_PASS;
 	ip = READ_ONCE(bio->bi_bdev->bd_interposer);
 	if (likely(!ip) || bio_flagged(bio, BIO_INTERPOSED))
-		return false;
-	return __blk_interposer_submit_bio(ip, bio);
+		return BLK_INTERPOSER_PASS;
+	return __blk_interposer_submit_bio(ip, bio, direct);
 }
 
 #else /* CONFIG_BLK_INTERPOSER */
 
-static inline bool blk_interposer_submit_bio(struct bio *bio)
+static inline enum blk_interposer_ret
+blk_interposer_submit_bio(struct bio *bio, bool direct)
 {
-	return false;
+	return BLK_INTERPOSER_PASS;
 }
 
 static inline void blk_interposer_bdev_gone(struct block_device *bdev)

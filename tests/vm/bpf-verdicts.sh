@@ -102,6 +102,22 @@ expect_eq "invalid counted" 1 "$(counter /dev/ipa invalid)"
 detach
 cmp_region /dev/ipa 0 16 "$TMP/A" 0
 
+log "a redirect past the end of a smaller target fails there, the rest lands"
+# the kernel sends bios that fit straight to a blk-mq target's queue and the
+# others through submit_bio_noacct(), whose end-of-device check fails them
+nullb_create ipsmall 16 2
+"$CTL" attach /dev/ipa --prog "$OBJ" --to /dev/ipsmall --set mode=1 \
+	--set write_target=0 || fail "attach with a smaller target"
+expect_eq "read inside the target" OK "$(pread_errno /dev/ipa $((8 << 20)))"
+expect_eq "read past the target's end" EIO "$(pread_errno /dev/ipa $((32 << 20)))"
+expect_eq "write past the target's end" EIO "$(pwrite_errno /dev/ipa $((32 << 20)))"
+expect_eq "write inside the target" OK "$(pwrite_errno /dev/ipa $((4 << 20)))"
+expect_eq "all four redirected" 4 "$(counter /dev/ipa redirected)"
+detach
+expect_eq "the write landed on the target" "$(head -c 4096 /dev/zero | tr '\0' x | sha1sum)" \
+	"$(region /dev/ipsmall 4 1 | head -c 4096 | sha1sum)"
+cmp_region /dev/ipa 0 16 "$TMP/A" 0
+
 log "the completion callback sees every bio"
 attach --set mode=0
 n=$(fio_count /dev/ipa randrw 300)
