@@ -9,9 +9,12 @@
  *   ioctl-probe attach DEV [--to PATH]... [--rawfd N]... [--nr N]
  *                          [--ops NAME] [--ops-unterminated] [--flags N]
  *                          [--reserved0 N] [--reserved I] [--size N]
- *                          [--tail N] [--expect ERRNO]
+ *                          [--tail N] [--before CMD] [--expect ERRNO]
  *   ioctl-probe detach DEV [--flags N] [--reserved I] [--size N] [--expect ERRNO]
  *   ioctl-probe query DEV [--size N] [--expect ERRNO]
+ *
+ * --before CMD runs the shell command CMD after DEV and the targets are
+ * open and before the ioctl, e.g. to delete a device under the open file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,9 +76,10 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 's' },
 		{ "tail", required_argument, NULL, 'T' },
 		{ "expect", required_argument, NULL, 'e' },
+		{ "before", required_argument, NULL, 'b' },
 		{ }
 	};
-	const char *verb, *dev, *expect = NULL;
+	const char *verb, *dev, *expect = NULL, *before = NULL;
 	long size = -1, tail = -1, nr = -1;
 	unsigned int nfds = 0;
 	unsigned long cmd;
@@ -135,6 +139,9 @@ int main(int argc, char **argv)
 		case 'e':
 			expect = optarg;
 			break;
+		case 'b':
+			before = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -164,6 +171,11 @@ int main(int argc, char **argv)
 	fd = open(dev, O_RDONLY);
 	if (fd < 0) {
 		perror(dev);
+		return 2;
+	}
+	if (before && system(before) != 0) {
+		fprintf(stderr, "ioctl-probe: --before command failed: %s\n",
+			before);
 		return 2;
 	}
 	ret = ioctl(fd, cmd, &arg);

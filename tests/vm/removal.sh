@@ -84,7 +84,7 @@ expect_eq "ops of the detached program" '[{"name":"redirect","devices":[]}]' \
 expect_eq "ops after detach" 0 "$("$CTL" -j ops | jq length)"
 [ ! -e /sys/fs/bpf/interpose/ipe ] || fail "pins of ipe left"
 
-log "program with end_bio (clones), original powered off under I/O"
+log "program with end_bio, original powered off under I/O"
 nullb_create ipg 64 2
 "$CTL" attach /dev/ipg --prog "$BUILD/bpf/latency.bpf.o" || fail attach
 load_start /dev/ipg
@@ -107,3 +107,47 @@ expect_eq "ops" '[{"name":"latency","devices":["ipg"]}]' "$("$CTL" -j ops | jq -
 "$CTL" detach /dev/ipg || fail detach
 expect_eq "ops after detach" 0 "$("$CTL" -j ops | jq length)"
 [ -z "$(ls /sys/fs/bpf/interpose 2>/dev/null)" ] || fail "pins left: $(ls -R /sys/fs/bpf/interpose)"
+
+log "attach through the open file of a disk deleted meanwhile: ENODEV (errors.md row 25)"
+nullb_create ipz 64 2
+nullb_create ipy 64 2
+probe_expect ENODEV attach /dev/ipz --to /dev/ipy \
+	--before "echo 0 >/sys/kernel/config/nullb/ipz/power"
+nullb_create ipx 64 2
+log "a target deleted between its open and the attach"
+got=$("$PROBE" attach /dev/ipx --to /dev/ipy \
+	--before "echo 0 >/sys/kernel/config/nullb/ipy/power" 2>&1 | head -1)
+log "attach with a deleted target: $got"
+case $got in ENXIO|ENODEV) ;; *) fail "attach with a deleted target: $got" ;; esac
+expect_eq "ipx not interposed" none "$(cat /sys/block/ipx/interposer)"
+
+log "attach/detach racing with the deletion of the original: only documented errors"
+nullb_create ipw 64 2
+declare -A seen
+for round in $(seq "${RACE_ROUNDS:-20}"); do
+	nullb_create ipv 64 2
+	(
+		while [ -e /dev/ipv ]; do
+			"$PROBE" attach /dev/ipv --to /dev/ipw 2>&1 | head -1
+			"$PROBE" detach /dev/ipv 2>&1 | head -1
+		done
+	) >"$TMP/race.$round" &
+	racer=$!
+	sleep "0.$((RANDOM % 5))"
+	echo 0 >/sys/kernel/config/nullb/ipv/power
+	wait "$racer"
+	nullb_remove ipv
+	while read -r r; do
+		case $r in
+		OK|ENODEV|ENOENT|ENXIO) seen[$r]=$((${seen[$r]:-0} + 1)) ;;
+		/dev/ipv:*) seen[gone]=$((${seen[gone]:-0} + 1)) ;;
+		*) fail "round $round: undocumented result '$r'" ;;
+		esac
+	done <"$TMP/race.$round"
+done
+log "results: $(for k in "${!seen[@]}"; do printf '%s=%s ' "$k" "${seen[$k]}"; done)"
+[ "${seen[OK]:-0}" -gt 0 ] || fail "no attach or detach ever succeeded"
+log "the target is free again: another device can take it"
+"$CTL" attach /dev/ipx --to /dev/ipw || fail "ipw still held after the races"
+"$CTL" detach /dev/ipx || fail "detach ipx"
+expect_eq "ipw not interposed" none "$(cat /sys/block/ipw/interposer)"
