@@ -58,7 +58,8 @@ struct blk_interposer_verdict {
  * struct blk_interposer_completion - what the completion callback sees
  * @action: the action taken for the bio
  * @error: 0 or the negative errno the bio completed with
- * @start_ns: ktime_get_ns() when the interposer took the bio
+ * @start_ns: when the interposer took the bio, on the ktime_get_ns() clock
+ *	(the submitter's plug caches it, as for blk-mq's own start times)
  * @latency_ns: time from then to the completion
  */
 struct blk_interposer_completion {
