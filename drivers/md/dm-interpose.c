@@ -57,21 +57,52 @@ int dm_interpose_create(struct mapped_device *md, const struct dm_ioctl *param)
 	return 0;
 }
 
+/*
+ * Target types that only remap the bios they are given, so that what
+ * reaches the original keeps BIO_INTERPOSED.  Targets that write or read
+ * the original with bios of their own (dm-io, kcopyd: mirror, snapshot
+ * copies, thin, cache) would have those bios interposed again and sent
+ * back to the mapped device, without end.
+ */
+static const char * const dm_interpose_types[] = {
+	"linear", "striped", "flakey", "dust", "delay", "error", "zero",
+};
+
+static bool dm_interpose_type_ok(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dm_interpose_types); i++)
+		if (!strcmp(name, dm_interpose_types[i]))
+			return true;
+	return false;
+}
+
 /**
  * dm_interpose_check - check a table of a mapped device in interpose mode
  * @md: the mapped device
  * @t: the table, populated
  *
- * Return: 0, or -EINVAL if @t does not reference the original or does not
- * cover exactly all of it.
+ * Return: 0, or -EINVAL if @t does not reference the original, does not
+ * cover exactly all of it, or has a target type that sends I/O of its own.
  */
 int dm_interpose_check(struct mapped_device *md, struct dm_table *t)
 {
 	struct dm_dev_internal *dd;
 	struct block_device *orig = NULL;
+	unsigned int i;
 
 	if (!md->interpose_orig)
 		return 0;
+	for (i = 0; i < t->num_targets; i++) {
+		const char *name = dm_table_get_target(t, i)->type->name;
+
+		if (!dm_interpose_type_ok(name)) {
+			DMERR("%s: target type %s may send its own I/O to the original",
+			      md->name, name);
+			return -EINVAL;
+		}
+	}
 	list_for_each_entry(dd, dm_table_get_devices(t), list)
 		if (dd->dm_dev->bdev->bd_dev == md->interpose_orig)
 			orig = dd->dm_dev->bdev;
