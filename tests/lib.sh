@@ -70,12 +70,16 @@ probe_expect() {
 
 # nullb_create NAME SIZE_MB [queue_mode: 0 bio, 2 mq] [memory_backed]
 nullb_create() {
-	local d=/sys/kernel/config/nullb/$1
+	local d=/sys/kernel/config/nullb/$1 kv
 	mkdir "$d" || fail "cannot create null_blk $1"
 	echo "$2" >"$d/size"
 	echo "${3:-2}" >"$d/queue_mode"
 	echo "${4:-1}" >"$d/memory_backed"
 	echo 512 >"$d/blocksize"
+	# more configfs attributes as ATTR=VALUE, e.g. cache_size=16 zoned=1
+	for kv in "${@:5}"; do
+		echo "${kv#*=}" >"$d/${kv%%=*}" || fail "null_blk $1: cannot set $kv"
+	done
 	echo 1 >"$d/power" || fail "cannot power on null_blk $1"
 	udev_settle "/dev/$1"
 	defer nullb_remove "$1"
@@ -269,17 +273,7 @@ PROGOBJ=$BUILD/bpf
 # volatile write cache, FUA and discard, so that flushes, FUA writes and
 # discards reach the interposer instead of being dropped on submission.
 nullb_create_cached() {
-	local d=/sys/kernel/config/nullb/$1
-	mkdir "$d" || fail "cannot create null_blk $1"
-	echo "$2" >"$d/size"
-	echo 2 >"$d/queue_mode"
-	echo 1 >"$d/memory_backed"
-	echo 512 >"$d/blocksize"
-	echo 16 >"$d/cache_size"
-	echo 1 >"$d/discard"
-	echo 1 >"$d/power" || fail "cannot power on null_blk $1"
-	udev_settle "/dev/$1"
-	defer nullb_remove "$1"
+	nullb_create "$1" "$2" 2 1 cache_size=16 discard=1
 }
 
 # expect_region DEV OFF_MB LEN_MB FILE FILE_OFF_MB: that region of DEV

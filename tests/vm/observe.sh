@@ -8,13 +8,7 @@ for p in trace latency writelog; do
 done
 
 # a null_blk with a volatile write cache, so that flushes reach it
-d=/sys/kernel/config/nullb/ipa
-mkdir "$d" || fail "cannot create null_blk ipa"
-defer nullb_remove ipa
-echo 64 >"$d/size"; echo 2 >"$d/queue_mode"; echo 1 >"$d/memory_backed"
-echo 512 >"$d/blocksize"; echo 16 >"$d/cache_size"
-echo 1 >"$d/power" || fail "cannot power on ipa"
-udev_settle /dev/ipa
+nullb_create ipa 64 2 1 cache_size=16
 nullb_create ipb 64 2
 
 # fio_job RW N [args]: N 4k direct I/Os, JSON in $TMP/job.json
@@ -141,13 +135,7 @@ log "a bio the original splits is seen once, whole, and its data is intact"
 # 1 MiB bios on a null_blk that takes 4 KiB per command: the driver splits
 # each and sends the rest back through the submission path, which must not
 # show it to the program again or take over its completion twice
-d=/sys/kernel/config/nullb/ips
-mkdir "$d" || fail "cannot create null_blk ips"
-defer nullb_remove ips
-echo 64 >"$d/size"; echo 2 >"$d/queue_mode"; echo 1 >"$d/memory_backed"
-echo 512 >"$d/blocksize"; echo 8 >"$d/max_sectors"
-echo 1 >"$d/power" || fail "cannot power on ips"
-udev_settle /dev/ips
+nullb_create ips 64 2 1 max_sectors=8
 expect_eq "ips takes 4 KiB per command" 4 "$(cat /sys/block/ips/queue/max_sectors_kb)"
 split_job() {
 	fio --name=split --filename=/dev/ips --bs=1M --ioengine=psync --direct=1 \

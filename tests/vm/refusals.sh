@@ -85,13 +85,7 @@ expect_fail EPERM nobody "$CTL" attach /dev/ipa --to /dev/ipb
 expect_eq "state" none "$(cat /sys/block/ipa/interposer)"
 
 log "zoned devices, as original or as target"
-z=/sys/kernel/config/nullb/ipz
-mkdir "$z" || fail "cannot create null_blk ipz"
-defer nullb_remove ipz
-echo 64 >"$z/size"; echo 2 >"$z/queue_mode"; echo 1 >"$z/memory_backed"
-echo 1 >"$z/zoned"; echo 8 >"$z/zone_size"
-echo 1 >"$z/power" || fail "cannot power on zoned ipz"
-udev_settle /dev/ipz
+nullb_create ipz 64 2 1 zoned=1 zone_size=8
 expect_eq "ipz is zoned" host-managed "$(cat /sys/block/ipz/queue/zoned)"
 probe_expect EOPNOTSUPP attach /dev/ipz --to /dev/ipb
 probe_expect EOPNOTSUPP attach /dev/ipa --to /dev/ipz
