@@ -200,7 +200,7 @@ __bpf_kfunc_start_defs();
 /**
  * bpf_blk_interposer_nr_targets - the number of targets of a bio's
  * interposer
- * @bio: the bio a callback was given
+ * @bio: the bio submit_bio was given
  *
  * Return: the number of targets, 0 if the interposer is gone.
  */
@@ -211,7 +211,7 @@ __bpf_kfunc u32 bpf_blk_interposer_nr_targets(struct bio *bio)
 
 /**
  * bpf_blk_interposer_dev_sectors - the size of a remap destination
- * @bio: the bio a callback was given
+ * @bio: the bio submit_bio was given
  * @target: a target index, or BLK_INTERPOSE_ORIGINAL for the original
  *
  * Return: the size in 512-byte sectors, 0 if there is no such device.
@@ -228,14 +228,22 @@ BTF_ID_FLAGS(func, bpf_blk_interposer_nr_targets, KF_TRUSTED_ARGS)
 BTF_ID_FLAGS(func, bpf_blk_interposer_dev_sectors, KF_TRUSTED_ARGS)
 BTF_KFUNCS_END(bpf_blk_interposer_kfunc_ids)
 
-/* struct_ops kfuncs share one hook: answer only for our own programs. */
+/*
+ * struct_ops kfuncs share one hook: answer only for our own programs, and
+ * only in submit_bio (member 0, the struct_ops member index is the
+ * program's expected_attach_type): the kfuncs read the interposer of the
+ * bio's device, which only the submission pins.  At completion that
+ * pointer may already be another interposer, or one being freed.
+ */
 static int bpf_blk_interposer_kfunc_filter(const struct bpf_prog *prog,
 					   u32 kfunc_id)
 {
 	if (!btf_id_set8_contains(&bpf_blk_interposer_kfunc_ids, kfunc_id))
 		return 0;
+	BUILD_BUG_ON(offsetof(struct blk_interposer_ops, submit_bio) != 0);
 	if (prog->type == BPF_PROG_TYPE_STRUCT_OPS &&
-	    prog->aux->attach_btf_id == blk_interposer_ops_type_id)
+	    prog->aux->attach_btf_id == blk_interposer_ops_type_id &&
+	    prog->expected_attach_type == 0)
 		return 0;
 	return -EACCES;
 }

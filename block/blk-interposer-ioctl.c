@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/uaccess.h>
 
+#include "blk.h"
 #include "blk-interposer.h"
 
 /* The first published sizes; later versions only append fields. */
@@ -47,50 +48,78 @@ static bool blk_interposer_zeroed(const u64 *words, size_t n)
 	return true;
 }
 
-static int blk_interposer_target_dev(int fd, dev_t *devt)
+/*
+ * The block device a target descriptor refers to: a block device opened
+ * as one (not a path-only descriptor of its node).  The caller keeps the
+ * file, and with it the device, until the attach is done.
+ */
+static int blk_interposer_target_file(int fd, struct file **filep)
 {
-	CLASS(fd, f)(fd);
-	struct inode *inode;
+	struct file *f = fget(fd);
 
-	if (fd_empty(f))
+	if (!f)
 		return -EBADF;
-	inode = file_inode(fd_file(f));
-	if (!S_ISBLK(inode->i_mode))
+	if (!S_ISBLK(file_inode(f)->i_mode)) {
+		fput(f);
 		return -ENOTBLK;
-	*devt = inode->i_rdev;
+	}
+	if (f->f_op != &def_blk_fops) {
+		fput(f);
+		return -EBADF;
+	}
+	*filep = f;
 	return 0;
 }
 
 static int blk_interposer_ioctl_attach(struct block_device *bdev,
-				       void __user *argp)
+				       blk_mode_t mode, void __user *argp)
 {
-	struct blk_interposer_params params = { };
+	struct block_device *targets[BLK_INTERPOSER_MAX_TARGETS];
+	struct file *files[BLK_INTERPOSER_MAX_TARGETS];
+	struct blk_interposer_params params = { .targets = targets };
+	s32 fds[BLK_INTERPOSER_MAX_TARGETS];
 	struct blkinterpose_attach arg;
-	unsigned int i;
+	unsigned int i, n = 0;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
+	/*
+	 * Writes to the original go where the interposer sends them: that
+	 * takes a descriptor open for writing, unless the holder of the
+	 * original (a mounted filesystem) keeps everyone else from writing
+	 * to it, which is when an interposer is slid under it.
+	 */
+	if (!(mode & BLK_OPEN_WRITE) && READ_ONCE(bdev->bd_writers) >= 0)
+		return -EBADF;
 	ret = blk_interposer_copy_arg(&arg, sizeof(arg),
 				      BLKINTERPOSE_ATTACH_SIZE_VER0, argp);
 	if (ret)
 		return ret;
 	if (arg.flags || arg.reserved0 ||
 	    !blk_interposer_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)) ||
-	    arg.nr_targets > BLKINTERPOSE_MAX_TARGETS ||
+	    arg.nr_targets > BLK_INTERPOSER_MAX_TARGETS ||
+	    (arg.nr_targets && !arg.targets_ptr) ||
 	    strnlen(arg.ops_name, sizeof(arg.ops_name)) == sizeof(arg.ops_name))
 		return -EINVAL;
+	if (copy_from_user(fds, u64_to_user_ptr(arg.targets_ptr),
+			   arg.nr_targets * sizeof(fds[0])))
+		return -EFAULT;
 
-	for (i = 0; i < arg.nr_targets; i++) {
-		ret = blk_interposer_target_dev(arg.target_fds[i],
-						&params.targets[i]);
+	for (n = 0; n < arg.nr_targets; n++) {
+		ret = blk_interposer_target_file(fds[n], &files[n]);
 		if (ret)
-			return ret;
+			goto out;
+		targets[n] = file_bdev(files[n]);
 	}
 	params.flags = arg.flags;
 	params.nr_targets = arg.nr_targets;
 	params.ops_name = arg.ops_name;
-	return blk_interposer_attach(bdev, &params);
+	ret = blk_interposer_attach(bdev, &params);
+out:
+	for (i = 0; i < n; i++)
+		fput(files[i]);
+	return ret;
 }
 
 static int blk_interposer_ioctl_detach(struct block_device *bdev,
@@ -114,16 +143,24 @@ static int blk_interposer_ioctl_detach(struct block_device *bdev,
 static int blk_interposer_ioctl_query(struct block_device *bdev,
 				      void __user *argp)
 {
-	struct blkinterpose_info info = { };
-	u32 usize;
+	struct blkinterpose_dev targets[BLK_INTERPOSER_MAX_TARGETS] = { };
+	struct blkinterpose_info info = { }, in = { };
+	u32 usize, n;
 
-	/* Output only: a larger caller structure keeps its tail untouched. */
+	/* Output but for size, nr_targets and targets_ptr: no tail check */
 	if (get_user(usize, (const u32 __user *)argp))
 		return -EFAULT;
 	if (usize < BLKINTERPOSE_INFO_SIZE_VER0)
 		return -EINVAL;
+	if (copy_from_user(&in, argp, min_t(u32, usize, sizeof(in))))
+		return -EFAULT;
 
-	blk_interposer_query(bdev, &info);
+	blk_interposer_query(bdev, &info, targets);
+	n = min(in.nr_targets, info.nr_targets);
+	if (n && copy_to_user(u64_to_user_ptr(in.targets_ptr), targets,
+			      n * sizeof(targets[0])))
+		return -EFAULT;
+	info.targets_ptr = in.targets_ptr;
 	info.size = min_t(u32, usize, sizeof(info));
 	if (copy_to_user(argp, &info, info.size))
 		return -EFAULT;
@@ -133,17 +170,18 @@ static int blk_interposer_ioctl_query(struct block_device *bdev,
 /**
  * blk_interposer_ioctl - handle the BLKINTERPOSE_* ioctls
  * @bdev: the device the ioctl was issued on: the original
+ * @mode: the mode it was opened with
  * @cmd: the ioctl command
  * @argp: its user argument
  *
  * Return: 0 or a negative errno, see include/uapi/linux/blk-interposer.h.
  */
-int blk_interposer_ioctl(struct block_device *bdev, unsigned int cmd,
-			 void __user *argp)
+int blk_interposer_ioctl(struct block_device *bdev, blk_mode_t mode,
+			 unsigned int cmd, void __user *argp)
 {
 	switch (cmd) {
 	case BLKINTERPOSE_ATTACH:
-		return blk_interposer_ioctl_attach(bdev, argp);
+		return blk_interposer_ioctl_attach(bdev, mode, argp);
 	case BLKINTERPOSE_DETACH:
 		return blk_interposer_ioctl_detach(bdev, argp);
 	case BLKINTERPOSE_QUERY:
@@ -156,30 +194,34 @@ int blk_interposer_ioctl(struct block_device *bdev, unsigned int cmd,
 static ssize_t interposer_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
+	struct blkinterpose_dev targets[BLK_INTERPOSER_MAX_TARGETS];
 	struct blkinterpose_info info = { };
 	const struct blkinterpose_counters *c = &info.counters;
 	unsigned int i;
 	int len;
 
-	blk_interposer_query(dev_to_bdev(dev), &info);
+	blk_interposer_query(dev_to_bdev(dev), &info, targets);
 	if (info.state == BLKINTERPOSE_STATE_RESERVED)
 		return sysfs_emit(buf, "reserved for=%u:%u refused=%llu\n",
-				  info.targets[0].major, info.targets[0].minor,
-				  c->failed);
-	if (info.state != BLKINTERPOSE_STATE_ATTACHED)
+				  info.reserved_for.major,
+				  info.reserved_for.minor, c->failed);
+	if (info.state == BLKINTERPOSE_STATE_NONE)
 		return sysfs_emit(buf, "none\n");
 
-	len = sysfs_emit(buf, "attached targets=");
+	if (info.state == BLKINTERPOSE_STATE_FAILED)
+		len = sysfs_emit(buf, "failed lost=%u:%u targets=",
+				 info.lost.major, info.lost.minor);
+	else
+		len = sysfs_emit(buf, "attached targets=");
 	for (i = 0; i < info.nr_targets; i++)
 		len += sysfs_emit_at(buf, len, "%s%u:%u", i ? "," : "",
-				     info.targets[i].major,
-				     info.targets[i].minor);
+				     targets[i].major, targets[i].minor);
 	len += sysfs_emit_at(buf, len, " ops=%s",
 			     info.ops_name[0] ? info.ops_name : "-");
 	len += sysfs_emit_at(buf, len,
-			     " seen=%llu passed=%llu redirected=%llu remapped=%llu failed=%llu completed=%llu invalid=%llu\n",
+			     " seen=%llu passed=%llu redirected=%llu remapped=%llu failed=%llu completed=%llu invalid=%llu lost=%llu\n",
 			     c->seen, c->passed, c->redirected, c->remapped,
-			     c->failed, c->completed, c->invalid);
+			     c->failed, c->completed, c->invalid, c->lost);
 	return len;
 }
 DEVICE_ATTR_RO(interposer);

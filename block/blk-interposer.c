@@ -21,6 +21,7 @@
  */
 
 #include <linux/bio.h>
+#include <linux/blk-integrity.h>
 #include <linux/blk-interposer.h>
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
@@ -52,6 +53,11 @@
  * @target_files: the targets, opened exclusively with the interposer as
  *	holder
  * @targets: block devices of @target_files
+ * @direct: bit i: target i is a whole blk-mq disk, which may take a bio
+ *	straight to its queue; bit %BLK_INTERPOSER_ORIG: the original is
+ * @nowait: bit i: target i takes REQ_NOWAIT bios; bit %BLK_INTERPOSER_ORIG:
+ *	the original does
+ * @lost: the target that went away, 0 while none did; every bio then fails
  * @prog: the registered ops deciding per bio, %NULL for a plain redirect
  * @stats: per-cpu bio counters
  * @inflight: bios in flight whose completion @prog sees
@@ -68,8 +74,11 @@ struct blk_interposer {
 	struct list_head		node;
 	unsigned int			flags;
 	unsigned int			nr_targets;
-	struct file			*target_files[BLKINTERPOSE_MAX_TARGETS];
-	struct block_device		*targets[BLKINTERPOSE_MAX_TARGETS];
+	struct file			*target_files[BLK_INTERPOSER_MAX_TARGETS];
+	struct block_device		*targets[BLK_INTERPOSER_MAX_TARGETS];
+	unsigned long			direct;
+	unsigned long			nowait;
+	dev_t				lost;
 	struct blk_interposer_prog	*prog;
 	struct blkinterpose_counters __percpu *stats;
 	struct percpu_ref		inflight;
@@ -127,6 +136,9 @@ struct blk_interposer_io {
 
 DEFINE_STATIC_KEY_FALSE(blk_interposer_in_use);
 
+/* Bit of the original in blk_interposer::direct and ::nowait */
+#define BLK_INTERPOSER_ORIG	BLK_INTERPOSER_MAX_TARGETS
+
 static struct kmem_cache *blk_interposer_io_cache;
 /* Reserve of each interposer with a program, as a bio set has */
 #define BLK_INTERPOSER_IO_POOL	BIO_POOL_SIZE
@@ -144,19 +156,15 @@ static LIST_HEAD(blk_interposer_progs);
 
 /*
  * Whether @bio, already checked against the original, may skip the checks
- * submit_bio_noacct() makes for @bdev: a read or a plain write that fits on
- * a whole blk-mq disk able to take it.  Anything else (flushes, FUA and
- * atomic writes, other ops, encryption contexts, partitions, bio-based
- * drivers, read-only targets, fault injection) takes the full path.
+ * submit_bio_noacct() makes for @bdev, a whole blk-mq disk (decided at
+ * attach): a read or a plain write that fits on a disk able to take it.
+ * Anything else (flushes, FUA and atomic writes, other ops, encryption
+ * contexts, read-only targets, fault injection) takes the full path.
  */
 static bool blk_interposer_can_direct(struct bio *bio,
 				      struct block_device *bdev)
 {
-	if (bdev_test_flag(bdev, BD_HAS_SUBMIT_BIO) || bdev_is_partition(bdev))
-		return false;
 	if (bio->bi_opf & (REQ_PREFLUSH | REQ_FUA | REQ_ATOMIC))
-		return false;
-	if ((bio->bi_opf & REQ_NOWAIT) && !bdev_nowait(bdev))
 		return false;
 	switch (bio_op(bio)) {
 	case REQ_OP_READ:
@@ -190,15 +198,27 @@ static bool blk_interposer_can_direct(struct bio *bio,
  * %BLK_INTERPOSER_TAKEN.
  */
 static enum blk_interposer_ret
-blk_interposer_send(struct bio *bio, struct block_device *bdev,
-		    sector_t sector, bool direct)
+blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
+		    unsigned int dest, sector_t sector, bool direct)
 {
+	struct block_device *bdev = dest == BLK_INTERPOSER_ORIG ?
+				    ip->orig : ip->targets[dest];
+
+	/*
+	 * A device that cannot take REQ_NOWAIT would fail the bio with
+	 * EOPNOTSUPP: tell the submitter to retry where it may block.
+	 */
+	if (unlikely(bio->bi_opf & REQ_NOWAIT) && !test_bit(dest, &ip->nowait)) {
+		bio_wouldblock_error(bio);
+		return BLK_INTERPOSER_TAKEN;
+	}
 	bio->bi_iter.bi_sector = sector;
 	/* the destination may not poll: complete by interrupt instead */
 	bio->bi_opf &= ~REQ_POLLED;
 	bio_set_dev(bio, bdev);
 	bio_set_flag(bio, BIO_INTERPOSED);
-	if (!direct || !blk_interposer_can_direct(bio, bdev)) {
+	if (!direct || !test_bit(dest, &ip->direct) ||
+	    !blk_interposer_can_direct(bio, bdev)) {
 		/* current->bio_list is set: this only queues the bio */
 		submit_bio_noacct(bio);
 		return BLK_INTERPOSER_TAKEN;
@@ -214,8 +234,15 @@ blk_interposer_send(struct bio *bio, struct block_device *bdev,
 	return BLK_INTERPOSER_DIRECT;
 }
 
+/*
+ * The start sector of @bio relative to its device.  submit_bio_noacct()
+ * remaps only bios with data to whole-disk sectors: an empty bio (a flush)
+ * of a partition keeps the sector it was given.
+ */
 static sector_t blk_interposer_rel_sector(struct bio *bio)
 {
+	if (unlikely(!bio_sectors(bio)))
+		return bio->bi_iter.bi_sector;
 	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
 }
 
@@ -241,12 +268,12 @@ static void blk_interposer_end(struct blk_interposer *ip, struct bio *bio,
 #define BLK_INTERPOSER_IO_FLAGS	(BIT(BIO_REMAPPED) | BIT(BIO_INTERPOSED))
 
 /*
- * The completion callback of a bio the interposer took over: give the bio
- * back as it was submitted, show it to the program, then complete it for
- * its submitter.  bio_endio() already did everything but calling the
- * submitter's callback, so that is all that is left to do.
+ * Give a bio the interposer took over back as it was submitted, show it to
+ * the program, then complete it for its submitter.  bio_endio() already
+ * did everything but calling the submitter's callback, so that is all
+ * that is left to do.
  */
-static void blk_interposer_endio(struct bio *bio)
+static void __blk_interposer_endio(struct bio *bio)
 {
 	struct blk_interposer_io *io = bio->bi_private;
 	struct blk_interposer *ip = io->ip;
@@ -261,6 +288,42 @@ static void blk_interposer_endio(struct bio *bio)
 	if (bio->bi_end_io)
 		bio->bi_end_io(bio);
 	percpu_ref_put(&ip->inflight);
+}
+
+/*
+ * Bios whose completion is running on this CPU, one list per context
+ * (task, softirq, hardirq, NMI): a callback of a bio being completed may
+ * end another bio the interposer took over (bio_chain_endio() ends the
+ * parent of a chain), and that one waits on the list instead of nesting.
+ */
+static DEFINE_PER_CPU(struct bio_list * [4], blk_interposer_completing);
+
+/*
+ * The completion callback of a bio the interposer took over.  bio_endio()
+ * walks chains of bios iteratively because drivers that save and restore
+ * bi_end_io would otherwise recurse through bio_chain_endio(); calling
+ * the saved callback here is such a restore, so the interposer keeps the
+ * walk iterative itself: a chain of any length completing last-first
+ * takes one frame per context, not one per bio.
+ */
+static void blk_interposer_endio(struct bio *bio)
+{
+	struct bio_list list = BIO_EMPTY_LIST;
+	struct bio_list **running;
+
+	preempt_disable();
+	running = this_cpu_ptr(&blk_interposer_completing[interrupt_context_level()]);
+	if (*running) {
+		bio_list_add(*running, bio);
+		preempt_enable();
+		return;
+	}
+	*running = &list;
+	do {
+		__blk_interposer_endio(bio);
+	} while ((bio = bio_list_pop(&list)));
+	*running = NULL;
+	preempt_enable();
 }
 
 /*
@@ -308,40 +371,64 @@ static void blk_interposer_finish(struct blk_interposer *ip, struct bio *bio,
 
 /*
  * Check a program's verdict and find where the bio goes.  Return: the
- * destination device with *sector set, or %NULL if the verdict is invalid.
+ * destination (a target index or %BLK_INTERPOSER_ORIG) with *sector set,
+ * or a negative value if the verdict is invalid.
  */
-static struct block_device *
-blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
-		    enum blk_interposer_action action,
-		    const struct blk_interposer_verdict *v, sector_t *sector)
+static int blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
+			       enum blk_interposer_action action,
+			       const struct blk_interposer_verdict *v,
+			       sector_t *sector)
 {
 	struct block_device *bdev;
+	int dest;
 
 	if (action == BLK_INTERPOSE_REMAP && v->target == BLK_INTERPOSE_ORIGINAL)
-		bdev = ip->orig;
+		dest = BLK_INTERPOSER_ORIG;
 	else if (v->target < ip->nr_targets)
-		bdev = ip->targets[v->target];
+		dest = v->target;
 	else
-		return NULL;
+		return -1;
 
 	*sector = blk_interposer_rel_sector(bio);
-	if (action == BLK_INTERPOSE_REMAP) {
+	/* an empty bio (a flush) has no range: its sector means nothing */
+	if (action == BLK_INTERPOSE_REMAP && bio_sectors(bio)) {
+		bdev = dest == BLK_INTERPOSER_ORIG ? ip->orig : ip->targets[dest];
 		/* the whole range must fit: never truncate a remapped bio */
 		if (v->sector > bdev_nr_sectors(bdev) ||
 		    bio_sectors(bio) > bdev_nr_sectors(bdev) - v->sector)
-			return NULL;
+			return -1;
 		*sector = v->sector;
 	}
-	return bdev;
+	return dest;
 }
 
-/* Any errno a program picks, either sign; unknown ones become EIO. */
+/*
+ * The errnos a program may fail a bio with, either sign; 0 means EIO.
+ * Statuses with a meaning inside the block layer (requeue, resource,
+ * retry, zone limits) are not offered.  Return: %BLK_STS_OK for an errno
+ * outside the set.
+ */
 static blk_status_t blk_interposer_fail_status(s32 error)
 {
-	if (!error)
-		return BLK_STS_IOERR;
 	/* negate only positive values: -INT_MIN would overflow */
-	return errno_to_blk_status(error < 0 ? error : -error);
+	switch (error < 0 ? error : -error) {
+	case 0:
+	case -EIO:
+		return BLK_STS_IOERR;
+	case -EROFS:
+		return BLK_STS_READONLY;
+	case -ENOSPC:
+	case -ENODATA:
+	case -EILSEQ:
+	case -EOPNOTSUPP:
+	case -ETIMEDOUT:
+	case -ENOLINK:
+	case -EREMOTEIO:
+	case -EBADE:
+		return errno_to_blk_status(error < 0 ? error : -error);
+	default:
+		return BLK_STS_OK;
+	}
 }
 
 /* Apply a program's verdict. */
@@ -350,8 +437,9 @@ blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 		     const struct blk_interposer_verdict *v, u64 start_ns,
 		     bool direct)
 {
-	struct block_device *bdev;
+	blk_status_t status;
 	sector_t sector;
+	int dest;
 
 	switch (action) {
 	case BLK_INTERPOSE_PASS:
@@ -362,8 +450,8 @@ blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 		return BLK_INTERPOSER_PASS;
 	case BLK_INTERPOSE_REDIRECT:
 	case BLK_INTERPOSE_REMAP:
-		bdev = blk_interposer_dest(ip, bio, action, v, &sector);
-		if (!bdev)
+		dest = blk_interposer_dest(ip, bio, action, v, &sector);
+		if (dest < 0)
 			goto invalid;
 		if (action == BLK_INTERPOSE_REDIRECT)
 			this_cpu_inc(ip->stats->redirected);
@@ -371,10 +459,11 @@ blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 			this_cpu_inc(ip->stats->remapped);
 		break;
 	case BLK_INTERPOSE_FAIL:
+		status = blk_interposer_fail_status(v->error);
+		if (status == BLK_STS_OK)
+			goto invalid;
 		this_cpu_inc(ip->stats->failed);
-		blk_interposer_finish(ip, bio, action,
-				      blk_interposer_fail_status(v->error),
-				      start_ns);
+		blk_interposer_finish(ip, bio, action, status, start_ns);
 		return BLK_INTERPOSER_TAKEN;
 	case BLK_INTERPOSE_COMPLETE:
 		this_cpu_inc(ip->stats->completed);
@@ -386,7 +475,7 @@ blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 
 	if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns))
 		return BLK_INTERPOSER_TAKEN;
-	return blk_interposer_send(bio, bdev, sector, direct);
+	return blk_interposer_send(ip, bio, dest, sector, direct);
 
 invalid:
 	this_cpu_inc(ip->stats->invalid);
@@ -411,6 +500,18 @@ blk_interposer_refuse(struct blk_interposer *ip, struct bio *bio)
 	return BLK_INTERPOSER_TAKEN;
 }
 
+/*
+ * A target of @ip went away: the original's data is not what was written
+ * through the interposer since the attach, so nothing may reach it.
+ */
+static enum blk_interposer_ret
+blk_interposer_lost(struct blk_interposer *ip, struct bio *bio)
+{
+	this_cpu_inc(ip->stats->lost);
+	bio_io_error(bio);
+	return BLK_INTERPOSER_TAKEN;
+}
+
 enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 						    struct bio *bio,
 						    bool direct)
@@ -422,12 +523,13 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 	int action = BLK_INTERPOSE_PASS;
 	u64 start_ns = 0;
 
+	if (unlikely(READ_ONCE(ip->lost)))
+		return blk_interposer_lost(ip, bio);
 	if (!ip->prog) {
 		if (unlikely(ip->reserved_for))
 			return blk_interposer_refuse(ip, bio);
 		this_cpu_inc(ip->stats->redirected);
-		return blk_interposer_send(bio, ip->targets[0], v.sector,
-					   direct);
+		return blk_interposer_send(ip, bio, 0, v.sector, direct);
 	}
 	/*
 	 * The rest of a bio that the original's driver split comes back here
@@ -572,8 +674,9 @@ static void blk_interposer_publish(struct blk_interposer *ip,
 	blk_interposer_set(bdev, ip);
 }
 
-/* Tell the program that it was attached to or detached from a device. */
-static void blk_interposer_notify(struct blk_interposer *ip, bool attach)
+/* Tell the program that it is attached to or was detached from @orig. */
+static void blk_interposer_notify(struct blk_interposer *ip,
+				  struct block_device *orig, bool attach)
 {
 	struct blk_interposer_ops *ops;
 
@@ -582,9 +685,9 @@ static void blk_interposer_notify(struct blk_interposer *ip, bool attach)
 	rcu_read_lock();
 	ops = rcu_dereference(ip->prog->ops);
 	if (attach && ops->attach)
-		ops->attach(ip->orig);
+		ops->attach(orig);
 	else if (!attach && ops->detach)
-		ops->detach(ip->orig);
+		ops->detach(orig);
 	rcu_read_unlock();
 }
 
@@ -597,7 +700,7 @@ static void blk_interposer_unlink(struct blk_interposer *ip,
 {
 	blk_interposer_set(ip->orig, NULL);
 	list_move_tail(&ip->node, gone);
-	blk_interposer_notify(ip, false);
+	blk_interposer_notify(ip, ip->orig, false);
 }
 
 /*
@@ -625,6 +728,12 @@ static struct blk_interposer_prog *blk_interposer_find_prog(const char *name)
 	return NULL;
 }
 
+/*
+ * Claim the targets the caller holds open.  They are opened again by
+ * device number, which is how a block device is claimed, and must turn
+ * out to be the very devices the caller holds: a number reused by a new
+ * disk since is another device.
+ */
 static int blk_interposer_open_targets(struct blk_interposer *ip,
 				       const struct blk_interposer_params *p)
 {
@@ -636,7 +745,7 @@ static int blk_interposer_open_targets(struct blk_interposer *ip,
 		for (j = 0; j < i; j++)
 			if (p->targets[j] == p->targets[i])
 				return -EINVAL;
-		f = bdev_file_open_by_dev(p->targets[i],
+		f = bdev_file_open_by_dev(p->targets[i]->bd_dev,
 					  BLK_OPEN_READ | BLK_OPEN_WRITE, ip,
 					  NULL);
 		if (IS_ERR(f))
@@ -644,29 +753,49 @@ static int blk_interposer_open_targets(struct blk_interposer *ip,
 		ip->target_files[i] = f;
 		ip->targets[i] = file_bdev(f);
 		ip->nr_targets = i + 1;
+		if (ip->targets[i] != p->targets[i])
+			return -ENODEV;
 	}
 	return 0;
 }
 
+/* What is fixed for the life of the interposer about where bios go. */
+static void blk_interposer_dest_caps(struct blk_interposer *ip,
+				     unsigned int dest,
+				     struct block_device *bdev)
+{
+	if (!bdev_test_flag(bdev, BD_HAS_SUBMIT_BIO) &&
+	    !bdev_is_partition(bdev))
+		__set_bit(dest, &ip->direct);
+	if (bdev_nowait(bdev))
+		__set_bit(dest, &ip->nowait);
+}
+
 /*
- * Checks that need no lock: the geometry of the targets.  Zoned devices
- * are refused because zone write plugging would see bios change device.
+ * Checks that need no lock: the geometry and limits of the targets, so
+ * that no bio fails later for a limit the original does not have.  Zoned
+ * devices are refused because zone write plugging would see bios change
+ * device, devices with integrity metadata because the payload would not
+ * follow the bio.
  */
 static int blk_interposer_check_targets(struct blk_interposer *ip,
 					struct block_device *orig, bool plain)
 {
 	unsigned int i;
 
-	if (bdev_is_zoned(orig))
+	if (bdev_is_zoned(orig) || blk_get_integrity(orig->bd_disk))
 		return -EOPNOTSUPP;
+	blk_interposer_dest_caps(ip, BLK_INTERPOSER_ORIG, orig);
 	for (i = 0; i < ip->nr_targets; i++) {
 		struct block_device *t = ip->targets[i];
 
-		if (bdev_is_zoned(t))
+		if (bdev_is_zoned(t) || blk_get_integrity(t->bd_disk))
 			return -EOPNOTSUPP;
 		if (blk_interposer_overlaps(orig, t) ||
-		    bdev_logical_block_size(t) > bdev_logical_block_size(orig))
+		    bdev_logical_block_size(t) > bdev_logical_block_size(orig) ||
+		    bdev_dma_alignment(t) > bdev_dma_alignment(orig))
 			return -EINVAL;
+		blk_interposer_dest_caps(ip, i, t);
 	}
 	if (plain && bdev_nr_sectors(ip->targets[0]) < bdev_nr_sectors(orig))
 		return -EINVAL;
@@ -692,9 +821,9 @@ static int blk_interposer_check_locked(struct blk_interposer *ip,
 		if (!blk_interposer_bdev_live(ip->targets[i]))
 			return -ENODEV;
 		/* a reserved target serves only the original it names */
-		if (t && t->reserved_for)
-			return t->reserved_for == orig->bd_dev ? 0 : -EBUSY;
-		if (t)
+		if (t && t->reserved_for && t->reserved_for != orig->bd_dev)
+			return -EBUSY;
+		if (t && !t->reserved_for)
 			return -ELOOP;
 	}
 	return 0;
@@ -725,7 +854,7 @@ int blk_interposer_attach(struct block_device *orig,
 	struct blk_interposer *ip;
 	int ret;
 
-	if (params->flags || params->nr_targets > BLKINTERPOSE_MAX_TARGETS ||
+	if (params->flags || params->nr_targets > BLK_INTERPOSER_MAX_TARGETS ||
 	    (plain && !params->nr_targets))
 		return -EINVAL;
 
@@ -769,8 +898,9 @@ int blk_interposer_attach(struct block_device *orig,
 		static_branch_dec(&blk_interposer_in_use);
 		goto out_free;
 	}
+	/* the program learns of its device before the first bio */
+	blk_interposer_notify(ip, orig, true);
 	blk_interposer_publish(ip, orig);
-	blk_interposer_notify(ip, true);
 	mutex_unlock(&blk_interposer_attach_lock);
 	return 0;
 
@@ -892,13 +1022,16 @@ void blk_interposer_unreserve(struct block_device *bdev)
 EXPORT_SYMBOL_GPL(blk_interposer_unreserve);
 
 /**
- * blk_interposer_bdev_gone - detach interposers from a device going away
+ * blk_interposer_bdev_gone - a device with or under interposers goes away
  * @bdev: a block device that is being deleted or lost its media
  *
- * Detaches the interposer of @bdev and every interposer that uses @bdev as
- * a target.  Called from bdev_mark_dead() and drop_partition(), possibly
- * with a disk's open_mutex held, so the targets are released from a work
- * item.
+ * Detaches the interposer of @bdev.  Every interposer that uses @bdev as
+ * a target fails closed instead: it stays attached and fails every bio
+ * with EIO until it is detached, as the original's own data is not what
+ * was written through it.  Called from bdev_mark_dead(), after the
+ * holder of @bdev was told and wrote what it still had, and from
+ * drop_partition(), possibly with a disk's open_mutex held, so the
+ * targets are released from a work item.
  */
 void blk_interposer_bdev_gone(struct block_device *bdev)
 {
@@ -907,8 +1040,13 @@ void blk_interposer_bdev_gone(struct block_device *bdev)
 
 	mutex_lock(&blk_interposer_attach_lock);
 	list_for_each_entry_safe(ip, tmp, &blk_interposer_list, node) {
-		if (ip->orig == bdev || blk_interposer_has_target(ip, bdev))
+		if (ip->orig == bdev) {
 			blk_interposer_unlink(ip, &gone);
+		} else if (!ip->lost && blk_interposer_has_target(ip, bdev)) {
+			WRITE_ONCE(ip->lost, bdev->bd_dev);
+			pr_warn("%pg: interposer failed: its target %pg went away, I/O fails until it is detached\n",
+				ip->orig, bdev);
+		}
 	}
 	mutex_unlock(&blk_interposer_attach_lock);
 
@@ -922,10 +1060,13 @@ void blk_interposer_bdev_gone(struct block_device *bdev)
 /**
  * blk_interposer_query - report the interposer state of a block device
  * @bdev: the device
- * @info: filled in; @info->size is left to the caller
+ * @info: filled in but for @info->size and @info->targets_ptr
+ * @targets: filled with the @info->nr_targets device numbers of the
+ *	targets, room for %BLK_INTERPOSER_MAX_TARGETS
  */
 void blk_interposer_query(struct block_device *bdev,
-			  struct blkinterpose_info *info)
+			  struct blkinterpose_info *info,
+			  struct blkinterpose_dev *targets)
 {
 	struct blk_interposer *ip;
 	unsigned int i;
@@ -933,6 +1074,7 @@ void blk_interposer_query(struct block_device *bdev,
 
 	info->original.major = MAJOR(bdev->bd_dev);
 	info->original.minor = MINOR(bdev->bd_dev);
+	info->max_targets = BLK_INTERPOSER_MAX_TARGETS;
 
 	mutex_lock(&blk_interposer_attach_lock);
 	ip = bdev->bd_interposer;
@@ -944,15 +1086,19 @@ void blk_interposer_query(struct block_device *bdev,
 		strscpy(info->ops_name, ip->prog->name, sizeof(info->ops_name));
 	info->nr_targets = ip->nr_targets;
 	for (i = 0; i < ip->nr_targets; i++) {
-		info->targets[i].major = MAJOR(ip->targets[i]->bd_dev);
-		info->targets[i].minor = MINOR(ip->targets[i]->bd_dev);
+		targets[i].major = MAJOR(ip->targets[i]->bd_dev);
+		targets[i].minor = MINOR(ip->targets[i]->bd_dev);
 	}
 	if (ip->reserved_for) {
 		/* the one device this one may serve */
 		info->state = BLKINTERPOSE_STATE_RESERVED;
-		info->nr_targets = 1;
-		info->targets[0].major = MAJOR(ip->reserved_for);
-		info->targets[0].minor = MINOR(ip->reserved_for);
+		info->reserved_for.major = MAJOR(ip->reserved_for);
+		info->reserved_for.minor = MINOR(ip->reserved_for);
+	}
+	if (ip->lost) {
+		info->state = BLKINTERPOSE_STATE_FAILED;
+		info->lost.major = MAJOR(ip->lost);
+		info->lost.minor = MINOR(ip->lost);
 	}
 	for_each_possible_cpu(cpu) {
 		struct blkinterpose_counters *c = per_cpu_ptr(ip->stats, cpu);
@@ -964,12 +1110,13 @@ void blk_interposer_query(struct block_device *bdev,
 		sum->failed += c->failed;
 		sum->completed += c->completed;
 		sum->invalid += c->invalid;
+		sum->lost += c->lost;
 	}
 	/* every bio ends up in exactly one of them: no counter of its own */
 	info->counters.seen = info->counters.passed +
 		info->counters.redirected + info->counters.remapped +
 		info->counters.failed + info->counters.completed +
-		info->counters.invalid;
+		info->counters.invalid + info->counters.lost;
 out_unlock:
 	mutex_unlock(&blk_interposer_attach_lock);
 }

@@ -37,11 +37,12 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 						    bool direct);
 void blk_interposer_bdev_gone(struct block_device *bdev);
 void blk_interposer_query(struct block_device *bdev,
-			  struct blkinterpose_info *info);
+			  struct blkinterpose_info *info,
+			  struct blkinterpose_dev *targets);
 u32 blk_interposer_nr_targets(struct block_device *bdev);
 u64 blk_interposer_dev_sectors(struct block_device *bdev, u32 target);
-int blk_interposer_ioctl(struct block_device *bdev, unsigned int cmd,
-			 void __user *argp);
+int blk_interposer_ioctl(struct block_device *bdev, blk_mode_t mode,
+			 unsigned int cmd, void __user *argp);
 extern struct device_attribute dev_attr_interposer;
 
 /**
@@ -83,7 +84,8 @@ static inline void blk_interposer_bdev_gone(struct block_device *bdev)
 }
 
 static inline int blk_interposer_ioctl(struct block_device *bdev,
-				       unsigned int cmd, void __user *argp)
+				       blk_mode_t mode, unsigned int cmd,
+				       void __user *argp)
 {
 	return -ENOTTY;
 }

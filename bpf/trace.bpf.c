@@ -71,9 +71,7 @@ void BPF_PROG(trace_end, struct bio *bio,
 			bpf_map_delete_elem(&submitters, &key);
 		return;
 	}
-	interpose_event_fill(&e, bio, bio->bi_iter.bi_sector, INTERPOSE_EV_COMPLETE);
-	/* a partition's bios carry whole-disk sectors */
-	e.sector -= bio->bi_bdev->bd_start_sect;
+	interpose_event_fill(&e, bio, bio_rel_sector(bio), INTERPOSE_EV_COMPLETE);
 	e.ts_ns = c->start_ns;
 	e.latency_ns = c->latency_ns;
 	e.error = c->error;

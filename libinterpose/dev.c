@@ -221,7 +221,8 @@ int interpose_resolve_dev(const char *name, dev_t *devp, char *path,
 int ip_geom(dev_t dev, struct ip_geom *g)
 {
 	char sys[PATH_MAX], path[PATH_MAX + 64], val[32];
-	__u64 lbs;
+	const char *disk;
+	__u64 lbs, dma;
 	int err;
 
 	memset(g, 0, sizeof(*g));
@@ -248,13 +249,25 @@ int ip_geom(dev_t dev, struct ip_geom *g)
 		err = ip_parse_majmin(val, &g->disk);
 		if (err)
 			return err;
-		snprintf(path, sizeof(path), "%s/../queue/logical_block_size", sys);
+		disk = "/..";
 	} else {
 		g->disk = dev;
-		snprintf(path, sizeof(path), "%s/queue/logical_block_size", sys);
+		disk = "";
 	}
+	/* queue/ and integrity/ are the whole disk's */
+	snprintf(path, sizeof(path), "%s%s/queue/logical_block_size", sys, disk);
 	if (!ip_read_u64(path, &lbs))
 		g->lbs = lbs;
+	snprintf(path, sizeof(path), "%s%s/queue/dma_alignment", sys, disk);
+	if (!ip_read_u64(path, &dma)) {
+		g->have_dma = true;
+		g->dma_align = dma;
+	}
+	snprintf(path, sizeof(path), "%s%s/queue/zoned", sys, disk);
+	g->zoned = !ip_read_line(path, val, sizeof(val)) && strcmp(val, "none");
+	snprintf(path, sizeof(path), "%s%s/integrity/format", sys, disk);
+	g->integrity = !ip_read_line(path, val, sizeof(val)) &&
+		       strcmp(val, "none");
 	return 0;
 }
 

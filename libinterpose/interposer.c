@@ -27,6 +27,10 @@
 
 #include "libinterpose_internal.h"
 
+#ifndef BLKGETDISKSEQ
+#define BLKGETDISKSEQ	_IOR(0x12, 128, __u64)
+#endif
+
 const char *ip_common_reason(int err)
 {
 	switch (err) {
@@ -52,6 +56,8 @@ const char *ip_attach_reason(int err, const struct ip_attach_ctx *ctx,
 		return ip_common_reason(ENOTTY);
 	switch (err) {
 	case EBUSY:
+		if (ctx->orig_attached && ctx->orig_failed)
+			return "already interposed (its interposer failed: a target went away; detach it first)";
 		if (ctx->orig_attached)
 			return "already interposed";
 		if (ctx->reserved_target) {
@@ -78,10 +84,24 @@ const char *ip_attach_reason(int err, const struct ip_attach_ctx *ctx,
 	case EINVAL:
 		return "the kernel refused the targets or options";
 	case EOPNOTSUPP:
-		return "zoned devices cannot be interposed";
+		if (ctx->integrity_dev) {
+			snprintf(buf, len, "%s has integrity metadata, which cannot follow a bio to another device",
+				 ctx->integrity_dev);
+			return buf;
+		}
+		if (ctx->zoned)
+			return "zoned devices cannot be interposed";
+		return "zoned devices and devices with integrity metadata cannot be interposed";
 	case EBADF:
+		/* the library opens the original for writing itself */
+		return "the original is not open for writing, or a target is not an open block device";
 	case ENOTBLK:
 		return "a target is not a block device";
+	case ENODEV:
+		if (!ctx->gone_target)
+			break;
+		snprintf(buf, len, "target %s went away", ctx->gone_target);
+		return buf;
 	}
 	reason = ip_common_reason(err);
 	return reason ?: strerror(err);
@@ -105,12 +125,40 @@ const char *ip_detach_reason(int err, bool unsupported)
 	return reason ?: strerror(err);
 }
 
+/*
+ * Whether the target @d, open as @fd, went away: its device number is
+ * gone from sysfs, or belongs to another disk now (a new disk sequence
+ * number behind its node).
+ */
+static bool ip_target_gone(int fd, const struct ip_dev *d)
+{
+	__u64 seq, seq_now;
+	char path[PATH_MAX];
+	bool gone;
+	int nfd;
+
+	if (ip_snprintf(path, sizeof(path), "%s/dev/block/%u:%u",
+			ip_sysfs_root(), major(d->dev), minor(d->dev)) ||
+	    access(path, F_OK))
+		return true;
+	if (!d->path[0] || ioctl(fd, BLKGETDISKSEQ, &seq))
+		return false;
+	nfd = open(d->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (nfd < 0)
+		return errno == ENXIO || errno == ENODEV || errno == ENOENT;
+	gone = !ioctl(nfd, BLKGETDISKSEQ, &seq_now) && seq_now != seq;
+	close(nfd);
+	return gone;
+}
+
 /* Probes after a refused attach, to explain it. */
-static void ip_attach_explain(int err, int orig_fd, const struct ip_dev *devs,
-			      const int *fds, size_t n, const char *const *names,
+static void ip_attach_explain(int err, int orig_fd, const struct ip_dev *orig,
+			      const struct ip_dev *devs, const int *fds,
+			      size_t n, const char *const *names,
 			      struct ip_attach_ctx *ctx)
 {
 	struct blkinterpose_info ki;
+	struct ip_geom g;
 	size_t i;
 	int fd;
 
@@ -120,10 +168,12 @@ static void ip_attach_explain(int err, int orig_fd, const struct ip_dev *devs,
 		ctx->unsupported = ip_fd_unsupported(orig_fd);
 		break;
 	case EBUSY:
-		ctx->orig_attached = !ip_query_fd(orig_fd, &ki) &&
-				     ki.state == BLKINTERPOSE_STATE_ATTACHED;
+		ctx->orig_attached = !ip_query_fd(orig_fd, &ki, NULL, 0) &&
+				     ip_kstate_attached(ki.state);
+		ctx->orig_failed = ctx->orig_attached &&
+				   ki.state == BLKINTERPOSE_STATE_FAILED;
 		for (i = 0; i < n && !ctx->orig_attached; i++) {
-			if (!ip_query_fd(fds[i], &ki) &&
+			if (!ip_query_fd(fds[i], &ki, NULL, 0) &&
 			    ki.state == BLKINTERPOSE_STATE_RESERVED) {
 				ctx->reserved_target =
 					ip_label(&devs[i], names[i]);
@@ -142,12 +192,33 @@ static void ip_attach_explain(int err, int orig_fd, const struct ip_dev *devs,
 		break;
 	case ELOOP:
 		for (i = 0; i < n; i++) {
-			if (!ip_query_fd(fds[i], &ki) &&
-			    ki.state == BLKINTERPOSE_STATE_ATTACHED) {
+			if (!ip_query_fd(fds[i], &ki, NULL, 0) &&
+			    ip_kstate_attached(ki.state)) {
 				ctx->interposed_target =
 					ip_label(&devs[i], names[i]);
 				break;
 			}
+		}
+		break;
+	case ENODEV:
+		for (i = 0; i < n; i++) {
+			if (ip_target_gone(fds[i], &devs[i])) {
+				ctx->gone_target = ip_label(&devs[i], names[i]);
+				break;
+			}
+		}
+		break;
+	case EOPNOTSUPP:
+		for (i = 0; i <= n; i++) {
+			const struct ip_dev *d = i < n ? &devs[i] : orig;
+
+			if (ip_geom(d->dev, &g))
+				continue;
+			if (g.integrity && !ctx->integrity_dev)
+				ctx->integrity_dev = i < n ?
+					ip_label(d, names[i]) : "the original";
+			if (g.zoned)
+				ctx->zoned = true;
 		}
 		break;
 	}
@@ -163,10 +234,18 @@ static int ip_attach_check(const char *dev, const struct ip_dev *orig,
 	size_t i;
 
 	have_geom = !ip_geom(orig->dev, &og);
+	if (have_geom && og.integrity)
+		return ip_err(EOPNOTSUPP,
+			      "attach %s: it has integrity metadata, which cannot follow a bio to another device",
+			      olabel);
 	for (i = 0; i < n; i++) {
 		tlabel = ip_label(&tgts[i], names[i]);
 		if (!have_geom || ip_geom(tgts[i].dev, &tg))
 			continue;
+		if (tg.integrity)
+			return ip_err(EOPNOTSUPP,
+				      "attach %s: target %s has integrity metadata, which cannot follow a bio to another device",
+				      olabel, tlabel);
 		if (ip_geom_overlap(&og, &tg))
 			return ip_err(EINVAL, "attach %s: target %s overlaps the original",
 				      olabel, tlabel);
@@ -174,6 +253,11 @@ static int ip_attach_check(const char *dev, const struct ip_dev *orig,
 			return ip_err(EINVAL,
 				      "attach %s: target %s has a larger logical block size (%u) than the original (%u)",
 				      olabel, tlabel, tg.lbs, og.lbs);
+		if (og.have_dma && tg.have_dma && tg.dma_align > og.dma_align)
+			return ip_err(EINVAL,
+				      "attach %s: target %s has a larger DMA alignment (%u bytes) than the original (%u)",
+				      olabel, tlabel, tg.dma_align + 1,
+				      og.dma_align + 1);
 		if (plain && i == 0 && tg.nr_sectors < og.nr_sectors)
 			return ip_err(EINVAL,
 				      "attach %s: target %s is smaller than the original (%llu < %llu bytes)",
@@ -233,8 +317,9 @@ static int ip_open(const struct ip_dev *d, int flags)
 
 /*
  * A program whose pins another attach left behind: @dev was detached
- * without interpose_detach() (a target went away).  Remove them unless the
- * ops is still attached elsewhere.
+ * without interpose_detach() (the device went away, which detaches its
+ * interposer, and a device of the same name came back).  Remove them
+ * unless the ops is still attached elsewhere.
  */
 static int ip_stale_pins(const char *what, const char *devname)
 {
@@ -352,12 +437,14 @@ static int ip_attach_call(const char *dev,
 			  const struct interpose_attach_opts *opts)
 {
 	struct blkinterpose_attach arg = { .size = sizeof(arg) };
-	int fds[BLKINTERPOSE_MAX_TARGETS], ofd = -1, err;
+	int fds[IP_MAX_TARGETS], ofd = -1, err;
+	__s32 kfds[IP_MAX_TARGETS];
 	char why[256], what[PATH_MAX + 8], devname[IP_NAME_LEN];
 	const char *const *names, *const *vars;
 	struct ip_attach_ctx ctx = { };
 	struct ip_prog prog = { };
 	struct blkinterpose_info ki;
+	bool have_ki;
 	struct bpf_link *link = NULL;
 	const char *ops, *olabel, *path;
 	struct ip_dev *devs;
@@ -420,9 +507,9 @@ static int ip_attach_call(const char *dev,
 	}
 	if (!ops && !path && !n)
 		return ip_err(EINVAL, "attach %s: no target given", dev);
-	if (n > BLKINTERPOSE_MAX_TARGETS)
+	if (n > IP_MAX_TARGETS)
 		return ip_err(EINVAL, "attach %s: too many targets (%zu, at most %d)",
-			      dev, n, BLKINTERPOSE_MAX_TARGETS);
+			      dev, n, IP_MAX_TARGETS);
 	if (n && !names)
 		return ip_err(EINVAL, "attach %s: nr_targets is %zu but targets is NULL",
 			      dev, n);
@@ -440,10 +527,25 @@ static int ip_attach_call(const char *dev,
 	if (err)
 		goto out;
 
-	ofd = ip_open(&devs[n], O_RDONLY);
+	/*
+	 * The kernel takes an attach only through a writable descriptor,
+	 * unless a holder (a mounted filesystem) keeps writers out (EBUSY).
+	 */
+	ofd = ip_open(&devs[n], O_RDWR);
+	if (ofd == -EBUSY)
+		ofd = ip_open(&devs[n], O_RDONLY);
 	if (ofd < 0) {
 		err = ip_err(-ofd, "attach %s: cannot open: %s", olabel,
-			     ofd == -ENOENT ? "no device node" : strerror(-ofd));
+			     ofd == -ENOENT ? "no device node" :
+			     ofd == -EROFS ? "it is read-only (an attach needs it open for writing)" :
+			     strerror(-ofd));
+		goto out;
+	}
+	/* The kernel's limit, if it says (an older one does not). */
+	have_ki = !ip_query_fd(ofd, &ki, NULL, 0);
+	if (have_ki && ki.max_targets && n > ki.max_targets) {
+		err = ip_err(EINVAL, "attach %s: too many targets (%zu, the kernel takes at most %u)",
+			     olabel, n, ki.max_targets);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -456,16 +558,21 @@ static int ip_attach_call(const char *dev,
 			goto out;
 		}
 		nfds++;
-		arg.target_fds[i] = fds[i];
+		kfds[i] = fds[i];
 	}
 	arg.nr_targets = n;
+	arg.targets_ptr = n ? (__u64)(unsigned long)kfds : 0;
 	arg.flags = flags;
 
 	if (path) {
 		/* Nothing to load for a device that cannot take it. */
-		if (!ip_query_fd(ofd, &ki) &&
-		    ki.state == BLKINTERPOSE_STATE_ATTACHED) {
-			err = ip_err(EBUSY, "attach %s: already interposed", olabel);
+		if (have_ki && ki.state != BLKINTERPOSE_STATE_NONE) {
+			ctx.orig_attached = ip_kstate_attached(ki.state);
+			ctx.orig_failed = ki.state == BLKINTERPOSE_STATE_FAILED;
+			err = ip_err(EBUSY, "attach %s: %s", olabel,
+				     ctx.orig_attached ?
+				     ip_attach_reason(EBUSY, &ctx, why, sizeof(why)) :
+				     "it is reserved as a target of another device");
 			goto out;
 		}
 		ip_pin_devname(&devs[n], devname, sizeof(devname));
@@ -484,7 +591,8 @@ static int ip_attach_call(const char *dev,
 	if (ioctl(ofd, BLKINTERPOSE_ATTACH, &arg)) {
 		err = errno;
 		ctx.ops_name = ops;
-		ip_attach_explain(err, ofd, devs, fds, n, names, &ctx);
+		ip_attach_explain(err, ofd, &devs[n], devs, fds, n, names,
+				  &ctx);
 		if (ctx.unsupported)
 			err = ENOTTY;
 		err = ip_err(err, "attach %s: %s", olabel,
@@ -565,7 +673,7 @@ static int ip_detach_check_dm(const struct ip_dev *d, const char *label,
 	int openers;
 
 	dm_name[0] = '\0';
-	if (ip_query_dev(d, &info) || info.state != INTERPOSE_STATE_ATTACHED ||
+	if (ip_query_dev(d, &info) || !ip_state_attached(info.state) ||
 	    info.nr_targets != 1 ||
 	    ip_dm_ours(info.targets[0].dev, devname, dm_name, len, &openers) != 1)
 		return 0;

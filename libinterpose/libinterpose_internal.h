@@ -75,6 +75,14 @@ __printf(3, 4) int ip_snprintf(char *buf, size_t len, const char *fmt, ...);
 
 #define IP_NAME_LEN	(NAME_MAX + 1)
 
+/*
+ * The most targets the library handles for one interposer.  The kernel's
+ * own limit is reported by BLKINTERPOSE_QUERY (blkinterpose_info
+ * .max_targets) and checked before an attach; a kernel allowing more
+ * than this still gets at most this many from the library.
+ */
+#define IP_MAX_TARGETS	8
+
 /* A resolved device. */
 struct ip_dev {
 	dev_t dev;
@@ -98,6 +106,10 @@ struct ip_geom {
 	__u64 start;		/* first sector on the disk (partitions) */
 	__u64 nr_sectors;	/* size in 512-byte sectors */
 	unsigned int lbs;	/* logical block size, 0 if unknown */
+	bool have_dma;		/* dma_align is known */
+	unsigned int dma_align;	/* DMA alignment mask (queue/dma_alignment) */
+	bool zoned;		/* queue/zoned is not "none" */
+	bool integrity;		/* the disk has integrity metadata */
 };
 int ip_geom(dev_t dev, struct ip_geom *g);
 bool ip_geom_overlap(const struct ip_geom *a, const struct ip_geom *b);
@@ -112,16 +124,36 @@ struct interpose_info {
 	__u32 flags;
 	struct ip_devref orig;
 	char path[PATH_MAX];	/* node of the original, "" if none */
+	/*
+	 * For INTERPOSE_STATE_RESERVED: one, targets[0] is the original the
+	 * device serves (blkinterpose_info.reserved_for)
+	 */
 	unsigned int nr_targets;
-	struct ip_devref targets[BLKINTERPOSE_MAX_TARGETS];
+	struct ip_devref targets[IP_MAX_TARGETS];
+	struct ip_devref lost;	/* INTERPOSE_STATE_FAILED: the lost target */
 	char ops_name[BLKINTERPOSE_NAME_LEN];
 	struct interpose_counters counters;
 };
 
+/* An interposer is attached to the device, failed or not. */
+static inline bool ip_state_attached(enum interpose_state state)
+{
+	return state == INTERPOSE_STATE_ATTACHED ||
+	       state == INTERPOSE_STATE_FAILED;
+}
+
+/* The same for the kernel's BLKINTERPOSE_STATE_*. */
+static inline bool ip_kstate_attached(__u32 state)
+{
+	return state == BLKINTERPOSE_STATE_ATTACHED ||
+	       state == BLKINTERPOSE_STATE_FAILED;
+}
+
 /*
- * Fill @info from the device's "interposer" sysfs line ("none" or
- * "attached targets=M:m,... ops=NAME|- seen=N ..."); unknown keys are
- * skipped.  -EINVAL if the line is neither.
+ * Fill @info from the device's "interposer" sysfs line: "none",
+ * "reserved for=M:m refused=N", "attached targets=M:m,... ops=NAME|-
+ * seen=N ..." or "failed lost=M:m targets=M:m,... ops=NAME|- seen=N ...";
+ * unknown keys are skipped.  -EINVAL if the line is none of them.
  */
 int ip_info_parse_sysfs(const char *line, struct interpose_info *info);
 
@@ -131,8 +163,13 @@ static inline const char *ip_label(const struct ip_dev *d, const char *arg)
 	return d->path[0] ? d->path : arg;
 }
 
-/* BLKINTERPOSE_QUERY on an open device: 0 or -errno. */
-int ip_query_fd(int fd, struct blkinterpose_info *ki);
+/*
+ * BLKINTERPOSE_QUERY on an open device: 0 or -errno.  @targets (may be
+ * NULL) has room for @room device numbers, filled with the first ones of
+ * the ki->nr_targets targets.
+ */
+int ip_query_fd(int fd, struct blkinterpose_info *ki,
+		struct blkinterpose_dev *targets, unsigned int room);
 /* The kernel does not know BLKINTERPOSE_QUERY. */
 bool ip_fd_unsupported(int fd);
 /*
@@ -148,10 +185,14 @@ const char *ip_common_reason(int err);
 struct ip_attach_ctx {
 	const char *ops_name;		/* NULL for a plain redirect */
 	bool orig_attached;		/* the original already has one */
+	bool orig_failed;		/* ... and it failed (a target went away) */
+	bool zoned;			/* a device is zoned (EOPNOTSUPP) */
+	const char *integrity_dev;	/* a device with integrity metadata */
 	bool unsupported;		/* BLKINTERPOSE_QUERY is unknown too */
 	const char *busy_target;	/* a target in exclusive use */
 	const char *reserved_target;	/* a target reserved for another */
 	const char *interposed_target;	/* a target that has an interposer */
+	const char *gone_target;	/* a target that went away (ENODEV) */
 };
 const char *ip_attach_reason(int err, const struct ip_attach_ctx *ctx,
 			     char *buf, size_t len);
@@ -290,8 +331,9 @@ int ip_kops_map_name(const struct ip_kops *k, int map_fd, char *name,
 int ip_link_ops_name(int link_fd, char *name, size_t len);
 /*
  * The kernel names of the devices, other than @except (NULL: none),
- * attached to the ops @name, from sysfs; a sorted array of *@cntp strings,
- * freed with ip_names_free().
+ * attached to the ops @name (failed interposers too: they hold it until
+ * detached), from sysfs; a sorted array of *@cntp strings, freed with
+ * ip_names_free().
  */
 int ip_ops_users(const char *name, const char *except, char ***namesp,
 		 size_t *cntp);

@@ -215,7 +215,7 @@ int ip_ops_users(const char *name, const char *except, char ***namesp,
 			continue;
 		memset(&info, 0, sizeof(info));
 		if (ip_info_parse_sysfs(line, &info) ||
-		    info.state != INTERPOSE_STATE_ATTACHED ||
+		    !ip_state_attached(info.state) ||
 		    strcmp(info.ops_name, name))
 			continue;
 		tmp = realloc(names, (cnt + 1) * sizeof(*names));

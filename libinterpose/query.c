@@ -19,10 +19,16 @@
 
 #include "libinterpose_internal.h"
 
-int ip_query_fd(int fd, struct blkinterpose_info *ki)
+int ip_query_fd(int fd, struct blkinterpose_info *ki,
+		struct blkinterpose_dev *targets, unsigned int room)
 {
 	memset(ki, 0, sizeof(*ki));
 	ki->size = sizeof(*ki);
+	if (targets && room) {
+		memset(targets, 0, room * sizeof(*targets));
+		ki->nr_targets = room;
+		ki->targets_ptr = (__u64)(unsigned long)targets;
+	}
 	return ioctl(fd, BLKINTERPOSE_QUERY, ki) ? -errno : 0;
 }
 
@@ -30,7 +36,7 @@ int ip_query_fd(int fd, struct blkinterpose_info *ki)
 bool ip_fd_unsupported(int fd)
 {
 	struct blkinterpose_info ki;
-	int err = ip_query_fd(fd, &ki);
+	int err = ip_query_fd(fd, &ki, NULL, 0);
 
 	return err == -ENOTTY || err == -EINVAL;
 }
@@ -47,24 +53,55 @@ static void ip_info_set_targets(struct interpose_info *info,
 	}
 }
 
+static void ip_devref_set(struct ip_devref *ref, dev_t dev)
+{
+	ref->dev = dev;
+	ip_dev_name(dev, ref->name, sizeof(ref->name));
+}
+
+/*
+ * @targets: what the query filled in, room for IP_MAX_TARGETS; a kernel
+ * with more targets than that has the rest left out.
+ */
 static void ip_info_from_kernel(struct interpose_info *info,
-				const struct blkinterpose_info *ki)
+				const struct blkinterpose_info *ki,
+				const struct blkinterpose_dev *targets)
 {
 	const struct blkinterpose_counters *kc = &ki->counters;
 	struct interpose_counters *c = &info->counters;
-	dev_t devs[BLKINTERPOSE_MAX_TARGETS];
+	dev_t devs[IP_MAX_TARGETS];
 	unsigned int i, n;
 
-	info->state = ki->state == BLKINTERPOSE_STATE_ATTACHED ?
-		      INTERPOSE_STATE_ATTACHED : ki->state ==
-		      BLKINTERPOSE_STATE_RESERVED ? INTERPOSE_STATE_RESERVED :
-		      INTERPOSE_STATE_NONE;
+	switch (ki->state) {
+	case BLKINTERPOSE_STATE_ATTACHED:
+		info->state = INTERPOSE_STATE_ATTACHED;
+		break;
+	case BLKINTERPOSE_STATE_RESERVED:
+		info->state = INTERPOSE_STATE_RESERVED;
+		break;
+	case BLKINTERPOSE_STATE_FAILED:
+		info->state = INTERPOSE_STATE_FAILED;
+		break;
+	default:
+		info->state = INTERPOSE_STATE_NONE;
+		break;
+	}
 	info->flags = ki->flags;
-	n = ki->nr_targets < BLKINTERPOSE_MAX_TARGETS ?
-	    ki->nr_targets : BLKINTERPOSE_MAX_TARGETS;
-	for (i = 0; i < n; i++)
-		devs[i] = makedev(ki->targets[i].major, ki->targets[i].minor);
+	if (info->state == INTERPOSE_STATE_RESERVED) {
+		/* the library's form: target 0 is the original it serves */
+		devs[0] = makedev(ki->reserved_for.major,
+				  ki->reserved_for.minor);
+		n = 1;
+	} else {
+		n = ki->nr_targets < IP_MAX_TARGETS ?
+		    ki->nr_targets : IP_MAX_TARGETS;
+		for (i = 0; i < n; i++)
+			devs[i] = makedev(targets[i].major, targets[i].minor);
+	}
 	ip_info_set_targets(info, devs, n);
+	if (info->state == INTERPOSE_STATE_FAILED)
+		ip_devref_set(&info->lost, makedev(ki->lost.major,
+						   ki->lost.minor));
 	snprintf(info->ops_name, sizeof(info->ops_name), "%.*s",
 		 (int)sizeof(ki->ops_name), ki->ops_name);
 	c->seen = kc->seen;
@@ -74,6 +111,7 @@ static void ip_info_from_kernel(struct interpose_info *info,
 	c->failed = kc->failed;
 	c->completed = kc->completed;
 	c->invalid = kc->invalid;
+	c->lost = kc->lost;
 }
 
 static const struct {
@@ -83,22 +121,32 @@ static const struct {
 #define IP_COUNTER(f) { #f, offsetof(struct interpose_counters, f) }
 	IP_COUNTER(seen), IP_COUNTER(passed), IP_COUNTER(redirected),
 	IP_COUNTER(remapped), IP_COUNTER(failed), IP_COUNTER(completed),
-	IP_COUNTER(invalid),
+	IP_COUNTER(invalid), IP_COUNTER(lost),
 #undef IP_COUNTER
 };
 
+static int ip_parse_dev(const char *val, dev_t *dev)
+{
+	unsigned int maj, min;
+	char end;
+
+	if (sscanf(val, "%u:%u%c", &maj, &min, &end) != 2)
+		return -EINVAL;
+	*dev = makedev(maj, min);
+	return 0;
+}
+
 static int ip_parse_targets(char *val, struct interpose_info *info)
 {
-	dev_t devs[BLKINTERPOSE_MAX_TARGETS];
-	unsigned int n = 0, maj, min;
-	char *tok, *save, end;
+	dev_t devs[IP_MAX_TARGETS];
+	unsigned int n = 0;
+	char *tok, *save;
 
 	for (tok = strtok_r(val, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		if (n == BLKINTERPOSE_MAX_TARGETS ||
-		    sscanf(tok, "%u:%u%c", &maj, &min, &end) != 2)
+		if (n == IP_MAX_TARGETS || ip_parse_dev(tok, &devs[n]))
 			return -EINVAL;
-		devs[n++] = makedev(maj, min);
+		n++;
 	}
 	ip_info_set_targets(info, devs, n);
 	return 0;
@@ -107,6 +155,8 @@ static int ip_parse_targets(char *val, struct interpose_info *info)
 int ip_info_parse_sysfs(const char *line, struct interpose_info *info)
 {
 	char buf[1024], *tok, *save, *val;
+	bool lost_seen = false;
+	dev_t dev;
 	size_t i;
 
 	snprintf(buf, sizeof(buf), "%s", line);
@@ -132,16 +182,27 @@ int ip_info_parse_sysfs(const char *line, struct interpose_info *info)
 		}
 		return info->nr_targets == 1 ? 0 : -EINVAL;
 	}
-	if (strcmp(tok, "attached"))
+	if (!strcmp(tok, "attached"))
+		info->state = INTERPOSE_STATE_ATTACHED;
+	else if (!strcmp(tok, "failed"))
+		/* "failed lost=M:m targets=M:m,... ops=NAME|- seen=N ..." */
+		info->state = INTERPOSE_STATE_FAILED;
+	else
 		return -EINVAL;
-	info->state = INTERPOSE_STATE_ATTACHED;
 
 	while ((tok = strtok_r(NULL, " \t\n", &save))) {
 		val = strchr(tok, '=');
 		if (!val)
 			continue;
 		*val++ = '\0';
-		if (!strcmp(tok, "targets")) {
+		if (!strcmp(tok, "lost") &&
+		    info->state == INTERPOSE_STATE_FAILED && !lost_seen) {
+			/* the first lost= names the target, the second counts */
+			if (ip_parse_dev(val, &dev))
+				return -EINVAL;
+			ip_devref_set(&info->lost, dev);
+			lost_seen = true;
+		} else if (!strcmp(tok, "targets")) {
 			if (ip_parse_targets(val, info))
 				return -EINVAL;
 		} else if (!strcmp(tok, "ops")) {
@@ -157,6 +218,8 @@ int ip_info_parse_sysfs(const char *line, struct interpose_info *info)
 						strtoull(val, NULL, 10);
 		}
 	}
+	if (info->state == INTERPOSE_STATE_FAILED && !lost_seen)
+		return -EINVAL;
 	return 0;
 }
 
@@ -183,6 +246,7 @@ static int ip_query_sysfs(dev_t dev, struct interpose_info *info)
 
 int ip_query_dev(const struct ip_dev *d, struct interpose_info *info)
 {
+	struct blkinterpose_dev targets[IP_MAX_TARGETS];
 	struct blkinterpose_info ki;
 	int fd, err, open_err = -ENOENT;
 
@@ -197,12 +261,12 @@ int ip_query_dev(const struct ip_dev *d, struct interpose_info *info)
 	if (d->path[0]) {
 		fd = open(d->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (fd >= 0) {
-			err = ip_query_fd(fd, &ki);
+			err = ip_query_fd(fd, &ki, targets, IP_MAX_TARGETS);
 			close(fd);
 			if (err == -EINVAL)
 				err = -ENOTTY;
 			if (!err)
-				ip_info_from_kernel(info, &ki);
+				ip_info_from_kernel(info, &ki, targets);
 			return err;
 		}
 		open_err = -errno;
@@ -269,7 +333,9 @@ static int ip_list_one(const char *name, struct interpose_info **infop,
 	    ip_read_line(path, line, sizeof(line)))
 		return 0;
 	*supported = true;
-	if (strncmp(line, "attached", strlen("attached")))
+	/* attached, or failed (a target went away): both are interposed */
+	if (strncmp(line, "attached ", strlen("attached ")) &&
+	    strncmp(line, "failed ", strlen("failed ")))
 		return 0;
 
 	snprintf(path, sizeof(path), "%s/class/block/%s/dev", ip_sysfs_root(),
@@ -408,6 +474,16 @@ const char *interpose_info__target_name(const struct interpose_info *info,
 					unsigned int idx)
 {
 	return idx < info->nr_targets ? info->targets[idx].name : NULL;
+}
+
+dev_t interpose_info__lost_dev(const struct interpose_info *info)
+{
+	return info->state == INTERPOSE_STATE_FAILED ? info->lost.dev : 0;
+}
+
+const char *interpose_info__lost_name(const struct interpose_info *info)
+{
+	return info->state == INTERPOSE_STATE_FAILED ? info->lost.name : NULL;
 }
 
 const char *interpose_info__ops_name(const struct interpose_info *info)

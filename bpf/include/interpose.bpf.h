@@ -91,6 +91,18 @@ static __always_inline __u64 bio_nr_sectors(const struct bio *bio)
 	return bio->bi_iter.bi_size >> INTERPOSE_SECTOR_SHIFT;
 }
 
+/*
+ * The start sector of @bio relative to its device, where verdict->sector
+ * is not at hand (end_bio): a partition's bios with data carry whole-disk
+ * sectors, empty ones (flushes) the sector they were given.
+ */
+static __always_inline __u64 bio_rel_sector(const struct bio *bio)
+{
+	if (!bio->bi_iter.bi_size)
+		return bio->bi_iter.bi_sector;
+	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
+}
+
 static __always_inline __u32 bio_dev(const struct bio *bio)
 {
 	return bio->bi_bdev->bd_dev;

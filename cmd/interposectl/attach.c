@@ -70,7 +70,9 @@ void detach_usage(FILE *f)
 		"to a target complete there.  A program attached with --prog is\n"
 		"unloaded: its pins are removed and its ops unregistered.  The\n"
 		"device-mapper device of --dm-table is removed; if it is open\n"
-		"elsewhere, nothing is done (EBUSY).\n"
+		"elsewhere, nothing is done (EBUSY).  A failed interposer (a target\n"
+		"went away: every bio fails with EIO) is detached the same way, and\n"
+		"only so.\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help        show this help\n",

@@ -15,7 +15,7 @@
 
 #include "main.h"
 
-#define INTERPOSECTL_VERSION "v0.3.0"
+#define INTERPOSECTL_VERSION "v0.4.0"
 
 static const struct cmd {
 	const char *name;

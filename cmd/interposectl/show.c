@@ -5,11 +5,18 @@
  *
  * show text: one line per device,
  *   nullb0 (251:0): attached, targets nullb1 (251:1), ops -, seen 10 ...
+ *   nullb0 (251:0): failed (target nullb1 went away; I/O fails until
+ *	detach), targets nullb1 (251:1), ops -, seen 10 ... lost 2
  *   dm-0 (253:0): reserved for nullb0 (251:0), refused 0
  * show JSON: one object per device (an array without DEV), with the fields
- *   device, dev, state ("attached", "reserved" or "none"),
- *   targets[{device, dev}] (for "reserved": the original it serves), ops,
- *   flags, counters{} (for "reserved": failed = refused bios).
+ *   device, dev, state ("attached", "failed", "reserved" or "none"),
+ *   targets[{device, dev}] (for "reserved": the original it serves),
+ *   lost{device, dev} (only for "failed": the target that went away; every
+ *   bio fails with EIO until detach), ops, flags, counters{seen, passed,
+ *   redirected, remapped, failed, completed, invalid, lost} (for
+ *   "reserved": failed = refused bios).
+ * A device whose kernel name is unknown (e.g. a target that went away and
+ * left sysfs) is named by its MAJ:MIN in "device" and in the text.
  * stats text: "NAME VALUE" per counter; JSON: device, dev, ops, counters{}.
  */
 #define _GNU_SOURCE
@@ -25,7 +32,7 @@ static const struct {
 } counters[] = {
 #define C(f) { #f, offsetof(struct interpose_counters, f) }
 	C(seen), C(passed), C(redirected), C(remapped), C(failed),
-	C(completed), C(invalid),
+	C(completed), C(invalid), C(lost),
 #undef C
 };
 
@@ -65,6 +72,7 @@ void show_info_text(FILE *f, const struct interpose_info *info)
 {
 	unsigned int i, n = interpose_info__nr_targets(info);
 	const char *ops = interpose_info__ops_name(info);
+	char buf[32];
 
 	print_dev(f, interpose_info__name(info), interpose_info__dev(info));
 	if (interpose_info__state(info) == INTERPOSE_STATE_RESERVED) {
@@ -75,11 +83,20 @@ void show_info_text(FILE *f, const struct interpose_info *info)
 			interpose_info__counters(info)->failed);
 		return;
 	}
-	if (interpose_info__state(info) != INTERPOSE_STATE_ATTACHED) {
+	switch (interpose_info__state(info)) {
+	case INTERPOSE_STATE_ATTACHED:
+		fprintf(f, ": attached, targets");
+		break;
+	case INTERPOSE_STATE_FAILED:
+		fprintf(f, ": failed (target %s went away; I/O fails until detach), targets",
+			name_or_dev(interpose_info__lost_name(info),
+				    interpose_info__lost_dev(info), buf,
+				    sizeof(buf)));
+		break;
+	default:
 		fprintf(f, ": not interposed\n");
 		return;
 	}
-	fprintf(f, ": attached, targets");
 	if (!n)
 		fprintf(f, " none");
 	for (i = 0; i < n; i++) {
@@ -120,18 +137,30 @@ static json_object *counters_json(const struct interpose_info *info)
 	return cnt;
 }
 
+static const char *state_str(enum interpose_state state)
+{
+	switch (state) {
+	case INTERPOSE_STATE_ATTACHED:
+		return "attached";
+	case INTERPOSE_STATE_FAILED:
+		return "failed";
+	case INTERPOSE_STATE_RESERVED:
+		return "reserved";
+	default:
+		return "none";
+	}
+}
+
 json_object *show_info_json(const struct interpose_info *info)
 {
 	unsigned int i, n = interpose_info__nr_targets(info);
 	const char *ops = interpose_info__ops_name(info);
+	enum interpose_state state = interpose_info__state(info);
 	json_object *obj, *targets;
-	bool attached;
 
-	attached = interpose_info__state(info) == INTERPOSE_STATE_ATTACHED;
 	obj = dev_json(interpose_info__name(info), interpose_info__dev(info));
 	json_object_object_add(obj, "state", json_object_new_string(
-		attached ? "attached" : interpose_info__state(info) ==
-		INTERPOSE_STATE_RESERVED ? "reserved" : "none"));
+		state_str(state)));
 
 	targets = json_object_new_array();
 	for (i = 0; i < n; i++)
@@ -139,6 +168,10 @@ json_object *show_info_json(const struct interpose_info *info)
 			interpose_info__target_name(info, i),
 			interpose_info__target_dev(info, i)));
 	json_object_object_add(obj, "targets", targets);
+	if (state == INTERPOSE_STATE_FAILED)
+		json_object_object_add(obj, "lost", dev_json(
+			interpose_info__lost_name(info),
+			interpose_info__lost_dev(info)));
 	json_object_object_add(obj, "ops",
 			       ops ? json_object_new_string(ops) : NULL);
 	json_object_object_add(obj, "flags",
@@ -155,7 +188,10 @@ void show_usage(FILE *f)
 		"\n"
 		"Show the interposer of the block device DEV (/dev/NAME, NAME or\n"
 		"MAJ:MIN), or without DEV every interposed device, one per line\n"
-		"(a JSON array with -j).\n"
+		"(a JSON array with -j).  The state is attached, failed (a target\n"
+		"went away: every bio fails with EIO until the interposer is\n"
+		"detached), reserved (a dm device made for --dm-table) or not\n"
+		"interposed.\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help        show this help\n",
@@ -248,7 +284,8 @@ void stats_usage(FILE *f)
 		"\n"
 		"Show the bio counters of the interposer of the block device DEV\n"
 		"(/dev/NAME, NAME or MAJ:MIN), one \"NAME VALUE\" per line: seen,\n"
-		"passed, redirected, remapped, failed, completed, invalid.\n"
+		"passed, redirected, remapped, failed, completed, invalid, lost.\n"
+		"A failed interposer (a target went away) has counters too.\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help        show this help\n",
@@ -275,7 +312,8 @@ int do_stats(int argc, char **argv)
 	err = interpose_query(a.dev, &info);
 	if (err)
 		return p_err_lib(err);
-	if (interpose_info__state(info) != INTERPOSE_STATE_ATTACHED) {
+	if (interpose_info__state(info) != INTERPOSE_STATE_ATTACHED &&
+	    interpose_info__state(info) != INTERPOSE_STATE_FAILED) {
 		err = p_err(ENOENT, "stats %s: not interposed",
 			    interpose_info__path(info)[0] ?
 			    interpose_info__path(info) : a.dev);

@@ -277,6 +277,13 @@ static int trace_event(void *ctx, const struct interpose_event *e)
 	return 0;
 }
 
+/* Attached, or failed (a target went away): the ops stays until detach. */
+static bool attached_state(const struct interpose_info *info)
+{
+	return interpose_info__state(info) == INTERPOSE_STATE_ATTACHED ||
+	       interpose_info__state(info) == INTERPOSE_STATE_FAILED;
+}
+
 /* Is @dev still interposed by the ops @ops? */
 static bool still_attached(const char *dev, const char *ops)
 {
@@ -285,8 +292,7 @@ static bool still_attached(const char *dev, const char *ops)
 
 	if (interpose_query(dev, &info))
 		return false;
-	same = interpose_info__state(info) == INTERPOSE_STATE_ATTACHED &&
-	       interpose_info__ops_name(info) &&
+	same = attached_state(info) && interpose_info__ops_name(info) &&
 	       !strcmp(interpose_info__ops_name(info), ops);
 	interpose_info__free(info);
 	return same;
@@ -315,12 +321,15 @@ int do_trace(int argc, char **argv)
 	err = interpose_query(a.dev, &info);
 	if (err)
 		return p_err_lib(err);
-	if (interpose_info__state(info) != INTERPOSE_STATE_ATTACHED ||
-	    !interpose_info__ops_name(info)) {
+	if (!attached_state(info) || !interpose_info__ops_name(info)) {
 		interpose_info__free(info);
 		return p_err(ENOENT, "trace %s: no program is attached to it",
 			     a.dev);
 	}
+	if (interpose_info__state(info) == INTERPOSE_STATE_FAILED &&
+	    !json_output)
+		fprintf(stderr, "%s: trace %s: its interposer failed (a target went away): bios fail before the program sees them, until it is detached\n",
+			BIN_NAME, a.dev);
 	snprintf(ops, sizeof(ops), "%s", interpose_info__ops_name(info));
 	interpose_info__free(info);
 

@@ -41,11 +41,22 @@ static void print_info(const struct interpose_info *info)
 	const char *ops = interpose_info__ops_name(info);
 
 	print_dev(interpose_info__name(info), interpose_info__dev(info));
-	if (interpose_info__state(info) != INTERPOSE_STATE_ATTACHED) {
+	switch (interpose_info__state(info)) {
+	case INTERPOSE_STATE_ATTACHED:
+		printf(":");
+		break;
+	case INTERPOSE_STATE_FAILED:
+		/* a target went away: every bio fails until a detach */
+		printf(": failed, lost target ");
+		print_dev(interpose_info__lost_name(info),
+			  interpose_info__lost_dev(info));
+		printf(",");
+		break;
+	default:
 		printf(": not interposed\n");
 		return;
 	}
-	printf(": ops %s, targets", ops ? ops : "- (redirect)");
+	printf(" ops %s, targets", ops ? ops : "- (redirect)");
 	for (i = 0; i < n; i++) {
 		putchar(' ');
 		print_dev(interpose_info__target_name(info, i),
@@ -53,12 +64,16 @@ static void print_info(const struct interpose_info *info)
 	}
 	printf("%s\n", n ? "" : " none");
 	printf("  seen %llu passed %llu redirected %llu remapped %llu "
-	       "failed %llu completed %llu invalid %llu\n",
+	       "failed %llu completed %llu invalid %llu",
 	       (unsigned long long)c->seen, (unsigned long long)c->passed,
 	       (unsigned long long)c->redirected,
 	       (unsigned long long)c->remapped, (unsigned long long)c->failed,
 	       (unsigned long long)c->completed,
 	       (unsigned long long)c->invalid);
+	/* bios failed with EIO since the target went away */
+	if (interpose_info__state(info) == INTERPOSE_STATE_FAILED)
+		printf(" lost %llu", (unsigned long long)c->lost);
+	printf("\n");
 }
 
 /* Errors are negative errnos; interpose_errmsg() names what failed. */

@@ -40,7 +40,9 @@ enum blk_interposer_action {
 /**
  * struct blk_interposer_verdict - the parameters of an action
  * @target: target index for a redirect or a remap
- * @error: errno of a failed bio (the sign is ignored; 0 means EIO)
+ * @error: errno of a failed bio, the sign ignored, 0 for EIO; one of
+ *	EIO, EROFS, ENOSPC, ENODATA, EILSEQ, EOPNOTSUPP, ETIMEDOUT, ENOLINK,
+ *	EREMOTEIO or EBADE (any other fails the bio as an invalid verdict)
  * @sector: on entry, the bio's start sector relative to the original
  *	(to the partition for a partition); on return, the start sector of a
  *	remap, relative to the destination device
@@ -81,8 +83,10 @@ struct blk_interposer_completion {
  * @end_bio: optional; called once per bio with its final status, before
  *	the submitter's completion, with the bio as it was submitted to the
  *	original (device, sector and size).  The bio itself is sent on: the
- *	interposer takes over its completion callback while it is in flight
- * @attach: optional; called after the ops was attached to @orig
+ *	interposer takes over its completion callback while it is in flight.
+ *	The kfuncs that read the interposer are for @submit_bio only.
+ * @attach: optional; called before the interposer is published on @orig,
+ *	so before its first bio
  * @detach: optional; called after the ops was detached from @orig
  * @flags: must be zero
  * @name: registration name, unique, used to attach the ops
@@ -100,19 +104,24 @@ struct blk_interposer_ops {
 	char	name[BLKINTERPOSE_NAME_LEN];
 };
 
+/* The most targets one interposer may have (blkinterpose_info.max_targets) */
+#define BLK_INTERPOSER_MAX_TARGETS	8
+
 /**
  * struct blk_interposer_params - what to attach
  * @flags: attach flags, none defined yet
- * @nr_targets: number of valid entries in @targets
- * @targets: device numbers of the target devices, opened by the kernel
+ * @nr_targets: number of entries in @targets
+ * @targets: the target devices, kept alive by the caller for the duration
+ *	of the call (an open file of each); the interposer claims them
+ *	exclusively for as long as it is attached
  * @ops_name: name of a registered interposer ops, or %NULL or an empty
  *	string for a plain redirect of every bio to target 0
  */
 struct blk_interposer_params {
-	unsigned int	flags;
-	unsigned int	nr_targets;
-	dev_t		targets[BLKINTERPOSE_MAX_TARGETS];
-	const char	*ops_name;
+	unsigned int		flags;
+	unsigned int		nr_targets;
+	struct block_device	**targets;
+	const char		*ops_name;
 };
 
 #ifdef CONFIG_BLK_INTERPOSER

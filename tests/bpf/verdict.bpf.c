@@ -12,6 +12,7 @@
  *   mode 4  fail writes with errno "error"; reads pass
  *   mode 5  complete without I/O
  *   mode 6  redirect everything to target "bad_target" (may not exist)
+ *   mode 7  sectors below split to target 0, the rest pass
  *
  * end_bio counts completions and their errors, so tests can compare them
  * with what they issued, and counts in end_as_submitted the bios it sees
@@ -76,6 +77,10 @@ int BPF_PROG(verdict_submit, struct bio *bio, struct blk_interposer_verdict *v)
 		return interpose_complete();
 	case 6:
 		return interpose_redirect(v, bad_target);
+	case 7:
+		if (v->sector < split)
+			return interpose_redirect(v, 0);
+		return interpose_pass();
 	default:
 		return interpose_pass();
 	}

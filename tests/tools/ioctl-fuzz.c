@@ -8,13 +8,18 @@
  *
  * The TARGETs should be devices of DEV's size or larger (a smaller one
  * exercises the size check) without ioctls of their own (null_blk).  Each
- * call is drawn from: a real or neighbouring command number, a random
- * size field, random flags and reserved bits, target fds of every kind
- * (block devices, DEV itself, closed, huge, /dev/null, a file, a pipe, a
- * directory, a socket), random ops names, and arguments at NULL, at an
- * unmapped page or ending right before one.  One call in five runs with DEV
- * attached to the first TARGET.  A successful attach is detached at once;
- * every 64 calls all devices are queried and must be detached.
+ * call is drawn from: a real or neighbouring command number (and the
+ * numbers of the old ABI, which encoded the size), a random size field,
+ * random flags and reserved bits, nr_targets up to 64 and beyond, a
+ * targets_ptr that is good, NULL, unmapped, a kernel address or an array
+ * ending right before an unmapped page, target fds of every kind (block
+ * devices, DEV itself, a path-only (O_PATH) descriptor of a TARGET, closed,
+ * huge, /dev/null, a file, a pipe, a directory, a socket), random ops
+ * names, arguments at NULL, at an unmapped page or ending right before
+ * one, and DEV through a descriptor open for writing or read-only.  One
+ * call in five runs with DEV attached to the first TARGET.  A successful
+ * attach is detached at once; every 64 calls all devices are queried and
+ * must be detached.
  *
  * Prints the unexpected calls with their argument, the count per (ioctl,
  * errno), then "fuzz: N calls, N unexpected".  Exit status: 0, 1 if
@@ -35,6 +40,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/blk-interposer.h>
+
+#ifndef O_PATH
+#define O_PATH	010000000
+#endif
 
 enum { K_ATTACH, K_DETACH, K_QUERY, K_OTHER, K_NR };
 static const char *const kind_name[K_NR] = { "ATTACH", "DETACH", "QUERY", "OTHER" };
@@ -87,9 +96,15 @@ static uint64_t rnd(void)
 static uint32_t below(uint32_t n) { return rnd() % n; }
 static bool chance(unsigned int pct) { return below(100) < pct; }
 
+/* TARGETs on the command line, and the most nr_targets the fuzzer uses. */
+#define MAX_CLI_TARGETS		8
+#define MAX_FUZZ_TARGETS	64
+
 /* Every fd a target slot may get, with what it is. */
 static struct { int fd; const char *what; } pool[32];
-static int npool, orig_fd, ntargets, target_fds[BLKINTERPOSE_MAX_TARGETS];
+static int npool, orig_fd, orig_ro_fd, ntargets, target_fds[MAX_CLI_TARGETS];
+/* The kernel's limit, from a query (8 if it does not say). */
+static unsigned int max_targets = 8;
 
 static int pool_add(int fd, const char *what)
 {
@@ -134,8 +149,11 @@ static int pick_target_fd(void)
 	return pool[below(npool)].fd;
 }
 
-/* Arguments live in two writable pages followed by an inaccessible one. */
-static unsigned char *arena, *guard;
+/*
+ * Arguments live in two writable pages followed by an inaccessible one;
+ * the target arrays in a page of their own followed by another.
+ */
+static unsigned char *arena, *guard, *tarena, *tguard;
 static size_t pg;
 
 struct call {
@@ -146,6 +164,9 @@ struct call {
 	const char *where;
 	uint32_t size;
 	int tail;		/* offset of a non-zero byte past the structure */
+	uint64_t targets_ptr;	/* what targets_ptr was set to */
+	const char *twhere;	/* and what it is */
+	unsigned int tcount;	/* entries at targets_ptr that are ours */
 };
 
 static uint32_t pick_size(size_t ssz, int *tail)
@@ -176,21 +197,65 @@ static uint32_t pick_u32(unsigned int pct_zero)
 	return chance(50) ? 1u << below(32) : (uint32_t)rnd();
 }
 
-static void fill_attach(struct blkinterpose_attach *a)
+/*
+ * Where targets_ptr points, for @n entries of @esz bytes: mostly an array
+ * in tarena (filled by the caller), else NULL, unmapped, a kernel address,
+ * random, or an array whose end runs into the guard page.
+ */
+static uint64_t pick_targets_ptr(struct call *c, unsigned int n, size_t esz)
+{
+	size_t room = pg / esz, k;
+
+	c->tcount = n < room ? n : room;
+	c->twhere = "tarena";
+	if (sane || chance(75))
+		return (uint64_t)(uintptr_t)tarena;
+	c->tcount = 0;
+	switch (below(6)) {
+	case 0:
+		c->twhere = "NULL";
+		return 0;
+	case 1:
+		c->twhere = "(void *)1";
+		return 1;
+	case 2:
+		c->twhere = "kernel address";
+		return 0xffff888000000000ULL;
+	case 3:
+		c->twhere = "PROT_NONE page";
+		return (uint64_t)(uintptr_t)tguard;
+	case 4:
+		c->twhere = "random";
+		return rnd() | 0x8000000000000000ULL;	/* never ours */
+	default:			/* the first k entries, then the guard */
+		k = n ? below(n < room ? n : room) : 0;
+		c->tcount = k;
+		c->twhere = "ends at PROT_NONE";
+		return (uint64_t)(uintptr_t)(tguard - k * esz);
+	}
+}
+
+static void fill_attach(struct call *c, struct blkinterpose_attach *a)
 {
 	static const uint32_t huge[] = { 9, 16, 0x80000000u, UINT32_MAX };
 	unsigned int i, n;
+	__s32 *fds;
 
 	a->flags = pick_u32(85);
 	a->reserved0 = pick_u32(90);
 	if (!sane && chance(10))
 		a->reserved[below(4)] = rnd() | 1;
 	n = below(100);
-	a->nr_targets = n < 50 ? 1 : n < 90 ? below(10) : huge[below(4)];
+	a->nr_targets = n < 45 ? 1 : n < 80 ? below(10) :
+			n < 95 ? below(MAX_FUZZ_TARGETS + 1) : huge[below(4)];
 	if (sane)
-		a->nr_targets = 1 + below(ntargets);
-	for (i = 0; i < BLKINTERPOSE_MAX_TARGETS; i++)
-		a->target_fds[i] = pick_target_fd();
+		a->nr_targets = 1 + below((unsigned int)ntargets < max_targets ?
+					  (unsigned int)ntargets : max_targets);
+	a->targets_ptr = pick_targets_ptr(c, a->nr_targets, sizeof(*fds));
+	c->targets_ptr = a->targets_ptr;
+	fds = (__s32 *)(uintptr_t)a->targets_ptr;
+	for (i = 0; i < c->tcount; i++)
+		fds[i] = pick_target_fd();
 	n = below(100);
 	if (n < 70 || (sane && n < 90))
 		return;			/* empty: a plain redirect */
@@ -205,23 +270,44 @@ static void fill_attach(struct blkinterpose_attach *a)
 	}
 }
 
-/* A command the interposer must not answer: a neighbour or a bad encoding. */
+/*
+ * A command the interposer must not answer: a neighbour of the numbers
+ * (0xcf, 0xd3), a real number with a size or direction encoded, or one
+ * of the old ABI (140 to 142, which encoded the size; 139 and 143 next to
+ * them).
+ */
 static unsigned long other_cmd(void)
 {
-	static const unsigned int real_dir[] = { _IOC_WRITE, _IOC_WRITE, _IOC_READ | _IOC_WRITE };
-	unsigned int nr = 140 + below(3);
+	static const unsigned int old_dir[] = { _IOC_WRITE, _IOC_WRITE, _IOC_READ | _IOC_WRITE };
+	static const size_t old_size[] = { 112, 24, 240 };	/* the old structures */
+	unsigned int nr = 0xd0 + below(3), old = 140 + below(3);
 	unsigned long cmd;
 
 	do {
-		switch (below(4)) {
-		case 0: cmd = _IOC(_IOC_WRITE, 0x12, 139, kind_size[K_ATTACH]); break;
-		case 1: cmd = _IOC(_IOC_READ | _IOC_WRITE, 0x12, 143, kind_size[K_QUERY]); break;
-		case 2: cmd = _IOC(real_dir[nr - 140], 0x12, nr, below(1 << _IOC_SIZEBITS)); break;
-		default: cmd = _IOC(below(4), 0x12, nr, kind_size[nr - 140]); break;
+		switch (below(7)) {
+		case 0: cmd = _IO(0x12, chance(50) ? 0xcf : 0xd3); break;
+		case 1: cmd = _IOC(below(4), 0x12, nr, kind_size[nr - 0xd0]); break;
+		case 2: cmd = _IOC(below(4), 0x12, nr, below(1 << _IOC_SIZEBITS)); break;
+		case 3: cmd = _IOC(old_dir[old - 140], 0x12, old, old_size[old - 140]); break;
+		case 4: cmd = _IOC(below(4), 0x12, old, below(1 << _IOC_SIZEBITS)); break;
+		case 5: cmd = _IOC(_IOC_WRITE, 0x12, 139, old_size[0]); break;
+		default: cmd = _IOC(_IOC_READ | _IOC_WRITE, 0x12, 143, old_size[2]); break;
 		}
 	} while (cmd == BLKINTERPOSE_ATTACH || cmd == BLKINTERPOSE_DETACH ||
 		 cmd == BLKINTERPOSE_QUERY);
 	return cmd;
+}
+
+static void fill_query(struct call *c, struct blkinterpose_info *q)
+{
+	unsigned int n = below(100);
+
+	q->nr_targets = sane ? below(MAX_FUZZ_TARGETS + 1) :
+			n < 30 ? 0 : n < 90 ? below(MAX_FUZZ_TARGETS + 1) :
+			(uint32_t)rnd();
+	q->targets_ptr = pick_targets_ptr(c, q->nr_targets,
+					  sizeof(struct blkinterpose_dev));
+	c->targets_ptr = q->targets_ptr;
 }
 
 static void make_call(struct call *c, bool armed)
@@ -231,6 +317,7 @@ static void make_call(struct call *c, bool armed)
 	unsigned int n;
 
 	memset(arena, 0, 2 * pg);
+	memset(tarena, 0, pg);
 	memset(c, 0, sizeof(*c));
 	sane = chance(30);
 	n = below(100);
@@ -239,21 +326,24 @@ static void make_call(struct call *c, bool armed)
 	/* On the target of an attached original, attach is ELOOP. */
 	if (armed && chance(40))
 		c->fd = target_fds[0];
+	else if (!sane && c->kind == K_ATTACH && chance(5))
+		c->fd = orig_ro_fd;	/* EBADF, whatever the argument */
 	else
 		c->fd = chance(90) ? orig_fd : target_fds[below(ntargets)];
 
 	ssz = kind_size[c->kind];
 	if (c->kind == K_ATTACH || c->kind == K_OTHER) {
-		fill_attach((struct blkinterpose_attach *)arena);
+		fill_attach(c, (struct blkinterpose_attach *)arena);
 	} else if (c->kind == K_DETACH) {
 		struct blkinterpose_detach *d = (void *)arena;
 
 		d->flags = pick_u32(85);
 		if (!sane && chance(10))
 			d->reserved[below(2)] = rnd() | 1;
-	} else {			/* output only: the input is garbage */
+	} else {	/* output but for size, nr_targets, targets_ptr */
 		for (k = 0; k < ssz; k++)
 			arena[k] = rnd();
+		fill_query(c, (struct blkinterpose_info *)arena);
 	}
 	c->size = pick_size(ssz, &c->tail);
 	memcpy(arena, &c->size, sizeof(c->size));
@@ -293,13 +383,16 @@ static void print_call(unsigned long i, const struct call *c, int err)
 		printf(", non-zero byte at %d", c->tail);
 	printf("\n");
 	if (c->kind == K_ATTACH || c->kind == K_OTHER) {
+		const __s32 *fds = (const __s32 *)(uintptr_t)c->targets_ptr;
+
 		printf("  flags %#x nr_targets %u reserved0 %#x reserved %#llx %#llx %#llx %#llx\n",
 		       a->flags, a->nr_targets, a->reserved0,
 		       (unsigned long long)a->reserved[0], (unsigned long long)a->reserved[1],
 		       (unsigned long long)a->reserved[2], (unsigned long long)a->reserved[3]);
-		printf("  target_fds");
-		for (j = 0; j < BLKINTERPOSE_MAX_TARGETS; j++)
-			printf(" %d (%s)", a->target_fds[j], fd_what(a->target_fds[j]));
+		printf("  targets_ptr %#llx (%s), fds", (unsigned long long)c->targets_ptr,
+		       c->twhere);
+		for (j = 0; j < c->tcount; j++)
+			printf(" %d (%s)", fds[j], fd_what(fds[j]));
 		printf("\n  ops_name");
 		for (j = 0; j < sizeof(a->ops_name); j++)
 			printf(" %02x", (unsigned char)a->ops_name[j]);
@@ -308,6 +401,10 @@ static void print_call(unsigned long i, const struct call *c, int err)
 		printf("  flags %#x reserved %#llx %#llx\n", d->flags,
 		       (unsigned long long)d->reserved[0],
 		       (unsigned long long)d->reserved[1]);
+	} else {
+		printf("  nr_targets %u targets_ptr %#llx (%s)\n",
+		       ((const struct blkinterpose_info *)(const void *)arena)->nr_targets,
+		       (unsigned long long)c->targets_ptr, c->twhere);
 	}
 }
 
@@ -336,8 +433,9 @@ static int do_ioctl(int fd, unsigned long cmd, void *arg)
 static int clean_attach(int fd, int target)
 {
 	struct blkinterpose_attach a = { .size = sizeof(a), .nr_targets = 1 };
+	__s32 fds[1] = { target };
 
-	a.target_fds[0] = target;
+	a.targets_ptr = (uint64_t)(uintptr_t)fds;
 	return do_ioctl(fd, BLKINTERPOSE_ATTACH, &a);
 }
 
@@ -351,7 +449,7 @@ static int clean_detach(int fd)
 /* Every device must be detached: 0 if so. */
 static int check_detached(const char *when)
 {
-	int i, fds[1 + BLKINTERPOSE_MAX_TARGETS], n = 0, err, left = 0;
+	int i, fds[1 + MAX_CLI_TARGETS], n = 0, err, left = 0;
 
 	fds[n++] = orig_fd;
 	for (i = 0; i < ntargets; i++)
@@ -397,14 +495,16 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (argc - optind < 2 || argc - optind > 1 + BLKINTERPOSE_MAX_TARGETS)
+	if (argc - optind < 2 || argc - optind > 1 + MAX_CLI_TARGETS)
 		usage();
 	rng = seed;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	orig_fd = pool_open(open(argv[optind], O_RDWR), argv[optind]);
+	orig_ro_fd = pool_open(open(argv[optind], O_RDONLY), "DEV read-only");
 	while (++optind < argc)
 		target_fds[ntargets++] = pool_open(open(argv[optind], O_RDWR), argv[optind]);
+	pool_open(open(argv[optind - 1], O_PATH), "a path-only (O_PATH) target");
 	pool_add(-1, "-1");
 	pool_add(INT_MAX, "INT_MAX");
 	pool_add(INT_MIN, "INT_MIN");
@@ -425,9 +525,19 @@ int main(int argc, char **argv)
 	if (arena == MAP_FAILED || mprotect(arena + 2 * pg, pg, PROT_NONE))
 		usage();
 	guard = arena + 2 * pg;
+	tarena = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (tarena == MAP_FAILED || mprotect(tarena + pg, pg, PROT_NONE))
+		usage();
+	tguard = tarena + pg;
+	{
+		struct blkinterpose_info info = { .size = sizeof(info) };
 
-	printf("ioctl-fuzz: seed %lu, %lu calls on %s, %d targets\n", seed, calls,
-	       pool[0].what, ntargets);
+		if (!do_ioctl(orig_fd, BLKINTERPOSE_QUERY, &info) && info.max_targets)
+			max_targets = info.max_targets;
+	}
+
+	printf("ioctl-fuzz: seed %lu, %lu calls on %s, %d targets (the kernel takes %u)\n",
+	       seed, calls, pool[0].what, ntargets, max_targets);
 	if (check_detached("before the first call"))
 		return 1;
 	for (i = 0; i < calls; i++) {
@@ -442,6 +552,8 @@ int main(int argc, char **argv)
 		err = do_ioctl(call.fd, call.cmd, call.arg);
 		counts[call.kind][err < MAX_ERRNO ? err : MAX_ERRNO - 1]++;
 		if ((err && !is_allowed(call.kind, err)) ||
+		    /* attach needs DEV open for writing: nothing else matters */
+		    (call.fd == orig_ro_fd && err != EBADF && err != EPERM) ||
 		    (!err && call.kind == K_OTHER) ||
 		    (!err && call.kind == K_DETACH && !(armed && call.fd == orig_fd)) ||
 		    (!err && call.kind == K_ATTACH && armed && call.fd == orig_fd)) {

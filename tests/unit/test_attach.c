@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "unit.h"
 #include "libinterpose_internal.h"
@@ -157,6 +158,52 @@ static void test_block_size(void **state)
 	assert_int_equal(attach("big4k", "myops", 1, "nullb0"), -ENOENT);
 }
 
+/* queue/dma_alignment is a mask: 511 for 512-byte alignment. */
+static void test_dma_alignment(void **state)
+{
+	struct fake *f = *state;
+
+	fake_attr(f, "nullb0", "queue/dma_alignment", "511");
+	fake_attr(f, "nullb1", "queue/dma_alignment", "4095");
+	assert_int_equal(attach("nullb0", "myops", 1, "nullb1"), -EINVAL);
+	expect_msg("attach nullb0: target nullb1 has a larger DMA alignment (4096 bytes) than the original (512)");
+	/* a partition has its disk's */
+	assert_int_equal(attach("nullb0p1", NULL, 1, "nullb1"), -EINVAL);
+	expect_msg("attach nullb0p1: target nullb1 has a larger DMA alignment (4096 bytes) than the original (512)");
+	/* smaller or equal is fine */
+	assert_int_equal(attach("nullb1", "myops", 1, "nullb0"), -ENOENT);
+	expect_msg("attach nullb1: " NODE_MISSING);
+	fake_attr(f, "nullb1", "queue/dma_alignment", "511");
+	assert_int_equal(attach("nullb0", "myops", 1, "nullb1"), -ENOENT);
+	expect_msg("attach nullb0: " NODE_MISSING);
+}
+
+/* integrity/format of a disk: "none", or a profile name. */
+static void test_integrity(void **state)
+{
+	struct fake *f = *state;
+	char dir[PATH_MAX + 64];
+
+	snprintf(dir, sizeof(dir), "%s/class/block/nullb1/integrity", f->sys);
+	assert_true(!mkdir(dir, 0755) || errno == EEXIST);
+	snprintf(dir, sizeof(dir), "%s/class/block/nullb0/integrity", f->sys);
+	assert_true(!mkdir(dir, 0755) || errno == EEXIST);
+	fake_attr(f, "nullb0", "integrity/format", "none");
+	fake_attr(f, "nullb1", "integrity/format", "T10-DIF-TYPE1-CRC");
+	assert_int_equal(attach("nullb0", NULL, 1, "nullb1"), -EOPNOTSUPP);
+	expect_msg("attach nullb0: target nullb1 has integrity metadata, which cannot follow a bio to another device");
+	assert_int_equal(attach("nullb1", "myops", 0), -EOPNOTSUPP);
+	expect_msg("attach nullb1: it has integrity metadata, which cannot follow a bio to another device");
+	fake_attr(f, "nullb1", "integrity/format", "none");
+	fake_attr(f, "nullb0", "integrity/format", "T10-DIF-TYPE3-IP");
+	/* a partition has its disk's */
+	assert_int_equal(attach("nullb0p1", "myops", 1, "nullb1"), -EOPNOTSUPP);
+	expect_msg("attach nullb0p1: it has integrity metadata, which cannot follow a bio to another device");
+	fake_attr(f, "nullb0", "integrity/format", "none");
+	assert_int_equal(attach("nullb0", NULL, 1, "nullb1"), -ENOENT);
+	expect_msg("attach nullb0: " NODE_MISSING);
+}
+
 static void test_bad_ops_and_flags(void **state)
 {
 	(void)state;
@@ -293,7 +340,7 @@ static void test_version(void **state)
 	(void)state;
 	assert_int_equal(libinterpose_major_version(), LIBINTERPOSE_MAJOR_VERSION);
 	assert_int_equal(libinterpose_minor_version(), LIBINTERPOSE_MINOR_VERSION);
-	assert_string_equal(libinterpose_version_string(), "v0.3.0");
+	assert_string_equal(libinterpose_version_string(), "v0.4.0");
 }
 
 int run_attach_tests(unsigned int *total)
@@ -309,6 +356,8 @@ int run_attach_tests(unsigned int *total)
 		cmocka_unit_test(test_overlap),
 		cmocka_unit_test(test_smaller_target),
 		cmocka_unit_test(test_block_size),
+		cmocka_unit_test(test_dma_alignment),
+		cmocka_unit_test(test_integrity),
 		cmocka_unit_test(test_bad_ops_and_flags),
 		cmocka_unit_test(test_opts_smaller),
 		cmocka_unit_test(test_opts_larger),

@@ -29,6 +29,9 @@ static void test_attach_busy(void **state)
 
 	(void)state;
 	assert_string_equal(attach_reason(EBUSY, &ctx), "already interposed");
+	ctx.orig_failed = true;
+	assert_string_equal(attach_reason(EBUSY, &ctx),
+			    "already interposed (its interposer failed: a target went away; detach it first)");
 	ctx = (struct ip_attach_ctx){ .busy_target = "/dev/nullb1" };
 	assert_string_equal(attach_reason(EBUSY, &ctx),
 			    "target /dev/nullb1 is busy (in exclusive use)");
@@ -81,16 +84,26 @@ static void test_attach_unsupported(void **state)
 
 static void test_attach_others(void **state)
 {
+	struct ip_attach_ctx ctx = { .gone_target = "/dev/nullb1" };
+
 	(void)state;
 	assert_string_equal(attach_reason(ENODEV, NULL), "device is going away");
+	assert_string_equal(attach_reason(ENODEV, &ctx),
+			    "target /dev/nullb1 went away");
 	assert_string_equal(attach_reason(E2BIG, NULL),
 			    "the kernel does not know an option that was given");
 	assert_string_equal(attach_reason(EOPNOTSUPP, NULL),
+			    "zoned devices and devices with integrity metadata cannot be interposed");
+	ctx = (struct ip_attach_ctx){ .zoned = true };
+	assert_string_equal(attach_reason(EOPNOTSUPP, &ctx),
 			    "zoned devices cannot be interposed");
+	ctx.integrity_dev = "/dev/nullb1";
+	assert_string_equal(attach_reason(EOPNOTSUPP, &ctx),
+			    "/dev/nullb1 has integrity metadata, which cannot follow a bio to another device");
 	assert_string_equal(attach_reason(ENOTBLK, NULL),
 			    "a target is not a block device");
 	assert_string_equal(attach_reason(EBADF, NULL),
-			    "a target is not a block device");
+			    "the original is not open for writing, or a target is not an open block device");
 	assert_string_equal(attach_reason(EIO, NULL), strerror(EIO));
 }
 

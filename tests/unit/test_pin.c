@@ -239,20 +239,21 @@ static void test_stats_output(void **state)
 	snprintf(info.ops_name, sizeof(info.ops_name), "byop");
 	info.counters = (struct interpose_counters){
 		.seen = 10, .passed = 1, .redirected = 9, .remapped = 2,
-		.failed = 3, .completed = 4, .invalid = 5,
+		.failed = 3, .completed = 4, .invalid = 5, .lost = 6,
 	};
 	f = open_memstream(&out, &len);
 	stats_text(f, &info);
 	fclose(f);
 	assert_string_equal(out, "seen 10\npassed 1\nredirected 9\nremapped 2\n"
-				 "failed 3\ncompleted 4\ninvalid 5\n");
+				 "failed 3\ncompleted 4\ninvalid 5\nlost 6\n");
 	free(out);
 
 	obj = stats_json(&info);
 	assert_string_equal(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN),
 			    "{\"device\":\"nullb0\",\"dev\":\"251:0\",\"ops\":\"byop\","
 			    "\"counters\":{\"seen\":10,\"passed\":1,\"redirected\":9,"
-			    "\"remapped\":2,\"failed\":3,\"completed\":4,\"invalid\":5}}");
+			    "\"remapped\":2,\"failed\":3,\"completed\":4,\"invalid\":5,"
+			    "\"lost\":6}}");
 	json_object_put(obj);
 }
 

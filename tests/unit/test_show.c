@@ -34,8 +34,16 @@ static void known_info(struct interpose_info *info)
 	set_dev(&info->targets[1], "nullb2", 251, 2);
 	info->counters = (struct interpose_counters){
 		.seen = 10, .passed = 1, .redirected = 9, .remapped = 2,
-		.failed = 3, .completed = 4, .invalid = 5,
+		.failed = 3, .completed = 4, .invalid = 5, .lost = 6,
 	};
+}
+
+/* The same, failed: its target nullb2 went away. */
+static void failed_info(struct interpose_info *info)
+{
+	known_info(info);
+	info->state = INTERPOSE_STATE_FAILED;
+	set_dev(&info->lost, "nullb2", 251, 2);
 }
 
 static json_object *get(json_object *obj, const char *key)
@@ -70,9 +78,9 @@ static void test_json_attached(void **state)
 {
 	static const char *const keys[] = {
 		"seen", "passed", "redirected", "remapped", "failed",
-		"completed", "invalid",
+		"completed", "invalid", "lost",
 	};
-	static const __u64 vals[] = { 10, 1, 9, 2, 3, 4, 5 };
+	static const __u64 vals[] = { 10, 1, 9, 2, 3, 4, 5, 6 };
 	struct interpose_info info;
 	json_object *obj, *targets, *t, *cnt;
 	size_t i;
@@ -85,6 +93,8 @@ static void test_json_attached(void **state)
 	assert_string_equal(get_str(obj, "state"), "attached");
 	assert_null(get(obj, "ops"));
 	assert_int_equal(json_object_get_int64(get(obj, "flags")), 0);
+	/* only a failed interposer has a lost target */
+	assert_false(json_object_object_get_ex(obj, "lost", NULL));
 
 	targets = get(obj, "targets");
 	assert_true(json_object_is_type(targets, json_type_array));
@@ -94,10 +104,60 @@ static void test_json_attached(void **state)
 	assert_string_equal(get_str(t, "dev"), "251:2");
 
 	cnt = get(obj, "counters");
-	assert_int_equal(json_object_object_length(cnt), 7);
+	assert_int_equal(json_object_object_length(cnt), 8);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		assert_int_equal(json_object_get_uint64(get(cnt, keys[i])),
 				 vals[i]);
+	json_object_put(obj);
+}
+
+static void test_json_failed(void **state)
+{
+	struct interpose_info info;
+	json_object *obj, *lost;
+
+	(void)state;
+	failed_info(&info);
+	obj = roundtrip(&info);
+	assert_string_equal(get_str(obj, "state"), "failed");
+	lost = get(obj, "lost");
+	assert_true(json_object_is_type(lost, json_type_object));
+	assert_string_equal(get_str(lost, "device"), "nullb2");
+	assert_string_equal(get_str(lost, "dev"), "251:2");
+	assert_int_equal(json_object_array_length(get(obj, "targets")), 2);
+	assert_null(get(obj, "ops"));
+	assert_int_equal(json_object_get_uint64(get(get(obj, "counters"),
+						    "lost")), 6);
+	json_object_put(obj);
+
+	/* a target that went away is often gone from sysfs: its number */
+	info.lost.name[0] = '\0';
+	obj = roundtrip(&info);
+	lost = get(obj, "lost");
+	assert_string_equal(get_str(lost, "device"), "251:2");
+	assert_string_equal(get_str(lost, "dev"), "251:2");
+	json_object_put(obj);
+}
+
+/* The reserved form: target 0 is the original served, failed = refused. */
+static void test_json_reserved(void **state)
+{
+	struct interpose_info info = { };
+	json_object *obj, *t;
+
+	(void)state;
+	info.state = INTERPOSE_STATE_RESERVED;
+	set_dev(&info.orig, "dm-0", 253, 0);
+	info.nr_targets = 1;
+	set_dev(&info.targets[0], "nullb0", 251, 0);
+	info.counters.failed = 7;
+	obj = roundtrip(&info);
+	assert_string_equal(get_str(obj, "state"), "reserved");
+	assert_false(json_object_object_get_ex(obj, "lost", NULL));
+	t = json_object_array_get_idx(get(obj, "targets"), 0);
+	assert_string_equal(get_str(t, "device"), "nullb0");
+	assert_int_equal(json_object_get_uint64(get(get(obj, "counters"),
+						    "failed")), 7);
 	json_object_put(obj);
 }
 
@@ -174,19 +234,55 @@ static void test_text(void **state)
 	known_info(&info);
 	info.nr_targets = 1;
 	s = text_of(&info);
-	assert_string_equal(s, "nullb0 (251:0): attached, targets nullb1 (251:1), ops -, seen 10 passed 1 redirected 9 remapped 2 failed 3 completed 4 invalid 5\n");
+	assert_string_equal(s, "nullb0 (251:0): attached, targets nullb1 (251:1), ops -, seen 10 passed 1 redirected 9 remapped 2 failed 3 completed 4 invalid 5 lost 6\n");
 	free(s);
 
 	info.nr_targets = 2;
 	strcpy(info.ops_name, "sampler");
 	info.flags = 1;
 	s = text_of(&info);
-	assert_string_equal(s, "nullb0 (251:0): attached, targets nullb1 (251:1) nullb2 (251:2), ops sampler, seen 10 passed 1 redirected 9 remapped 2 failed 3 completed 4 invalid 5, flags 0x1\n");
+	assert_string_equal(s, "nullb0 (251:0): attached, targets nullb1 (251:1) nullb2 (251:2), ops sampler, seen 10 passed 1 redirected 9 remapped 2 failed 3 completed 4 invalid 5 lost 6, flags 0x1\n");
 	free(s);
 
 	info.state = INTERPOSE_STATE_NONE;
 	s = text_of(&info);
 	assert_string_equal(s, "nullb0 (251:0): not interposed\n");
+	free(s);
+}
+
+static void test_text_failed(void **state)
+{
+	struct interpose_info info;
+	char *s;
+
+	(void)state;
+	failed_info(&info);
+	s = text_of(&info);
+	assert_string_equal(s, "nullb0 (251:0): failed (target nullb2 went away; I/O fails until detach), targets nullb1 (251:1) nullb2 (251:2), ops -, seen 10 passed 1 redirected 9 remapped 2 failed 3 completed 4 invalid 5 lost 6\n");
+	free(s);
+
+	/* gone from sysfs: named by its number */
+	info.lost.name[0] = '\0';
+	info.targets[1].name[0] = '\0';
+	strcpy(info.ops_name, "sampler");
+	s = text_of(&info);
+	assert_string_equal(s, "nullb0 (251:0): failed (target 251:2 went away; I/O fails until detach), targets nullb1 (251:1) 251:2, ops sampler, seen 10 passed 1 redirected 9 remapped 2 failed 3 completed 4 invalid 5 lost 6\n");
+	free(s);
+}
+
+static void test_text_reserved(void **state)
+{
+	struct interpose_info info = { };
+	char *s;
+
+	(void)state;
+	info.state = INTERPOSE_STATE_RESERVED;
+	set_dev(&info.orig, "dm-0", 253, 0);
+	info.nr_targets = 1;
+	set_dev(&info.targets[0], "nullb0", 251, 0);
+	info.counters.failed = 7;
+	s = text_of(&info);
+	assert_string_equal(s, "dm-0 (253:0): reserved for nullb0 (251:0), refused 7\n");
 	free(s);
 }
 
@@ -230,12 +326,39 @@ static void test_parse_sysfs(void **state)
 	assert_int_equal(info.counters.seen, 10);
 	assert_int_equal(info.counters.remapped, 7);
 	assert_int_equal(info.counters.invalid, 1);
+	assert_int_equal(info.counters.lost, 0);
+	/* not failed: no lost target */
+	assert_int_equal(interpose_info__lost_dev(&info), 0);
+	assert_null(interpose_info__lost_name(&info));
+
+	/* the lost counter of an attached interposer */
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(ip_info_parse_sysfs(
+		"attached targets=252:0 ops=- seen=3 passed=0 redirected=1 remapped=0 failed=0 completed=0 invalid=0 lost=2\n",
+		&info), 0);
+	assert_int_equal(info.state, INTERPOSE_STATE_ATTACHED);
+	assert_int_equal(info.counters.lost, 2);
+	assert_int_equal(interpose_info__lost_dev(&info), 0);
 
 	memset(&info, 0, sizeof(info));
 	assert_int_equal(ip_info_parse_sysfs("attached targets= ops=sampler",
 					     &info), 0);
 	assert_int_equal(info.nr_targets, 0);
 	assert_string_equal(interpose_info__ops_name(&info), "sampler");
+
+	/* reserved: target 0 is the original served, refused counts failed */
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(ip_info_parse_sysfs("reserved for=251:0 refused=4\n",
+					     &info), 0);
+	assert_int_equal(info.state, INTERPOSE_STATE_RESERVED);
+	assert_int_equal(interpose_info__nr_targets(&info), 1);
+	assert_int_equal(interpose_info__target_dev(&info, 0), makedev(251, 0));
+	assert_string_equal(interpose_info__target_name(&info, 0), "nullb0");
+	assert_int_equal(info.counters.failed, 4);
+	assert_null(interpose_info__lost_name(&info));
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(ip_info_parse_sysfs("reserved refused=4", &info),
+			 -EINVAL);
 
 	assert_int_equal(ip_info_parse_sysfs("", &info), -EINVAL);
 	assert_int_equal(ip_info_parse_sysfs("bogus", &info), -EINVAL);
@@ -244,6 +367,45 @@ static void test_parse_sysfs(void **state)
 	assert_int_equal(ip_info_parse_sysfs(
 		"attached targets=1:1,1:2,1:3,1:4,1:5,1:6,1:7,1:8,1:9", &info),
 		-EINVAL);
+}
+
+/* "failed lost=M:m targets=..." : the first lost= names the target. */
+static void test_parse_sysfs_failed(void **state)
+{
+	struct interpose_info info = { };
+
+	(void)state;
+	assert_int_equal(ip_info_parse_sysfs(
+		"failed lost=253:0 targets=252:0,253:0 ops=sampler seen=12 passed=0 redirected=5 remapped=0 failed=0 completed=0 invalid=0 lost=7\n",
+		&info), 0);
+	assert_int_equal(interpose_info__state(&info), INTERPOSE_STATE_FAILED);
+	assert_int_equal(interpose_info__lost_dev(&info), makedev(253, 0));
+	assert_string_equal(interpose_info__lost_name(&info), "nullsmall");
+	assert_int_equal(interpose_info__nr_targets(&info), 2);
+	assert_string_equal(interpose_info__target_name(&info, 0), "nullb1");
+	assert_string_equal(interpose_info__ops_name(&info), "sampler");
+	assert_int_equal(info.counters.seen, 12);
+	assert_int_equal(info.counters.redirected, 5);
+	assert_int_equal(info.counters.lost, 7);
+
+	/* gone from sysfs: no name, still its number */
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(ip_info_parse_sysfs(
+		"failed lost=4095:7 targets=4095:7 ops=- seen=1 lost=1", &info),
+		0);
+	assert_int_equal(interpose_info__lost_dev(&info), makedev(4095, 7));
+	assert_string_equal(interpose_info__lost_name(&info), "");
+	assert_string_equal(interpose_info__target_name(&info, 0), "");
+	assert_int_equal(info.counters.lost, 1);
+
+	/* a failed line must name the lost target */
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(ip_info_parse_sysfs("failed targets=252:0 ops=-",
+					     &info), -EINVAL);
+	assert_int_equal(ip_info_parse_sysfs("failed lost=x targets=252:0",
+					     &info), -EINVAL);
+	assert_int_equal(ip_info_parse_sysfs("failedx lost=252:0", &info),
+			 -EINVAL);
 }
 
 /* The fake tree has no nodes: query falls back to sysfs. */
@@ -266,6 +428,18 @@ static void test_query(void **state)
 
 	assert_int_equal(interpose_query("nullb1", &info), 0);
 	assert_int_equal(interpose_info__state(info), INTERPOSE_STATE_NONE);
+	assert_int_equal(interpose_info__lost_dev(info), 0);
+	interpose_info__free(info);
+
+	fake_attr(f, "nullb0", "interposer",
+		  "failed lost=252:0 targets=252:0 ops=- seen=5 passed=0 redirected=3 remapped=0 failed=0 completed=0 invalid=0 lost=2");
+	assert_int_equal(interpose_query("nullb0", &info), 0);
+	fake_attr(f, "nullb0", "interposer", "none");
+	assert_int_equal(interpose_info__state(info), INTERPOSE_STATE_FAILED);
+	assert_int_equal(interpose_info__lost_dev(info), makedev(252, 0));
+	assert_string_equal(interpose_info__lost_name(info), "nullb1");
+	assert_int_equal(interpose_info__counters(info)->lost, 2);
+	assert_int_equal(interpose_info__counters(info)->seen, 5);
 	interpose_info__free(info);
 
 	assert_int_equal(interpose_query("nosuchdev", &info), -ENOENT);
@@ -301,15 +475,25 @@ static void test_list(void **state)
 	fake_disk(f, "nullb10", 240, 0, 1024, 512);
 	fake_attr(f, "nullb10", "interposer", "attached targets=253:0 ops=x");
 	fake_attr(f, "nullb0p1", "interposer", "attached targets=251:2 ops=-");
+	/* a failed interposer is listed too: it must be detached */
+	fake_attr(f, "big4k", "interposer",
+		  "failed lost=252:0 targets=252:0 ops=- seen=1 lost=1");
+	/* a reserved device is not interposed */
+	fake_attr(f, "nullb1", "interposer", "reserved for=251:0 refused=0");
 	assert_int_equal(interpose_list(&infos, &cnt), 0);
 	fake_attr(f, "nullb0p1", "interposer", "none");
 	fake_attr(f, "nullb10", "interposer", "none");
-	assert_int_equal(cnt, 2);
+	fake_attr(f, "big4k", "interposer", "none");
+	fake_attr(f, "nullb1", "interposer", "none");
+	assert_int_equal(cnt, 3);
 	/* Sorted by name, numbers as numbers. */
-	assert_string_equal(interpose_info__name(infos[0]), "nullb0p1");
-	assert_string_equal(interpose_info__target_name(infos[0], 0), "nullb0p2");
-	assert_string_equal(interpose_info__name(infos[1]), "nullb10");
-	assert_string_equal(interpose_info__ops_name(infos[1]), "x");
+	assert_string_equal(interpose_info__name(infos[0]), "big4k");
+	assert_int_equal(interpose_info__state(infos[0]), INTERPOSE_STATE_FAILED);
+	assert_string_equal(interpose_info__lost_name(infos[0]), "nullb1");
+	assert_string_equal(interpose_info__name(infos[1]), "nullb0p1");
+	assert_string_equal(interpose_info__target_name(infos[1], 0), "nullb0p2");
+	assert_string_equal(interpose_info__name(infos[2]), "nullb10");
+	assert_string_equal(interpose_info__ops_name(infos[2]), "x");
 	interpose_list__free(infos, cnt);
 }
 
@@ -352,12 +536,17 @@ int run_show_tests(unsigned int *total)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_attached),
+		cmocka_unit_test(test_json_failed),
+		cmocka_unit_test(test_json_reserved),
 		cmocka_unit_test(test_json_ops_flags_big_counter),
 		cmocka_unit_test(test_json_not_attached),
 		cmocka_unit_test(test_json_unnamed),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_text_failed),
+		cmocka_unit_test(test_text_reserved),
 		cmocka_unit_test(test_text_unnamed),
 		cmocka_unit_test(test_parse_sysfs),
+		cmocka_unit_test(test_parse_sysfs_failed),
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_query_unsupported),
 		cmocka_unit_test(test_list),

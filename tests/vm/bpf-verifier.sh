@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: the verifier rejects writes to the bio or outside the verdict, a sleepable callback, an ops with neither submit_bio nor end_bio, and the interposer kfuncs from another struct_ops
+# desc: the verifier rejects writes to the bio or outside the verdict, a sleepable callback, an ops with neither submit_bio nor end_bio, and the interposer kfuncs from another struct_ops or from end_bio
 . "$REPO/tests/lib.sh"
 
 # rejected OBJ PATTERN: registering OBJ fails and the log says PATTERN
@@ -19,6 +19,8 @@ rejected bad_write_completion "only struct blk_interposer_verdict is writable"
 rejected bad_sleepable "attach to unsupported member\|sleepable\|Invalid argument"
 rejected bad_no_callbacks "Invalid argument"
 rejected bad_kfunc_other_ops "calling kernel function bpf_blk_interposer_nr_targets is not allowed"
+# the kfuncs read the interposer only the submission pins
+rejected bad_kfunc_end_bio "calling kernel function bpf_blk_interposer_nr_targets is not allowed"
 expect_eq "nothing registered" "" "$("$CTL" -j ops | jq -r '.[].name' | grep '^bad' || true)"
 
 log "positive control: the kfuncs from an interposer program"

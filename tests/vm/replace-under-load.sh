@@ -70,7 +70,7 @@ expect_eq "failed + completed + invalid" 0 $((failed + completed + invalid))
 expect_eq "show: state" attached "$(show_field /dev/ipa .state)"
 expect_eq "show: ops name kept across replaces" "$name" "$(show_field /dev/ipa .ops)"
 expect_eq "sysfs agrees" \
-	"attached targets=$(stat -L -c '%Hr:%Lr' /dev/mapper/iplin) ops=$name seen=$seen passed=$passed redirected=$redirected remapped=$remapped failed=$failed completed=$completed invalid=$invalid" \
+	"attached targets=$(stat -L -c '%Hr:%Lr' /dev/mapper/iplin) ops=$name seen=$seen passed=$passed redirected=$redirected remapped=$remapped failed=$failed completed=$completed invalid=$invalid lost=0" \
 	"$(cat /sys/block/ipa/interposer)"
 expect_eq "one ops registered" 1 "$("$CTL" -j ops | jq length)"
 

@@ -5,13 +5,16 @@
  *
  * The ioctls below are issued on an open file descriptor of the original
  * block device (a whole disk or a partition).  Attach and detach need
- * CAP_SYS_ADMIN; query is allowed to anyone who can open the device.
+ * CAP_SYS_ADMIN, and attach needs the descriptor open for writing unless
+ * the device's holder (a mounted filesystem) keeps everyone else from
+ * writing to it; query is allowed to anyone who can open the device.
  *
  * Every argument structure starts with a size field so that it can grow:
- * userspace sets @size to sizeof() of the structure it was built with.  The
- * kernel accepts any size of at least the first published version; bytes
- * the kernel does not know must be zero on input (E2BIG otherwise) and are
- * left untouched on output.
+ * userspace sets @size to sizeof() of the structure it was built with.
+ * The size is not part of the ioctl number.  The kernel accepts any size
+ * of at least the first published version; bytes the kernel does not know
+ * must be zero on input (E2BIG otherwise, as copy_struct_from_user()
+ * has it) and are left untouched on output.
  */
 #ifndef _UAPI_LINUX_BLK_INTERPOSER_H
 #define _UAPI_LINUX_BLK_INTERPOSER_H
@@ -19,8 +22,6 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-/* Maximum number of target devices of one interposer. */
-#define BLKINTERPOSE_MAX_TARGETS	8
 /* Size of an ops name, including the terminating NUL. */
 #define BLKINTERPOSE_NAME_LEN		32
 
@@ -28,9 +29,11 @@
  * struct blkinterpose_attach - argument of BLKINTERPOSE_ATTACH
  * @size: sizeof(struct blkinterpose_attach) as known to userspace
  * @flags: must be zero (no flag is defined yet)
- * @nr_targets: number of entries used in @target_fds
+ * @nr_targets: number of entries in @targets_ptr, at most
+ *	blkinterpose_info.max_targets
  * @reserved0: must be zero
- * @target_fds: open file descriptors of the target block devices
+ * @targets_ptr: user pointer to an array of @nr_targets __s32: open file
+ *	descriptors of the target block devices, in target index order
  * @ops_name: name of a registered interposer struct_ops, or an empty
  *	string for a plain redirect of every bio to target 0
  * @reserved: must be zero
@@ -43,7 +46,7 @@ struct blkinterpose_attach {
 	__u32	flags;
 	__u32	nr_targets;
 	__u32	reserved0;
-	__s32	target_fds[BLKINTERPOSE_MAX_TARGETS];
+	__aligned_u64 targets_ptr;
 	char	ops_name[BLKINTERPOSE_NAME_LEN];
 	__u64	reserved[4];
 };
@@ -74,11 +77,17 @@ struct blkinterpose_dev {
 #define BLKINTERPOSE_STATE_NONE		0	/* no interposer attached */
 #define BLKINTERPOSE_STATE_ATTACHED	1	/* an interposer is attached */
 /*
- * Reserved by its driver as the target of the interposer of targets[0]
- * (a device-mapper table loaded with DM_INTERPOSE_FLAG): it takes only
- * bios that interposer sends it; counters.failed counts the others.
+ * Reserved by its driver as the target of the interposer of
+ * blkinterpose_info.reserved_for (a device-mapper table loaded with
+ * DM_INTERPOSE_FLAG): it takes only bios that interposer sends it;
+ * counters.failed counts the others.
  */
 #define BLKINTERPOSE_STATE_RESERVED	2
+/*
+ * Attached, but the target blkinterpose_info.lost went away: every bio
+ * fails with EIO until the interposer is detached (counters.lost).
+ */
+#define BLKINTERPOSE_STATE_FAILED	3
 
 /**
  * struct blkinterpose_counters - per-device bio counters of an interposer
@@ -90,7 +99,9 @@ struct blkinterpose_dev {
  * @failed: bios failed by the program's verdict
  * @completed: bios completed without I/O (zero-filled reads, dropped writes)
  * @invalid: bios failed because a verdict did not validate (missing
- *	target, range past the end of the device)
+ *	target, range past the end of the device, an errno outside the
+ *	documented set)
+ * @lost: bios failed with EIO because a target went away
  *
  * The counters start at zero on attach.
  */
@@ -102,6 +113,7 @@ struct blkinterpose_counters {
 	__u64	failed;
 	__u64	completed;
 	__u64	invalid;
+	__u64	lost;
 };
 
 /**
@@ -109,10 +121,17 @@ struct blkinterpose_counters {
  * @size: in: sizeof(struct blkinterpose_info) as known to userspace;
  *	out: the size the kernel filled in
  * @state: BLKINTERPOSE_STATE_*
- * @nr_targets: number of valid entries in @targets
+ * @nr_targets: in: number of entries @targets_ptr has room for (may be
+ *	0); out: number of targets of the interposer, which may be more
  * @flags: the flags given at attach
+ * @max_targets: the most targets one interposer may have
+ * @targets_ptr: user pointer to an array of @nr_targets
+ *	struct blkinterpose_dev, filled with the device numbers of the
+ *	targets (as many as it has room for); may be 0
  * @original: the device queried
- * @targets: device numbers of the targets
+ * @reserved_for: for %BLKINTERPOSE_STATE_RESERVED, the one original this
+ *	device may serve
+ * @lost: for %BLKINTERPOSE_STATE_FAILED, the target that went away
  * @ops_name: the attached ops, empty for a plain redirect
  * @counters: bio counters since attach
  * @reserved: zero
@@ -122,15 +141,24 @@ struct blkinterpose_info {
 	__u32	state;
 	__u32	nr_targets;
 	__u32	flags;
+	__u32	max_targets;
+	__u32	reserved0;
+	__aligned_u64 targets_ptr;
 	struct blkinterpose_dev original;
-	struct blkinterpose_dev targets[BLKINTERPOSE_MAX_TARGETS];
+	struct blkinterpose_dev reserved_for;
+	struct blkinterpose_dev lost;
 	char	ops_name[BLKINTERPOSE_NAME_LEN];
 	struct blkinterpose_counters counters;
 	__u64	reserved[8];
 };
 
-#define BLKINTERPOSE_ATTACH	_IOW(0x12, 140, struct blkinterpose_attach)
-#define BLKINTERPOSE_DETACH	_IOW(0x12, 141, struct blkinterpose_detach)
-#define BLKINTERPOSE_QUERY	_IOWR(0x12, 142, struct blkinterpose_info)
+/*
+ * The numbers are far above the block layer's own (0x12/93-143 are used
+ * or reserved in mainline), and the argument size is not encoded: every
+ * argument carries its own.
+ */
+#define BLKINTERPOSE_ATTACH	_IO(0x12, 0xd0)
+#define BLKINTERPOSE_DETACH	_IO(0x12, 0xd1)
+#define BLKINTERPOSE_QUERY	_IO(0x12, 0xd2)
 
 #endif /* _UAPI_LINUX_BLK_INTERPOSER_H */

@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define LIBINTERPOSE_MAJOR_VERSION 0
-#define LIBINTERPOSE_MINOR_VERSION 3
+#define LIBINTERPOSE_MINOR_VERSION 4
 #define LIBINTERPOSE_PATCH_VERSION 0
 
 /*
@@ -56,7 +56,7 @@ extern "C" {
 
 LIBINTERPOSE_API __u32 libinterpose_major_version(void);
 LIBINTERPOSE_API __u32 libinterpose_minor_version(void);
-/* "v0.3.0" */
+/* "v0.4.0" */
 LIBINTERPOSE_API const char *libinterpose_version_string(void);
 
 enum interpose_print_level {
@@ -146,15 +146,21 @@ struct interpose_attach_opts {
  * for the call and restored when it returns.  The verifier's reason for
  * refusing a program ends up in interpose_errmsg().
  *
+ * The original is opened for writing (the kernel requires it), the targets
+ * too.  At most 8 targets, and no more than the kernel's limit, which
+ * BLKINTERPOSE_QUERY reports.
+ *
  * Errors: -EINVAL bad options or targets (none for a plain redirect, too
  * many, the original itself, overlapping it, smaller than it, given twice,
- * a larger logical block size, a bad VAR=VALUE), -EBUSY @dev is already
+ * a larger logical block size or DMA alignment, a bad VAR=VALUE),
+ * -EOPNOTSUPP (a zoned device, or one with integrity metadata), -EBUSY @dev is already
  * interposed or a target is in exclusive use, -EPERM, -ENOENT (no such
  * device, the ops is not registered, no such object file or global
  * variable), -EEXIST (the object's ops name is registered already),
  * -EACCES (the verifier refused a program), -ELOOP (would chain
  * interposers), -EBUSY also for a dm_table when the dm device exists
- * already or another device interposes @dev, -ENODEV (a device is going away), -ENOTTY (the kernel has
+ * already or another device interposes @dev, -ENODEV (a device is going
+ * away, or a target went away before the kernel took it), -ENOTTY (the kernel has
  * no block interposers), -E2BIG (@opts has non-zero bytes this library
  * does not know).
  */
@@ -170,16 +176,18 @@ struct interpose_detach_opts {
 
 /*
  * Detach the interposer of @dev (@opts may be NULL).  Bios already sent to
- * a target complete there.  -ENOENT if @dev is not interposed.
+ * a target complete there.  -ENOENT if @dev is not interposed.  A failed
+ * interposer (INTERPOSE_STATE_FAILED: a target went away) is detached the
+ * same way, and only so: until then every bio of @dev fails.
  *
  * A program attached with a prog_path is unloaded as well: its pins below
  * /sys/fs/bpf/interpose/DEVNAME/ are removed, which unregisters its ops.
  * -EBUSY, before anything is done, if that ops is also attached to other
  * devices (detach those first).  A dm device made for a dm_table is
  * removed after the detach; -EBUSY, before anything is done, if it is
- * open elsewhere.  If @dev was detached already (a target
- * went away) but its program is still pinned, the program is unloaded and
- * 0 returned.
+ * open elsewhere.  If @dev was detached already without this call (it
+ * went away, which detaches its interposer) but its program is still
+ * pinned, the program is unloaded and 0 returned.
  */
 LIBINTERPOSE_API int interpose_detach(const char *dev,
 				      const struct interpose_detach_opts *opts);
@@ -221,6 +229,13 @@ enum interpose_state {
 	 * did not come through the original's interposer.
 	 */
 	INTERPOSE_STATE_RESERVED = 2,
+	/*
+	 * Attached, but a target went away (interpose_info__lost_dev()):
+	 * every bio of the device fails with EIO (counters->lost) until the
+	 * interposer is detached with interpose_detach().  Targets, ops and
+	 * counters are those of the attached interposer.
+	 */
+	INTERPOSE_STATE_FAILED = 3,
 };
 
 /* Bio counters since attach; fields are only ever appended. */
@@ -232,6 +247,7 @@ struct interpose_counters {
 	__u64 failed;		/* failed by the program's verdict */
 	__u64 completed;	/* completed without I/O */
 	__u64 invalid;		/* failed because a verdict did not validate */
+	__u64 lost;		/* failed with EIO because a target went away */
 };
 
 /* The interposer state of one device, a snapshot. */
@@ -271,6 +287,13 @@ LIBINTERPOSE_API dev_t interpose_info__target_dev(const struct interpose_info *i
 						  unsigned int idx);
 LIBINTERPOSE_API const char *
 interpose_info__target_name(const struct interpose_info *info, unsigned int idx);
+/*
+ * INTERPOSE_STATE_FAILED: the target that went away, its number and its
+ * kernel name ("" if unknown); 0 and NULL in the other states.
+ */
+LIBINTERPOSE_API dev_t interpose_info__lost_dev(const struct interpose_info *info);
+LIBINTERPOSE_API const char *
+interpose_info__lost_name(const struct interpose_info *info);
 /* The attached ops, NULL for a plain redirect or when not attached. */
 LIBINTERPOSE_API const char *interpose_info__ops_name(const struct interpose_info *info);
 LIBINTERPOSE_API const struct interpose_counters *
