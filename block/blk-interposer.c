@@ -11,9 +11,11 @@
  * q_usage_counter section that surrounds the driver's submission, for
  * bio-based and blk-mq queues alike, so the freeze waits for every bio that
  * could have seen the old pointer, and the fast path needs no lock of its
- * own.  A bio that the interposer sent on is marked BIO_INTERPOSED and is
- * never interposed again, which is what lets a stacking driver built over
- * the original (a device-mapper table, say) be slid in as the target.
+ * own.  A bio that the interposer sent on is marked with its original's
+ * device number (bio_interposed()), and so is what is made from it: the
+ * original's interposer lets those by, which is what lets a stacking
+ * driver built over the original (a device-mapper table, say) be slid in
+ * as the target, while the interposers of other devices still see them.
  *
  * Bios that a bio-based original already accepted before the attach may
  * still reach its lower device afterwards; users that need a hard cut
@@ -34,6 +36,7 @@
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
 #include <linux/slab.h>
+#include <linux/srcu.h>
 #include <linux/timekeeping.h>
 #include <linux/workqueue.h>
 
@@ -43,6 +46,21 @@
 #include "blk-cgroup.h"
 #include "blk-throttle.h"
 #include "blk-interposer.h"
+
+/**
+ * enum blk_interposer_state - the life of an interposer
+ * @BLK_INTERPOSER_ATTACHING: claimed its device, being published there
+ * @BLK_INTERPOSER_LIVE: published
+ * @BLK_INTERPOSER_LEAVING: being taken off its device
+ *
+ * An interposer is on blk_interposer_list, and its device taken, in every
+ * state: no other can be attached there until it has left.
+ */
+enum blk_interposer_state {
+	BLK_INTERPOSER_ATTACHING,
+	BLK_INTERPOSER_LIVE,
+	BLK_INTERPOSER_LEAVING,
+};
 
 /**
  * struct blk_interposer - an interposer attached to one original device
@@ -58,13 +76,15 @@
  * @nowait: bit i: target i takes REQ_NOWAIT bios; bit %BLK_INTERPOSER_ORIG:
  *	the original does
  * @lost: the target that went away, 0 while none did; every bio then fails
+ * @state: where it is in its life, under blk_interposer_lock
  * @prog: the registered ops deciding per bio, %NULL for a plain redirect
  * @stats: per-cpu bio counters
  * @inflight: bios in flight whose completion @prog sees
  * @drained: completed when @inflight drops to zero after a detach
  * @io_pool: struct blk_interposer_io of those bios
- * @release_work: releases the targets when the detach came from a context
- *	that may hold a disk's open_mutex
+ * @release_work: takes it off its device and releases it when that cannot
+ *	be done where it was asked for: with a disk's open_mutex held (device
+ *	removal) or BPF's struct_ops update mutex (unregistering its ops)
  * @reserved_for: non-zero for a reservation (blk_interposer_reserve()):
  *	@orig is then the reserved device, which takes only interposed bios
  *	and may only become a target of the interposer of this device
@@ -79,6 +99,7 @@ struct blk_interposer {
 	unsigned long			direct;
 	unsigned long			nowait;
 	dev_t				lost;
+	enum blk_interposer_state	state;
 	struct blk_interposer_prog	*prog;
 	struct blkinterpose_counters __percpu *stats;
 	struct percpu_ref		inflight;
@@ -91,19 +112,20 @@ struct blk_interposer {
 /**
  * struct blk_interposer_prog - a registered interposer ops
  * @node: entry in blk_interposer_progs
- * @ops: the current ops; replaced by a link update, read under RCU
+ * @ops: the current ops; replaced by a link update, cleared when it is
+ *	unregistered, read under RCU
  * @ref: one for the registration, one per interposer using it
- * @released: completed when @ref drops to zero
  * @name: the name it was registered under
  *
- * Unregistering waits for @released, so no callback of the ops runs after
- * its struct_ops map is gone.
+ * Unregistering clears @ops and waits for an RCU grace period, so no
+ * callback of the ops runs after its struct_ops map is gone; the
+ * interposers that used it pass every bio until they are taken off their
+ * devices, which may take longer.
  */
 struct blk_interposer_prog {
 	struct list_head		node;
 	struct blk_interposer_ops __rcu	*ops;
 	refcount_t			ref;
-	struct completion		released;
 	char				name[BLKINTERPOSE_NAME_LEN];
 };
 
@@ -115,6 +137,7 @@ struct blk_interposer_prog {
  * @private: the bio's own bi_private
  * @bdev: the device the bio was submitted to
  * @iter: the bio's iterator as submitted
+ * @interposed: bio_interposed() of the bio as submitted
  * @flags: BIO_REMAPPED of the bio as submitted
  * @action: the verdict
  * @start_ns: when the interposer took the bio
@@ -129,12 +152,22 @@ struct blk_interposer_io {
 	void				*private;
 	struct block_device		*bdev;
 	struct bvec_iter		iter;
+	dev_t				interposed;
 	unsigned short			flags;
 	enum blk_interposer_action	action;
 	u64				start_ns;
 };
 
 DEFINE_STATIC_KEY_FALSE(blk_interposer_in_use);
+
+/*
+ * Bios on their way to a target: from the interposer that sent them until
+ * they entered the target's queue (or ended before).  Readers are the
+ * bios (BIO_IP_TRANSIT, the index in BIO_IP_TRANSIT_IDX); a detach waits
+ * for them before it closes its targets, so that no bio points at a
+ * device that was deleted meanwhile.
+ */
+DEFINE_STATIC_SRCU(blk_interposer_transit);
 
 /* Bit of the original in blk_interposer::direct and ::nowait */
 #define BLK_INTERPOSER_ORIG	BLK_INTERPOSER_MAX_TARGETS
@@ -144,14 +177,15 @@ static struct kmem_cache *blk_interposer_io_cache;
 #define BLK_INTERPOSER_IO_POOL	BIO_POOL_SIZE
 
 /*
- * Serialises attach and detach on every device and protects
- * blk_interposer_list and every bd_interposer pointer against writers.
- * Never held while a disk's open_mutex is taken: targets are opened before
- * and released after it.
+ * Protects blk_interposer_list, the state of every interposer on it, and
+ * the registered ops.  Held only for short checks and list updates: never
+ * while a queue is frozen (a queue that does not drain blocks only the
+ * attach or detach of its own device), never while a disk's open_mutex is
+ * taken (targets are opened before and released after it).
  */
-static DEFINE_MUTEX(blk_interposer_attach_lock);
+static DEFINE_MUTEX(blk_interposer_lock);
 static LIST_HEAD(blk_interposer_list);
-/* Registered ops, under blk_interposer_attach_lock. */
+/* Registered ops, under blk_interposer_lock. */
 static LIST_HEAD(blk_interposer_progs);
 
 /*
@@ -189,7 +223,8 @@ static bool blk_interposer_can_direct(struct bio *bio,
  * Point @bio at sector @sector (relative to @bdev) of @bdev and send it on.
  * Bios of a partition arrive here already remapped to whole-disk sectors by
  * submit_bio_noacct(), which remaps them again for the new device.  The mark
- * keeps the bio from being interposed a second time.
+ * keeps the bio, and what is made from it, from being interposed by this
+ * interposer a second time.
  *
  * With @direct, a bio that needs none of submit_bio_noacct()'s checks is
  * accounted as submit_bio_noacct_nocheck() does and handed back to the
@@ -212,11 +247,16 @@ blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
 		bio_wouldblock_error(bio);
 		return BLK_INTERPOSER_TAKEN;
 	}
+	if (dest != BLK_INTERPOSER_ORIG) {
+		if (srcu_down_read(&blk_interposer_transit))
+			bio_set_flag(bio, BIO_IP_TRANSIT_IDX);
+		bio_set_flag(bio, BIO_IP_TRANSIT);
+	}
 	bio->bi_iter.bi_sector = sector;
 	/* the destination may not poll: complete by interrupt instead */
 	bio->bi_opf &= ~REQ_POLLED;
 	bio_set_dev(bio, bdev);
-	bio_set_flag(bio, BIO_INTERPOSED);
+	bio->bi_interposed = ip->orig->bd_dev;
 	if (!direct || !test_bit(dest, &ip->direct) ||
 	    !blk_interposer_can_direct(bio, bdev)) {
 		/* current->bio_list is set: this only queues the bio */
@@ -258,14 +298,14 @@ static void blk_interposer_end(struct blk_interposer *ip, struct bio *bio,
 
 	rcu_read_lock();
 	ops = rcu_dereference(ip->prog->ops);
-	if (ops->end_bio) {
+	if (ops && ops->end_bio) {
 		c.latency_ns = ktime_get_ns() - start_ns;
 		ops->end_bio(bio, &c);
 	}
 	rcu_read_unlock();
 }
 
-#define BLK_INTERPOSER_IO_FLAGS	(BIT(BIO_REMAPPED) | BIT(BIO_INTERPOSED))
+#define BLK_INTERPOSER_IO_FLAGS	BIT(BIO_REMAPPED)
 
 /*
  * Give a bio the interposer took over back as it was submitted, show it to
@@ -282,6 +322,7 @@ static void __blk_interposer_endio(struct bio *bio)
 	bio->bi_private = io->private;
 	bio->bi_bdev = io->bdev;
 	bio->bi_iter = io->iter;
+	bio->bi_interposed = io->interposed;
 	bio->bi_flags = (bio->bi_flags & ~BLK_INTERPOSER_IO_FLAGS) | io->flags;
 	blk_interposer_end(ip, bio, io->action, io->start_ns);
 	mempool_free(io, &ip->io_pool);
@@ -347,7 +388,8 @@ static bool blk_interposer_hook(struct blk_interposer *ip, struct bio *bio,
 	io->private = bio->bi_private;
 	io->bdev = bio->bi_bdev;
 	io->iter = bio->bi_iter;
-	io->flags = bio->bi_flags & BIT(BIO_REMAPPED);
+	io->interposed = bio->bi_interposed;
+	io->flags = bio->bi_flags & BLK_INTERPOSER_IO_FLAGS;
 	io->action = action;
 	io->start_ns = start_ns;
 	percpu_ref_get(&ip->inflight);
@@ -484,13 +526,15 @@ invalid:
 }
 
 /*
- * A bio for a reserved device that did not come through the interposer of
- * the device it is reserved for: it would reach that device behind its
- * holder's back.
+ * A reserved device takes the bios the interposer of the device it is
+ * reserved for decided.  Any other bio did not come through that
+ * interposer and would reach the original behind its holder's back.
  */
 static enum blk_interposer_ret
-blk_interposer_refuse(struct blk_interposer *ip, struct bio *bio)
+blk_interposer_reserved(struct blk_interposer *ip, struct bio *bio)
 {
+	if (bio->bi_interposed == ip->reserved_for)
+		return BLK_INTERPOSER_PASS;
 	this_cpu_inc(ip->stats->failed);
 	pr_warn_ratelimited("%pg: reserved for the interposer of %u:%u, refusing I/O that did not come through it\n",
 			    ip->orig, MAJOR(ip->reserved_for),
@@ -527,7 +571,7 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 		return blk_interposer_lost(ip, bio);
 	if (!ip->prog) {
 		if (unlikely(ip->reserved_for))
-			return blk_interposer_refuse(ip, bio);
+			return blk_interposer_reserved(ip, bio);
 		this_cpu_inc(ip->stats->redirected);
 		return blk_interposer_send(ip, bio, 0, v.sector, direct);
 	}
@@ -541,12 +585,46 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 
 	rcu_read_lock();
 	ops = rcu_dereference(ip->prog->ops);
-	if (ops->end_bio)
-		start_ns = blk_time_get_ns() ?: 1;
-	if (ops->submit_bio)
-		action = ops->submit_bio(bio, &v);
+	/* an ops unregistered but not yet taken off the device passes */
+	if (likely(ops)) {
+		if (ops->end_bio)
+			start_ns = blk_time_get_ns() ?: 1;
+		if (ops->submit_bio)
+			action = ops->submit_bio(bio, &v);
+	}
 	rcu_read_unlock();
 	return blk_interposer_apply(ip, bio, action, &v, start_ns, direct);
+}
+
+/**
+ * __blk_interposer_arrived - a bio sent to a target is no longer in transit
+ * @bio: the bio, inside its target's q_usage_counter section or ending
+ */
+void __blk_interposer_arrived(struct bio *bio)
+{
+	int idx = bio_flagged(bio, BIO_IP_TRANSIT_IDX);
+
+	bio_clear_flag(bio, BIO_IP_TRANSIT);
+	bio_clear_flag(bio, BIO_IP_TRANSIT_IDX);
+	srcu_up_read(&blk_interposer_transit, idx);
+}
+
+/**
+ * __blk_interposer_inherit - mark the bios a driver made from a marked bio
+ * @list: current->bio_list[0], where the driver's bios wait
+ * @last: the last bio on @list before the driver was called, or %NULL
+ * @mark: bio_interposed() of the bio the driver handled
+ *
+ * Bios that already carry a mark keep theirs.
+ */
+void __blk_interposer_inherit(struct bio_list *list, struct bio *last,
+			      dev_t mark)
+{
+	struct bio *bio = last ? last->bi_next : list->head;
+
+	for (; bio; bio = bio->bi_next)
+		if (!bio->bi_interposed)
+			bio->bi_interposed = mark;
 }
 
 static bool blk_interposer_has_target(struct blk_interposer *ip,
@@ -565,7 +643,7 @@ blk_interposer_find_target(struct block_device *bdev)
 {
 	struct blk_interposer *ip;
 
-	lockdep_assert_held(&blk_interposer_attach_lock);
+	lockdep_assert_held(&blk_interposer_lock);
 	list_for_each_entry(ip, &blk_interposer_list, node)
 		if (blk_interposer_has_target(ip, bdev))
 			return ip;
@@ -594,15 +672,20 @@ static bool blk_interposer_overlaps(struct block_device *a,
 	       b->bd_start_sect < a->bd_start_sect + bdev_nr_sectors(a);
 }
 
-/* Publish or clear the interposer of @orig with its queue frozen. */
-static void blk_interposer_set(struct block_device *orig,
+/*
+ * Publish or clear the interposer of @bdev with its queue frozen: bios
+ * already inside the queue finish with the old pointer, every later one
+ * sees the new.  No lock is held: a queue that does not drain blocks only
+ * this device's attach or detach.
+ */
+static void blk_interposer_set(struct block_device *bdev,
 			       struct blk_interposer *ip)
 {
-	struct request_queue *q = bdev_get_queue(orig);
+	struct request_queue *q = bdev_get_queue(bdev);
 
-	lockdep_assert_held(&blk_interposer_attach_lock);
+	lockdep_assert_not_held(&blk_interposer_lock);
 	blk_mq_freeze_queue(q);
-	WRITE_ONCE(orig->bd_interposer, ip);
+	WRITE_ONCE(bdev->bd_interposer, ip);
 	blk_mq_unfreeze_queue(q);
 }
 
@@ -614,7 +697,7 @@ static void blk_interposer_inflight_release(struct percpu_ref *ref)
 static void blk_interposer_prog_put(struct blk_interposer_prog *prog)
 {
 	if (refcount_dec_and_test(&prog->ref))
-		complete(&prog->released);
+		kfree(prog);
 }
 
 /* Wait for the bios still in flight, then release everything. */
@@ -640,40 +723,6 @@ static void blk_interposer_free(struct blk_interposer *ip)
 	kfree(ip);
 }
 
-static void blk_interposer_release_workfn(struct work_struct *work)
-{
-	blk_interposer_free(container_of(work, struct blk_interposer,
-					 release_work));
-}
-
-/* A new interposer with its counters, not yet published. */
-static struct blk_interposer *blk_interposer_alloc(void)
-{
-	struct blk_interposer *ip = kzalloc(sizeof(*ip), GFP_KERNEL);
-
-	if (!ip)
-		return NULL;
-	INIT_LIST_HEAD(&ip->node);
-	INIT_WORK(&ip->release_work, blk_interposer_release_workfn);
-	init_completion(&ip->drained);
-	ip->stats = alloc_percpu(struct blkinterpose_counters);
-	if (!ip->stats) {
-		kfree(ip);
-		return NULL;
-	}
-	return ip;
-}
-
-/* Make @ip the interposer of @bdev; under blk_interposer_attach_lock. */
-static void blk_interposer_publish(struct blk_interposer *ip,
-				   struct block_device *bdev)
-{
-	get_device(&bdev->bd_device);
-	ip->orig = bdev;
-	list_add_tail(&ip->node, &blk_interposer_list);
-	blk_interposer_set(bdev, ip);
-}
-
 /* Tell the program that it is attached to or was detached from @orig. */
 static void blk_interposer_notify(struct blk_interposer *ip,
 				  struct block_device *orig, bool attach)
@@ -684,44 +733,120 @@ static void blk_interposer_notify(struct blk_interposer *ip,
 		return;
 	rcu_read_lock();
 	ops = rcu_dereference(ip->prog->ops);
-	if (attach && ops->attach)
+	if (ops && attach && ops->attach)
 		ops->attach(orig);
-	else if (!attach && ops->detach)
+	else if (ops && !attach && ops->detach)
 		ops->detach(orig);
 	rcu_read_unlock();
 }
 
 /*
- * Unhook @ip from its original and move it to @gone; once the attach lock
- * is dropped, the caller hands it to blk_interposer_release().
+ * Take @ip, which is leaving, off its device and release it.  No lock is
+ * held; may sleep until its device's queue drains and its bios in flight
+ * completed.
  */
-static void blk_interposer_unlink(struct blk_interposer *ip,
-				  struct list_head *gone)
+static void blk_interposer_leave(struct blk_interposer *ip)
 {
 	blk_interposer_set(ip->orig, NULL);
-	list_move_tail(&ip->node, gone);
+	/* bios it sent reached their targets before the targets are closed */
+	if (ip->nr_targets)
+		synchronize_srcu(&blk_interposer_transit);
 	blk_interposer_notify(ip, ip->orig, false);
+	mutex_lock(&blk_interposer_lock);
+	list_del_init(&ip->node);
+	mutex_unlock(&blk_interposer_lock);
+	static_branch_dec(&blk_interposer_in_use);
+	blk_interposer_free(ip);
+}
+
+static void blk_interposer_leave_workfn(struct work_struct *work)
+{
+	blk_interposer_leave(container_of(work, struct blk_interposer,
+					  release_work));
 }
 
 /*
- * Release an unlinked interposer.  @defer when the caller may hold a
- * disk's open_mutex, which closing the targets takes.
+ * Start taking @ip off its device; under blk_interposer_lock.  Return:
+ * %true if the caller calls blk_interposer_leave() (or has it called) once
+ * the lock is dropped; %false if the attach still publishing it does that,
+ * or it is leaving already.
  */
-static void blk_interposer_release(struct blk_interposer *ip, bool defer)
+static bool blk_interposer_start_leaving(struct blk_interposer *ip)
 {
-	list_del_init(&ip->node);
-	static_branch_dec(&blk_interposer_in_use);
-	if (defer)
-		queue_work(system_unbound_wq, &ip->release_work);
-	else
-		blk_interposer_free(ip);
+	enum blk_interposer_state state = ip->state;
+
+	lockdep_assert_held(&blk_interposer_lock);
+	ip->state = BLK_INTERPOSER_LEAVING;
+	return state == BLK_INTERPOSER_LIVE;
+}
+
+/* A new interposer with its counters, not yet published. */
+static struct blk_interposer *blk_interposer_alloc(void)
+{
+	struct blk_interposer *ip = kzalloc(sizeof(*ip), GFP_KERNEL);
+
+	if (!ip)
+		return NULL;
+	INIT_LIST_HEAD(&ip->node);
+	INIT_WORK(&ip->release_work, blk_interposer_leave_workfn);
+	init_completion(&ip->drained);
+	ip->stats = alloc_percpu(struct blkinterpose_counters);
+	if (!ip->stats) {
+		kfree(ip);
+		return NULL;
+	}
+	return ip;
+}
+
+/* The interposer that has @bdev, in any state; under blk_interposer_lock. */
+static struct blk_interposer *blk_interposer_of(struct block_device *bdev)
+{
+	struct blk_interposer *ip;
+
+	lockdep_assert_held(&blk_interposer_lock);
+	list_for_each_entry(ip, &blk_interposer_list, node)
+		if (ip->orig == bdev)
+			return ip;
+	return NULL;
+}
+
+/* Make @ip the interposer of @bdev, to be published; under the lock. */
+static void blk_interposer_claim(struct blk_interposer *ip,
+				 struct block_device *bdev)
+{
+	lockdep_assert_held(&blk_interposer_lock);
+	get_device(&bdev->bd_device);
+	ip->orig = bdev;
+	ip->state = BLK_INTERPOSER_ATTACHING;
+	list_add_tail(&ip->node, &blk_interposer_list);
+}
+
+/*
+ * Publish @ip, claimed under the lock, on its device.  Return: 0, or
+ * -ENODEV if its device or its ops went away meanwhile: it is then taken
+ * off again and released.
+ */
+static int blk_interposer_go_live(struct blk_interposer *ip)
+{
+	bool leaving;
+
+	blk_interposer_set(ip->orig, ip);
+	mutex_lock(&blk_interposer_lock);
+	leaving = ip->state == BLK_INTERPOSER_LEAVING;
+	if (!leaving)
+		ip->state = BLK_INTERPOSER_LIVE;
+	mutex_unlock(&blk_interposer_lock);
+	if (!leaving)
+		return 0;
+	blk_interposer_leave(ip);
+	return -ENODEV;
 }
 
 static struct blk_interposer_prog *blk_interposer_find_prog(const char *name)
 {
 	struct blk_interposer_prog *prog;
 
-	lockdep_assert_held(&blk_interposer_attach_lock);
+	lockdep_assert_held(&blk_interposer_lock);
 	list_for_each_entry(prog, &blk_interposer_progs, node)
 		if (!strcmp(prog->name, name))
 			return prog;
@@ -802,7 +927,7 @@ static int blk_interposer_check_targets(struct blk_interposer *ip,
 	return 0;
 }
 
-/* Checks against the other interposers; under blk_interposer_attach_lock. */
+/* Checks against the other interposers; under blk_interposer_lock. */
 static int blk_interposer_check_locked(struct blk_interposer *ip,
 				       struct block_device *orig)
 {
@@ -810,13 +935,13 @@ static int blk_interposer_check_locked(struct blk_interposer *ip,
 
 	if (!blk_interposer_bdev_live(orig))
 		return -ENODEV;
-	if (orig->bd_interposer)
+	if (blk_interposer_of(orig))
 		return -EBUSY;
 	/* No chains: an original is never a target and vice versa. */
 	if (blk_interposer_find_target(orig))
 		return -ELOOP;
 	for (i = 0; i < ip->nr_targets; i++) {
-		struct blk_interposer *t = ip->targets[i]->bd_interposer;
+		struct blk_interposer *t = blk_interposer_of(ip->targets[i]);
 
 		if (!blk_interposer_bdev_live(ip->targets[i]))
 			return -ENODEV;
@@ -836,7 +961,8 @@ static int blk_interposer_check_locked(struct blk_interposer *ip,
  *
  * Opens the targets exclusively, then publishes the interposer with the
  * original's queue frozen: bios already inside the original's submission
- * finish with the old state, every later bio sees the interposer.
+ * finish with the old state, every later bio sees the interposer.  No
+ * global lock is held while the queue is frozen.
  *
  * Context: process context, may sleep; must not hold any disk's open_mutex.
  * Return: 0 on success; -EINVAL for bad parameters (no target, a duplicate
@@ -844,8 +970,10 @@ static int blk_interposer_check_locked(struct blk_interposer *ip,
  * target smaller than the original for a plain redirect), -ENOENT for an
  * unknown ops name, -EBUSY if @orig already has an interposer, a target
  * is held by someone else or is reserved for another original, -ELOOP if
- * the attach would chain interposers, -ENODEV if a device is going away,
- * -EOPNOTSUPP for zoned devices, or the error of opening a target.
+ * the attach would chain interposers, -ENODEV if a device is going away
+ * (also if @orig or the ops went away while the interposer was being
+ * published), -EOPNOTSUPP for zoned devices and devices with integrity
+ * metadata, or the error of opening a target.
  */
 int blk_interposer_attach(struct block_device *orig,
 			  const struct blk_interposer_params *params)
@@ -883,7 +1011,7 @@ int blk_interposer_attach(struct block_device *orig,
 
 	/* Turned on before the pointer is published, off after it is gone. */
 	static_branch_inc(&blk_interposer_in_use);
-	mutex_lock(&blk_interposer_attach_lock);
+	mutex_lock(&blk_interposer_lock);
 	if (!plain) {
 		ip->prog = blk_interposer_find_prog(params->ops_name);
 		if (ip->prog)
@@ -894,15 +1022,15 @@ int blk_interposer_attach(struct block_device *orig,
 	if (!ret)
 		ret = blk_interposer_check_locked(ip, orig);
 	if (ret) {
-		mutex_unlock(&blk_interposer_attach_lock);
+		mutex_unlock(&blk_interposer_lock);
 		static_branch_dec(&blk_interposer_in_use);
 		goto out_free;
 	}
 	/* the program learns of its device before the first bio */
 	blk_interposer_notify(ip, orig, true);
-	blk_interposer_publish(ip, orig);
-	mutex_unlock(&blk_interposer_attach_lock);
-	return 0;
+	blk_interposer_claim(ip, orig);
+	mutex_unlock(&blk_interposer_lock);
+	return blk_interposer_go_live(ip);
 
 out_free:
 	blk_interposer_free(ip);
@@ -918,27 +1046,27 @@ EXPORT_SYMBOL_GPL(blk_interposer_attach);
  * the targets.  Bios that were already sent to a target complete there.
  *
  * Context: process context, may sleep; must not hold any disk's open_mutex.
- * Return: 0 on success, -ENOENT if @orig has no interposer, -EBUSY if it
- * is reserved (only its driver ends a reservation).
+ * Return: 0 on success, -ENOENT if @orig has no interposer (or it is
+ * being detached already), -EBUSY if it is reserved (only its driver ends
+ * a reservation) or still being attached.
  */
 int blk_interposer_detach(struct block_device *orig)
 {
 	struct blk_interposer *ip;
-	LIST_HEAD(gone);
 	int ret = 0;
 
-	mutex_lock(&blk_interposer_attach_lock);
-	ip = orig->bd_interposer;
-	if (!ip)
+	mutex_lock(&blk_interposer_lock);
+	ip = blk_interposer_of(orig);
+	if (!ip || ip->state == BLK_INTERPOSER_LEAVING)
 		ret = -ENOENT;
-	else if (ip->reserved_for)
+	else if (ip->reserved_for || ip->state != BLK_INTERPOSER_LIVE)
 		ret = -EBUSY;
 	else
-		blk_interposer_unlink(ip, &gone);
-	mutex_unlock(&blk_interposer_attach_lock);
+		blk_interposer_start_leaving(ip);
+	mutex_unlock(&blk_interposer_lock);
 	if (ret)
 		return ret;
-	blk_interposer_release(ip, false);
+	blk_interposer_leave(ip);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(blk_interposer_detach);
@@ -975,23 +1103,23 @@ int blk_interposer_reserve(struct block_device *bdev, dev_t orig)
 	ip->reserved_for = orig;
 
 	static_branch_inc(&blk_interposer_in_use);
-	mutex_lock(&blk_interposer_attach_lock);
+	mutex_lock(&blk_interposer_lock);
 	if (!blk_interposer_bdev_live(bdev))
 		ret = -ENODEV;
-	else if (bdev->bd_interposer || blk_interposer_find_target(bdev))
+	else if (blk_interposer_of(bdev) || blk_interposer_find_target(bdev))
 		ret = -EBUSY;
 	list_for_each_entry(other, &blk_interposer_list, node)
 		if (other->reserved_for == orig)
 			ret = -EBUSY;
 	if (ret) {
-		mutex_unlock(&blk_interposer_attach_lock);
+		mutex_unlock(&blk_interposer_lock);
 		static_branch_dec(&blk_interposer_in_use);
 		blk_interposer_free(ip);
 		return ret;
 	}
-	blk_interposer_publish(ip, bdev);
-	mutex_unlock(&blk_interposer_attach_lock);
-	return 0;
+	blk_interposer_claim(ip, bdev);
+	mutex_unlock(&blk_interposer_lock);
+	return blk_interposer_go_live(ip);
 }
 EXPORT_SYMBOL_GPL(blk_interposer_reserve);
 
@@ -1007,17 +1135,15 @@ EXPORT_SYMBOL_GPL(blk_interposer_reserve);
 void blk_interposer_unreserve(struct block_device *bdev)
 {
 	struct blk_interposer *ip;
-	LIST_HEAD(gone);
+	bool leave = false;
 
-	mutex_lock(&blk_interposer_attach_lock);
-	ip = bdev->bd_interposer;
+	mutex_lock(&blk_interposer_lock);
+	ip = blk_interposer_of(bdev);
 	if (ip && ip->reserved_for)
-		blk_interposer_unlink(ip, &gone);
-	else
-		ip = NULL;
-	mutex_unlock(&blk_interposer_attach_lock);
-	if (ip)
-		blk_interposer_release(ip, false);
+		leave = blk_interposer_start_leaving(ip);
+	mutex_unlock(&blk_interposer_lock);
+	if (leave)
+		blk_interposer_leave(ip);
 }
 EXPORT_SYMBOL_GPL(blk_interposer_unreserve);
 
@@ -1031,30 +1157,32 @@ EXPORT_SYMBOL_GPL(blk_interposer_unreserve);
  * was written through it.  Called from bdev_mark_dead(), after the
  * holder of @bdev was told and wrote what it still had, and from
  * drop_partition(), possibly with a disk's open_mutex held, so the
- * targets are released from a work item.
+ * interposer of @bdev is taken off and released from a work item.  Takes
+ * no lock at all while no device is interposed: the static key is turned
+ * on before an attach checks that its devices are live.
  */
 void blk_interposer_bdev_gone(struct block_device *bdev)
 {
-	struct blk_interposer *ip, *tmp;
-	LIST_HEAD(gone);
+	struct blk_interposer *ip;
 
-	mutex_lock(&blk_interposer_attach_lock);
-	list_for_each_entry_safe(ip, tmp, &blk_interposer_list, node) {
+	/* nothing interposed anywhere: no lock for removals and rescans */
+	if (!static_branch_unlikely(&blk_interposer_in_use))
+		return;
+	mutex_lock(&blk_interposer_lock);
+	list_for_each_entry(ip, &blk_interposer_list, node) {
 		if (ip->orig == bdev) {
-			blk_interposer_unlink(ip, &gone);
+			if (!blk_interposer_start_leaving(ip))
+				continue;
+			pr_info("%pg: interposer detached, the device is going away\n",
+				bdev);
+			queue_work(system_unbound_wq, &ip->release_work);
 		} else if (!ip->lost && blk_interposer_has_target(ip, bdev)) {
 			WRITE_ONCE(ip->lost, bdev->bd_dev);
 			pr_warn("%pg: interposer failed: its target %pg went away, I/O fails until it is detached\n",
 				ip->orig, bdev);
 		}
 	}
-	mutex_unlock(&blk_interposer_attach_lock);
-
-	list_for_each_entry_safe(ip, tmp, &gone, node) {
-		pr_info("%pg: interposer detached, %pg is going away\n",
-			ip->orig, bdev);
-		blk_interposer_release(ip, true);
-	}
+	mutex_unlock(&blk_interposer_lock);
 }
 
 /**
@@ -1076,9 +1204,9 @@ void blk_interposer_query(struct block_device *bdev,
 	info->original.minor = MINOR(bdev->bd_dev);
 	info->max_targets = BLK_INTERPOSER_MAX_TARGETS;
 
-	mutex_lock(&blk_interposer_attach_lock);
-	ip = bdev->bd_interposer;
-	if (!ip)
+	mutex_lock(&blk_interposer_lock);
+	ip = blk_interposer_of(bdev);
+	if (!ip || ip->state == BLK_INTERPOSER_ATTACHING)
 		goto out_unlock;
 	info->state = BLKINTERPOSE_STATE_ATTACHED;
 	info->flags = ip->flags;
@@ -1118,7 +1246,7 @@ void blk_interposer_query(struct block_device *bdev,
 		info->counters.failed + info->counters.completed +
 		info->counters.invalid + info->counters.lost;
 out_unlock:
-	mutex_unlock(&blk_interposer_attach_lock);
+	mutex_unlock(&blk_interposer_lock);
 }
 
 /**
@@ -1170,14 +1298,13 @@ int blk_interposer_ops_register(struct blk_interposer_ops *ops)
 	strscpy(prog->name, ops->name, sizeof(prog->name));
 	RCU_INIT_POINTER(prog->ops, ops);
 	refcount_set(&prog->ref, 1);
-	init_completion(&prog->released);
 
-	mutex_lock(&blk_interposer_attach_lock);
+	mutex_lock(&blk_interposer_lock);
 	if (blk_interposer_find_prog(prog->name))
 		ret = -EEXIST;
 	else
 		list_add_tail(&prog->node, &blk_interposer_progs);
-	mutex_unlock(&blk_interposer_attach_lock);
+	mutex_unlock(&blk_interposer_lock);
 	if (ret)
 		kfree(prog);
 	return ret;
@@ -1188,7 +1315,7 @@ blk_interposer_prog_of(struct blk_interposer_ops *ops)
 {
 	struct blk_interposer_prog *prog;
 
-	lockdep_assert_held(&blk_interposer_attach_lock);
+	lockdep_assert_held(&blk_interposer_lock);
 	list_for_each_entry(prog, &blk_interposer_progs, node)
 		if (rcu_access_pointer(prog->ops) == ops)
 			return prog;
@@ -1199,40 +1326,37 @@ blk_interposer_prog_of(struct blk_interposer_ops *ops)
  * blk_interposer_ops_unregister - remove an ops and detach it everywhere
  * @ops: a registered ops
  *
- * Every device that uses @ops is detached under the attach lock with its
- * queue frozen, as blk_interposer_detach() does; returns once the bios that
- * @ops still has in flight have completed.
+ * No callback of @ops runs once this returns: the devices that use it
+ * pass every bio from then on, and are detached from a work item (their
+ * queues are not frozen here: the caller may hold BPF's struct_ops update
+ * mutex, and a queue that does not drain must not block it).
  *
- * Context: process context; must not hold any disk's open_mutex.
+ * Context: process context.
  */
 void blk_interposer_ops_unregister(struct blk_interposer_ops *ops)
 {
-	struct blk_interposer *ip, *tmp;
+	struct blk_interposer *ip;
 	struct blk_interposer_prog *prog;
-	LIST_HEAD(gone);
 
-	mutex_lock(&blk_interposer_attach_lock);
+	mutex_lock(&blk_interposer_lock);
 	prog = blk_interposer_prog_of(ops);
 	if (!prog) {
-		mutex_unlock(&blk_interposer_attach_lock);
+		mutex_unlock(&blk_interposer_lock);
 		return;
 	}
 	list_del(&prog->node);
-	list_for_each_entry_safe(ip, tmp, &blk_interposer_list, node) {
-		if (ip->prog == prog)
-			blk_interposer_unlink(ip, &gone);
-	}
-	mutex_unlock(&blk_interposer_attach_lock);
-
-	list_for_each_entry_safe(ip, tmp, &gone, node) {
+	RCU_INIT_POINTER(prog->ops, NULL);
+	list_for_each_entry(ip, &blk_interposer_list, node) {
+		if (ip->prog != prog || !blk_interposer_start_leaving(ip))
+			continue;
 		pr_info("%pg: interposer detached, ops %s unregistered\n",
 			ip->orig, prog->name);
-		blk_interposer_release(ip, false);
+		queue_work(system_unbound_wq, &ip->release_work);
 	}
-	/* interposers detached on device removal may still be draining */
+	mutex_unlock(&blk_interposer_lock);
+	/* no callback of @ops runs after this */
+	synchronize_rcu();
 	blk_interposer_prog_put(prog);
-	wait_for_completion(&prog->released);
-	kfree(prog);
 }
 
 /**
@@ -1252,7 +1376,7 @@ int blk_interposer_ops_update(struct blk_interposer_ops *ops,
 	struct blk_interposer_prog *prog;
 	int ret = 0;
 
-	mutex_lock(&blk_interposer_attach_lock);
+	mutex_lock(&blk_interposer_lock);
 	prog = blk_interposer_prog_of(old);
 	if (!prog)
 		ret = -ENOENT;
@@ -1260,7 +1384,7 @@ int blk_interposer_ops_update(struct blk_interposer_ops *ops,
 		ret = -EINVAL;
 	else
 		rcu_assign_pointer(prog->ops, ops);
-	mutex_unlock(&blk_interposer_attach_lock);
+	mutex_unlock(&blk_interposer_lock);
 	return ret;
 }
 

@@ -8,8 +8,11 @@
 #ifndef _BLK_INTERPOSER_INTERNAL_H
 #define _BLK_INTERPOSER_INTERNAL_H
 
+#include <linux/bio.h>
 #include <linux/blk_types.h>
+#include <linux/blkdev.h>
 #include <linux/jump_label.h>
+#include <linux/sched.h>
 #include <uapi/linux/blk-interposer.h>
 
 struct device_attribute;
@@ -35,6 +38,7 @@ DECLARE_STATIC_KEY_FALSE(blk_interposer_in_use);
 enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 						    struct bio *bio,
 						    bool direct);
+void __blk_interposer_arrived(struct bio *bio);
 void blk_interposer_bdev_gone(struct block_device *bdev);
 void blk_interposer_query(struct block_device *bdev,
 			  struct blkinterpose_info *info,
@@ -65,10 +69,58 @@ blk_interposer_submit_bio(struct bio *bio, bool direct)
 
 	if (!static_branch_unlikely(&blk_interposer_in_use))
 		return BLK_INTERPOSER_PASS;
+	/* a bio an interposer sent here entered its target */
+	if (unlikely(bio_flagged(bio, BIO_IP_TRANSIT)))
+		__blk_interposer_arrived(bio);
 	ip = READ_ONCE(bio->bi_bdev->bd_interposer);
-	if (likely(!ip) || bio_flagged(bio, BIO_INTERPOSED))
+	/* what this device's own interposer decided goes to its driver */
+	if (likely(!ip) || bio->bi_interposed == bio->bi_bdev->bd_dev)
 		return BLK_INTERPOSER_PASS;
 	return __blk_interposer_submit_bio(ip, bio, direct);
+}
+
+/**
+ * blk_interposer_bio_end - a bio ends
+ * @bio: the bio, in bio_endio()
+ *
+ * A bio an interposer sent to a target that ends before it entered the
+ * target (refused by submit_bio_noacct()'s checks, its queue dying) is no
+ * longer in transit either.
+ */
+static inline void blk_interposer_bio_end(struct bio *bio)
+{
+	if (static_branch_unlikely(&blk_interposer_in_use) &&
+	    unlikely(bio_flagged(bio, BIO_IP_TRANSIT)))
+		__blk_interposer_arrived(bio);
+}
+
+void __blk_interposer_inherit(struct bio_list *list, struct bio *last,
+			      dev_t mark);
+
+/**
+ * blk_interposer_submit_driver - hand a bio to a bio-based driver
+ * @bio: the bio, inside its queue's q_usage_counter section
+ *
+ * The bios the driver submits while it handles @bio are made from it:
+ * they inherit the mark of the interposer that decided @bio, whether the
+ * driver cloned them or built them itself (dm-flakey's corrupted copies,
+ * say).  They wait on current->bio_list, so they are found there.
+ */
+static inline void blk_interposer_submit_driver(struct bio *bio)
+{
+	struct gendisk *disk = bio->bi_bdev->bd_disk;
+	struct bio *last;
+	dev_t mark;
+
+	if (!static_branch_unlikely(&blk_interposer_in_use) ||
+	    likely(!bio->bi_interposed)) {
+		disk->fops->submit_bio(bio);
+		return;
+	}
+	mark = bio->bi_interposed;
+	last = current->bio_list[0].tail;
+	disk->fops->submit_bio(bio);
+	__blk_interposer_inherit(&current->bio_list[0], last, mark);
 }
 
 #else /* CONFIG_BLK_INTERPOSER */
@@ -77,6 +129,15 @@ static inline enum blk_interposer_ret
 blk_interposer_submit_bio(struct bio *bio, bool direct)
 {
 	return BLK_INTERPOSER_PASS;
+}
+
+static inline void blk_interposer_submit_driver(struct bio *bio)
+{
+	bio->bi_bdev->bd_disk->fops->submit_bio(bio);
+}
+
+static inline void blk_interposer_bio_end(struct bio *bio)
+{
 }
 
 static inline void blk_interposer_bdev_gone(struct block_device *bdev)

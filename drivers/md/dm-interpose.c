@@ -10,10 +10,12 @@
  * read-only as far as its holder's write protection is concerned.  In
  * exchange the mapped device is reserved with blk_interposer_reserve()
  * when its disk is added (with the first table): it takes only bios that
- * the interposer of the original sends it, so the only way to the
+ * the interposer of the original decided, so the only way to the
  * original through it is the filesystem's own I/O, once userspace attaches
  * the mapped device as the interposer's target (BLKINTERPOSE_ATTACH on the
- * original).  The reservation ends when the mapped device is removed.
+ * original).  The I/O the table sends to the original inherits the mark
+ * of the bio it serves (bio_interposed()) and goes to the original's
+ * driver.  The reservation ends when the mapped device is removed.
  */
 
 #include <linux/blk-interposer.h>
@@ -57,52 +59,27 @@ int dm_interpose_create(struct mapped_device *md, const struct dm_ioctl *param)
 	return 0;
 }
 
-/*
- * Target types that only remap the bios they are given, so that what
- * reaches the original keeps BIO_INTERPOSED.  Targets that write or read
- * the original with bios of their own (dm-io, kcopyd: mirror, snapshot
- * copies, thin, cache) would have those bios interposed again and sent
- * back to the mapped device, without end.
- */
-static const char * const dm_interpose_types[] = {
-	"linear", "striped", "flakey", "dust", "delay", "error", "zero",
-};
-
-static bool dm_interpose_type_ok(const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(dm_interpose_types); i++)
-		if (!strcmp(name, dm_interpose_types[i]))
-			return true;
-	return false;
-}
-
 /**
  * dm_interpose_check - check a table of a mapped device in interpose mode
  * @md: the mapped device
  * @t: the table, populated
  *
- * Return: 0, or -EINVAL if @t does not reference the original, does not
- * cover exactly all of it, or has a target type that sends I/O of its own.
+ * Any target type may be used: the I/O it sends to the original is made
+ * from the bios the interposer sent it (clones, dm-io requests for a bio,
+ * bios submitted while mapping one) and carries their mark, or is its own
+ * (kcopyd copies), which takes one trip through this device like any other
+ * I/O to the original.
+ *
+ * Return: 0, or -EINVAL if @t does not reference the original or does not
+ * cover exactly all of it.
  */
 int dm_interpose_check(struct mapped_device *md, struct dm_table *t)
 {
 	struct dm_dev_internal *dd;
 	struct block_device *orig = NULL;
-	unsigned int i;
 
 	if (!md->interpose_orig)
 		return 0;
-	for (i = 0; i < t->num_targets; i++) {
-		const char *name = dm_table_get_target(t, i)->type->name;
-
-		if (!dm_interpose_type_ok(name)) {
-			DMERR("%s: target type %s may send its own I/O to the original",
-			      md->name, name);
-			return -EINVAL;
-		}
-	}
 	list_for_each_entry(dd, dm_table_get_devices(t), list)
 		if (dd->dm_dev->bdev->bd_dev == md->interpose_orig)
 			orig = dd->dm_dev->bdev;
@@ -155,4 +132,34 @@ int dm_interpose_reserve(struct mapped_device *md)
 bool dm_interpose_shared(struct mapped_device *md, dev_t dev)
 {
 	return md->interpose_orig && dev == md->interpose_orig;
+}
+
+/**
+ * dm_interpose_link_holder - link a table device to @md in sysfs
+ * @md: the mapped device
+ * @bdev: a device its table uses
+ *
+ * Holder links are for claimed devices: the original of a mapped device
+ * in interpose mode is not claimed, so it gets none.
+ *
+ * Return: 0 or the error of bd_link_disk_holder().
+ */
+int dm_interpose_link_holder(struct mapped_device *md,
+			     struct block_device *bdev)
+{
+	if (dm_interpose_shared(md, bdev->bd_dev))
+		return 0;
+	return bd_link_disk_holder(bdev, md->disk);
+}
+
+/**
+ * dm_interpose_unlink_holder - undo dm_interpose_link_holder()
+ * @md: the mapped device
+ * @bdev: a device its table uses
+ */
+void dm_interpose_unlink_holder(struct mapped_device *md,
+				struct block_device *bdev)
+{
+	if (!dm_interpose_shared(md, bdev->bd_dev))
+		bd_unlink_disk_holder(bdev, md->disk);
 }

@@ -6,6 +6,9 @@
 #ifndef DM_INTERPOSE_H
 #define DM_INTERPOSE_H
 
+#include <linux/blk-interposer.h>
+#include <linux/blkdev.h>
+#include <linux/device-mapper.h>
 #include <linux/types.h>
 
 struct mapped_device;
@@ -17,6 +20,10 @@ int dm_interpose_create(struct mapped_device *md, const struct dm_ioctl *param);
 int dm_interpose_check(struct mapped_device *md, struct dm_table *t);
 int dm_interpose_reserve(struct mapped_device *md);
 bool dm_interpose_shared(struct mapped_device *md, dev_t dev);
+int dm_interpose_link_holder(struct mapped_device *md,
+			     struct block_device *bdev);
+void dm_interpose_unlink_holder(struct mapped_device *md,
+				struct block_device *bdev);
 #else
 static inline int dm_interpose_create(struct mapped_device *md,
 				      const struct dm_ioctl *param)
@@ -38,6 +45,18 @@ static inline int dm_interpose_reserve(struct mapped_device *md)
 static inline bool dm_interpose_shared(struct mapped_device *md, dev_t dev)
 {
 	return false;
+}
+
+static inline int dm_interpose_link_holder(struct mapped_device *md,
+					   struct block_device *bdev)
+{
+	return bd_link_disk_holder(bdev, dm_disk(md));
+}
+
+static inline void dm_interpose_unlink_holder(struct mapped_device *md,
+					      struct block_device *bdev)
+{
+	bd_unlink_disk_holder(bdev, dm_disk(md));
 }
 #endif
 

@@ -6,11 +6,9 @@
 #ifndef _LINUX_BLK_INTERPOSER_H
 #define _LINUX_BLK_INTERPOSER_H
 
+#include <linux/blk_types.h>
 #include <linux/types.h>
 #include <uapi/linux/blk-interposer.h>
-
-struct bio;
-struct block_device;
 
 /**
  * enum blk_interposer_action - what an interposer program does with a bio
@@ -125,6 +123,34 @@ struct blk_interposer_params {
 };
 
 #ifdef CONFIG_BLK_INTERPOSER
+/**
+ * bio_interposed - the device whose interposer decided a bio
+ * @bio: the bio
+ *
+ * An interposer marks each bio it sends on with the device number of its
+ * original; clones, the bios a bio-based driver submits while it handles
+ * a marked bio, and device-mapper's dm-io requests made from a bio inherit
+ * the mark.  Only the interposer of that device lets a marked bio by, so
+ * a stacking driver built over the original reaches it without looping,
+ * and the interposers of every other device still see the bio.
+ *
+ * Return: the device number, 0 for a bio no interposer decided.
+ */
+static inline dev_t bio_interposed(const struct bio *bio)
+{
+	return bio->bi_interposed;
+}
+
+/**
+ * bio_set_interposed - give a bio made from another the other's mark
+ * @bio: the new bio
+ * @dev: bio_interposed() of the bio it was made from
+ */
+static inline void bio_set_interposed(struct bio *bio, dev_t dev)
+{
+	bio->bi_interposed = dev;
+}
+
 int blk_interposer_attach(struct block_device *orig,
 			  const struct blk_interposer_params *params);
 int blk_interposer_detach(struct block_device *orig);
@@ -135,6 +161,15 @@ void blk_interposer_ops_unregister(struct blk_interposer_ops *ops);
 int blk_interposer_ops_update(struct blk_interposer_ops *ops,
 			      struct blk_interposer_ops *old);
 #else
+static inline dev_t bio_interposed(const struct bio *bio)
+{
+	return 0;
+}
+
+static inline void bio_set_interposed(struct bio *bio, dev_t dev)
+{
+}
+
 static inline int
 blk_interposer_attach(struct block_device *orig,
 		      const struct blk_interposer_params *params)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: the core's smaller guarantees: attach() before the first bio, the FAIL verdict's errno set, EROFS is no path error for dm-multipath, a read-only original fd, every target checked, REQ_NOWAIT bios to a target without nowait retried, not failed, a target reopened only as the device its fd names
+# desc: the core's smaller guarantees: attach() before the first bio, the FAIL verdict's errno set, EROFS is no path error for dm-multipath, a read-only original fd, every target checked, a target reopened only as the device its fd names
 . "$REPO/tests/lib.sh"
 DMLOAD=$BUILD/tests/dm-load
 [ -x "$DMLOAD" ] || fail "$DMLOAD not built (make test-tools)"
@@ -90,18 +90,6 @@ udev_settle /dev/mapper/ipcr
 probe_expect ELOOP attach /dev/ipc --to /dev/mapper/ipcr --to /dev/ipx
 expect_eq "ipc not attached" none "$(show_field /dev/ipc .state)"
 "$CTL" detach /dev/ipx || fail detach
-
-log "REQ_NOWAIT bios redirected to a bio-based target without nowait: retried, never failed"
-nullb_create ipn 64 0
-[ "$(cat /sys/block/ipn/queue/nowait 2>/dev/null)" = 0 ] ||
-	log "note: ipn's nowait is $(cat /sys/block/ipn/queue/nowait 2>/dev/null)"
-"$CTL" attach /dev/ipa --to /dev/ipn || fail "attach ipa -> ipn"
-fio --name=nowait --filename=/dev/ipa --rw=randwrite --bs=4k --ioengine=io_uring \
-	--iodepth=16 --direct=1 --size=16M --verify=crc32c --verify_fatal=1 \
-	--verify_state_save=0 --output-format=json >"$TMP/nowait.json" 2>"$TMP/nowait.err" ||
-	{ cat "$TMP/nowait.err"; fail "fio io_uring through the redirect"; }
-expect_eq "fio errors" 0 "$(sed -n '/^{/,$p' "$TMP/nowait.json" | jq '.jobs[0].error')"
-"$CTL" detach /dev/ipa || fail detach
 
 log "a target's device number reused by another disk between its open and the attach: ENODEV"
 nullb_create ipr 64 2

@@ -122,16 +122,6 @@ expect_eq "table not covering it" EINVAL "$("$DMLOAD" ipx "$(cat /sys/block/ipa/
 dmsetup remove ipx
 expect_eq "no such original" "create: ENXIO" "$("$DMLOAD" ipx 250:999 "0 $S linear /dev/ipa 0")"
 dmsetup info ipx >/dev/null 2>&1 && fail "ipx was created for a missing original"
-dmesg -c >/dev/null
-expect_eq "a target type that sends its own I/O (snapshot-origin)" EINVAL \
-	"$("$DMLOAD" ipx "$(cat /sys/block/ipa/dev)" "0 $S snapshot-origin /dev/ipa")"
-dmsetup remove ipx
-dmesg | grep -q "target type snapshot-origin may send its own I/O to the original" ||
-	fail "no kernel message for snapshot-origin: $(dmesg | tail -3)"
-expect_eq "snapshot-origin exists in this kernel (plain dm takes it)" 0 \
-	"$(dmsetup create ipso --table "0 $(blockdev --getsz /dev/ipc) snapshot-origin /dev/ipc" >/dev/null 2>&1; echo $?)"
-dmsetup remove ipso
-expect_fail EINVAL "$CTL" attach /dev/ipa --dm-table "0 $S snapshot-origin /dev/ipa"
 
 log "attached: a second dm interposer, I/O straight to the dm device, detaching or reusing it"
 "$CTL" attach /dev/ipa --dm-table "0 $S linear /dev/ipa 0" || fail attach
