@@ -180,6 +180,24 @@ fio_verify_stop() {
 	FIO_WRITES=$w
 }
 
+# load_start DEV [RW]: random 4k I/O (RW, default randrw) at QD32 on DEV in
+# the background until load_stop; errors are expected and ignored (devices
+# go away under it).  The fio pid is $LOAD.
+load_start() {
+	fio --name=load --filename="$1" --rw="${2:-randrw}" --bs=4k \
+		--ioengine=libaio --iodepth=32 --direct=1 --size=32M \
+		--runtime=3600 --time_based --continue_on_error=all \
+		>/dev/null 2>&1 &
+	LOAD=$!
+	defer "kill $LOAD; wait $LOAD"
+	sleep 1
+}
+load_stop() {
+	kill "$LOAD" 2>/dev/null
+	wait "$LOAD" 2>/dev/null
+	true
+}
+
 # fio_count DEV RW N: exactly N 4k direct I/Os of kind RW, prints the
 # number fio issued.
 fio_count() {

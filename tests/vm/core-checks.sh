@@ -8,12 +8,7 @@ nullb_create ipb 64 2
 defer rm -rf /sys/fs/bpf/interpose/ipa
 
 log "attach() runs before the interposer is published, under I/O"
-fio --name=load --filename=/dev/ipa --rw=randread --bs=4k --ioengine=libaio \
-	--iodepth=32 --direct=1 --size=32M --runtime=3600 --time_based \
-	>/dev/null 2>&1 &
-LOAD=$!
-defer "kill $LOAD; wait $LOAD"
-sleep 1
+load_start /dev/ipa randread
 for i in 1 2 3 4 5; do
 	"$CTL" attach /dev/ipa --prog "$BPFOBJ/attach_order.bpf.o" || fail "attach $i"
 	saw_bios() { [ "$(prog_var /dev/ipa late)" -gt 0 ]; }
@@ -21,7 +16,7 @@ for i in 1 2 3 4 5; do
 	expect_eq "cycle $i: bios seen before attach()" 0 "$(prog_var /dev/ipa early)"
 	"$CTL" detach /dev/ipa || fail "detach $i"
 done
-kill $LOAD; wait $LOAD 2>/dev/null
+load_stop
 
 log "FAIL verdict: documented errnos pass through, others are invalid verdicts"
 for e in 30:EROFS 28:ENOSPC 61:ENODATA 5:EIO; do

@@ -90,9 +90,16 @@ mount /dev/ipm "$mnt" || fail mount
 "$CTL" attach /dev/ipm --dm-table "0 $S mirror core 1 1024 2 /dev/ipm 0 /dev/ipm2 0" ||
 	fail "attach mirror"
 fs_fio "$mnt" 8
-log "mirror status: $(dmsetup status interpose-ipm)"
 umount "$mnt" || fail umount
+# the resync read the original through the mapped device (kcopyd I/O
+# takes that trip): it must finish, and leave both legs alike
+mirror_in_sync() { dmsetup status interpose-ipm | awk '{split($7, r, "/"); exit !(r[1] == r[2] && $9 == "AA")}'; }
+wait_for "mirror resynced: $(dmsetup status interpose-ipm)" mirror_in_sync
 "$CTL" detach /dev/ipm || fail "detach mirror"
+# read both legs directly, not through the mirror (it reads either leg)
+cmp <(dd if=/dev/ipm2 bs=1M iflag=direct status=none) <(dd if=/dev/ipm bs=1M iflag=direct status=none) ||
+	fail "the mirror's second leg differs from the original"
+log "the second leg holds the original's data"
 fsck.ext4 -fn /dev/ipm >"$TMP/fsck" 2>&1 || { cat "$TMP/fsck"; fail "fsck of ipm"; }
 log "fsck clean on the original"
 

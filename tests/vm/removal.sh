@@ -2,20 +2,6 @@
 # desc: original or target removed while attached (plain and with a program) and under I/O: detached with the original, failed closed without a target until detach, nothing leaks or oopses
 . "$REPO/tests/lib.sh"
 
-load_start() {
-	fio --name=load --filename="$1" --rw=randrw --bs=4k --ioengine=libaio \
-		--iodepth=32 --direct=1 --size=32M --runtime=3600 --time_based \
-		--continue_on_error=all >/dev/null 2>&1 &
-	LOAD=$!
-	defer "kill $LOAD; wait $LOAD"
-	sleep 1
-}
-load_stop() {
-	kill "$LOAD" 2>/dev/null
-	wait "$LOAD" 2>/dev/null
-	true
-}
-
 log "original powered off under I/O"
 nullb_create ipa 64 2
 nullb_create ipb 64 2

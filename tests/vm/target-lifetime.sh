@@ -2,12 +2,7 @@
 # desc: detach followed at once by the deletion of the target, in a loop under QD32 I/O: bios in transit to the target entered it before the detach returned (no use-after-free)
 . "$REPO/tests/lib.sh"
 nullb_create ipa 64 2
-fio --name=load --filename=/dev/ipa --rw=randrw --bs=4k --ioengine=libaio \
-	--iodepth=32 --direct=1 --size=32M --runtime=3600 --time_based \
-	--continue_on_error=all >/dev/null 2>&1 &
-LOAD=$!
-defer "kill $LOAD; wait $LOAD"
-sleep 1
+load_start /dev/ipa
 rounds=${LIFETIME_ROUNDS:-25}
 for i in $(seq "$rounds"); do
 	# blk-mq (null_blk) and bio-based (dm-linear) targets in turn: the

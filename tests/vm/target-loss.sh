@@ -41,15 +41,10 @@ nullb_create ipc 64 2
 nullb_create ipd 64 2
 defer rm -rf /sys/fs/bpf/interpose/ipc
 "$CTL" attach /dev/ipc --prog "$BUILD/bpf/redirect.bpf.o" --to /dev/ipd || fail attach
-fio --name=load --filename=/dev/ipc --rw=randrw --bs=4k --ioengine=libaio \
-	--iodepth=32 --direct=1 --size=32M --runtime=3600 --time_based \
-	--continue_on_error=all >/dev/null 2>&1 &
-LOAD=$!
-defer "kill $LOAD; wait $LOAD"
-sleep 1
+load_start /dev/ipc
 echo 0 >/sys/kernel/config/nullb/ipd/power
 sleep 1
-kill $LOAD; wait $LOAD 2>/dev/null
+load_stop
 expect_eq "state" failed "$(show_field /dev/ipc .state)"
 expect_eq "read" EIO "$(read_errno /dev/ipc)"
 "$CTL" detach /dev/ipc || fail detach
