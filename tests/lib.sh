@@ -357,3 +357,19 @@ expect_range() {
 		<(dd if="$4" iflag=skip_bytes,count_bytes bs=64K skip="$5" count="$3" status=none) >/dev/null ||
 		fail "$1 [$2, +$3] differs from $(basename "$4") at $5"
 }
+
+# --- the kernel log ------------------------------------------------------
+# No test clears the kernel log (tests/run follows it for reports); a test
+# that looks for its own kernel lines marks where it starts looking.
+
+# kmsg_mark: write a unique marker line into the kernel log, print its id
+kmsg_mark() {
+	local id="mark-$$-$RANDOM$RANDOM"
+	echo "itest: $id" >/dev/kmsg
+	echo "$id"
+}
+
+# kmsg_since ID: the kernel log after the marker ID
+kmsg_since() {
+	dmesg | sed -n "/itest: $1\$/,\$p" | tail -n +2
+}

@@ -32,6 +32,7 @@ log "seen $s = passed $p + redirected $r (+ in flight)"
 expect_eq "state" attached "$(show_field /dev/ipa .state)"
 
 log "unregister while attached under load: remove the link pin"
+mark=$(kmsg_mark)
 rm -f /sys/fs/bpf/interpose/ipa/link
 wait_for "device detached when its ops was unregistered" not_interposed /dev/ipa
 sleep 2
@@ -39,4 +40,4 @@ fio_verify_stop
 rm -rf /sys/fs/bpf/interpose/ipa
 "$CTL" -j ops | jq -e 'map(select(.name == "verdict")) | length == 0' >/dev/null ||
 	fail "ops still registered"
-dmesg | grep -q "ipa: interposer detached, ops verdict unregistered" || fail "no detach message"
+kmsg_since "$mark" | grep -q "ipa: interposer detached, ops verdict unregistered" || fail "no detach message"

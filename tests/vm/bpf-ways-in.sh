@@ -77,13 +77,14 @@ expect_eq "ipa: stats -j agrees" "$seen" "$("$CTL" -j stats ipa | jq .counters.s
 expect_eq "ipb: stats -j ops" byop "$("$CTL" -j stats ipb | jq -r .ops)"
 
 log "removing the pinned link unregisters byop and detaches both devices"
+mark=$(kmsg_mark)
 rm /sys/fs/bpf/byop_link/byop || fail "rm the link pin"
 wait_for "ipa detached" not_interposed /dev/ipa
 wait_for "ipb detached" not_interposed /dev/ipb
 expect_eq "sysfs of ipb" none "$(cat /sys/class/block/ipb/interposer)"
 wait_for "byop no longer listed by interposectl ops" ops_gone byop
-dmesg | grep -q "ipa: interposer detached, ops byop unregistered" || fail "no detach message for ipa"
-dmesg | grep -q "ipb: interposer detached, ops byop unregistered" || fail "no detach message for ipb"
+kmsg_since "$mark" | grep -q "ipa: interposer detached, ops byop unregistered" || fail "no detach message for ipa"
+kmsg_since "$mark" | grep -q "ipb: interposer detached, ops byop unregistered" || fail "no detach message for ipb"
 untouched ipa
 untouched ipb
 expect_fail ENOENT "$CTL" stats ipa

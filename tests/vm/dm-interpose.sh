@@ -76,7 +76,6 @@ log "dm-flakey failing writes under the mounted fs"
 mount -o noatime /dev/ipa "$mnt" || fail "mount again"
 echo before >"$mnt/keep" && sync
 "$CTL" attach /dev/ipa --dm-table "0 $S flakey /dev/ipa 0 0 3600 1 error_writes" || fail "attach flakey"
-dmesg -c >/dev/null
 if dd if=/dev/urandom of="$mnt/new" bs=64k count=16 oflag=direct,sync 2>"$TMP/dd.err"; then
 	fail "a write through flakey's down interval succeeded"
 fi

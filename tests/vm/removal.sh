@@ -6,11 +6,12 @@ log "original powered off under I/O"
 nullb_create ipa 64 2
 nullb_create ipb 64 2
 "$CTL" attach /dev/ipa --to /dev/ipb || fail attach
+mark=$(kmsg_mark)
 load_start /dev/ipa
 echo 0 >/sys/kernel/config/nullb/ipa/power
 load_stop
 wait_for "target released after the original went away" can_claim /dev/ipb
-dmesg | grep -q "ipa: interposer detached" || fail "no detach message in the kernel log"
+kmsg_since "$mark" | grep -q "ipa: interposer detached" || fail "no detach message in the kernel log"
 nullb_remove ipa
 
 log "target powered off under I/O"
@@ -74,10 +75,11 @@ expect_eq "ops after detach" 0 "$("$CTL" -j ops | jq length)"
 log "program with end_bio, original powered off under I/O"
 nullb_create ipg 64 2
 "$CTL" attach /dev/ipg --prog "$BUILD/bpf/latency.bpf.o" || fail attach
+mark=$(kmsg_mark)
 load_start /dev/ipg
 echo 0 >/sys/kernel/config/nullb/ipg/power
 load_stop
-ipg_detached() { dmesg | grep -q "ipg: interposer detached"; }
+ipg_detached() { kmsg_since "$mark" | grep -q "ipg: interposer detached"; }
 wait_for "detach message" ipg_detached
 expect_eq "ops of the gone device" '[{"name":"latency","devices":[]}]' \
 	"$("$CTL" -j ops | jq -c 'map({name, devices})')"

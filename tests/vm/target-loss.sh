@@ -13,7 +13,7 @@ fill /dev/ipa "$TMP/before" 8                      # A's own data
 fill /dev/ipa "$TMP/through" 8                     # written to B
 ipb_dev=$(cat /sys/block/ipb/dev)
 same /dev/ipa "$TMP/through" 8 || fail "reads through the interposer"
-dmesg -c >/dev/null
+mark=$(kmsg_mark)
 echo 0 >/sys/kernel/config/nullb/ipb/power
 expect_eq "read after the target went away" EIO "$(read_errno /dev/ipa)"
 expect_eq "write after the target went away" EIO "$(pwrite_errno /dev/ipa 4096)"
@@ -27,7 +27,7 @@ expect_eq "show -j names the lost target" "$ipb_dev" "$(show_field /dev/ipa .los
 "$CTL" show /dev/ipa | grep -q "failed" || fail "show text: $("$CTL" show /dev/ipa)"
 "$CTL" show /dev/ipa | grep -q "$ipb_dev" || fail "show text does not name $ipb_dev: $("$CTL" show /dev/ipa)"
 [ "$(counter /dev/ipa lost)" -ge 2 ] || fail "lost counter: $(counter /dev/ipa lost)"
-expect_eq "one kernel line" 1 "$(dmesg | grep -c 'ipa: interposer failed: its target ipb went away')"
+expect_eq "one kernel line" 1 "$(kmsg_since "$mark" | grep -c 'ipa: interposer failed: its target ipb went away')"
 # still failed a while later: nothing detaches it behind the user's back
 sleep 1
 expect_eq "still failed" failed "$(show_field /dev/ipa .state)"
