@@ -136,12 +136,18 @@ int fake_setup(void **state)
 	struct fake *f = calloc(1, sizeof(*f));
 	char buf[2 * PATH_MAX];
 
-	if (!f)
+	if (!f) {
+		print_error("fake_setup: out of memory\n");
 		return -1;
+	}
 	snprintf(f->root, sizeof(f->root), "%s/interpose-unit.XXXXXX",
 		 getenv("TMPDIR") ?: "/tmp");
-	if (!mkdtemp(f->root))
+	if (!mkdtemp(f->root)) {
+		print_error("fake_setup: cannot create %s: %s\n", f->root,
+			    strerror(errno));
+		free(f);
 		return -1;
+	}
 	snprintf(f->sys, sizeof(f->sys), "%s/sys", f->root);
 	snprintf(f->dev, sizeof(f->dev), "%s/dev", f->root);
 	snprintf(buf, sizeof(buf), "%s/class/block", f->sys);
@@ -157,8 +163,11 @@ int fake_setup(void **state)
 	fake_disk(f, "nullb1", 252, 0, 131072, 512);
 	fake_disk(f, "nullsmall", 253, 0, 32768, 512);
 	fake_disk(f, "big4k", 250, 0, 262144, 4096);
-	if (symlink("/dev/null", fake_dev_path(f, "nullc")))
+	if (symlink("/dev/null", fake_dev_path(f, "nullc"))) {
+		print_error("fake_setup: cannot create %s: %s\n",
+			    fake_dev_path(f, "nullc"), strerror(errno));
 		return -1;
+	}
 	write_file(fake_dev_path(f, "regular"), "not a device");
 
 	snprintf(f->bpffs, sizeof(f->bpffs), "%s/bpffs", f->root);

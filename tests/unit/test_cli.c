@@ -142,11 +142,12 @@ static void test_detach(void **state)
 
 static void test_show(void **state)
 {
-	struct show_args a;
+	struct show_args a = { .dev = "junk", .help = true };
 	int r[2];
 
 	(void)state;
 	assert_int_equal(show_parse(1, ARGV("show"), &a), 0);
+	assert_false(a.help);
 	assert_null(a.dev);
 	assert_int_equal(show_parse(2, ARGV("show", "251:0"), &a), 0);
 	assert_string_equal(a.dev, "251:0");

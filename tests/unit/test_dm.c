@@ -27,6 +27,9 @@ struct parsed {
 static int parse(const char *table, struct parsed *p)
 {
 	memset(p, 0, sizeof(*p));
+	/* Poisoned: on a refusal the parser must clear them itself. */
+	p->args = (char **)p;
+	p->nargs = 99;
 	p->u.io.data_start = sizeof(p->u.io);
 	p->u.io.data_size = BUFSZ;
 	return ip_dm_parse_table("attach /dev/x", table, &p->u.io, BUFSZ,
@@ -98,6 +101,7 @@ static void expect_refused(const char *table, int err, const char *msg)
 
 	assert_int_equal(parse(table, &p), -err);
 	assert_null(p.args);
+	assert_int_equal(p.nargs, 0);
 	if (!strstr(interpose_errmsg(), msg))
 		fail_msg("'%.40s': message '%s' lacks '%s'", table,
 			 interpose_errmsg(), msg);

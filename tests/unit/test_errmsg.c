@@ -185,10 +185,11 @@ static void test_p_err_lib(void **state)
 	json_output = true;
 	capture_start(1);
 	capture_start(2);
-	p_err_lib(ret);
+	rc = p_err_lib(ret);
 	err = capture_end(2);
 	out = capture_end(1);
 	json_output = false;
+	assert_int_equal(rc, 1);
 	assert_string_equal(err, "interposectl: detach nosuchdev: no such device (ENOENT)\n");
 	obj = json_tokener_parse(out);
 	assert_non_null(obj);

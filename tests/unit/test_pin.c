@@ -133,8 +133,11 @@ static void test_ops_users(void **state)
 	assert_int_equal(cnt, 0);
 	assert_null(names);
 	/* "-" is no ops: a plain redirect. */
+	names = (char **)&cnt;
+	cnt = 99;
 	assert_int_equal(ip_ops_users("-", NULL, &names, &cnt), 0);
 	assert_int_equal(cnt, 0);
+	assert_null(names);
 
 	fake_attr(f, "nullb1", "interposer", "none");
 	fake_attr(f, "nullb0p1", "interposer", "none");

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -80,6 +81,7 @@ static void test_open_errors(void **state)
 	char msg[PATH_MAX + 256], regular[PATH_MAX + 64];
 
 	snprintf(regular, sizeof(regular), "%s", fake_dev_path(f, "regular"));
+	p.obj = (void *)&p;
 	assert_int_equal(ip_prog_open(WHAT, "/nonexistent/x.bpf.o", &p), -ENOENT);
 	expect_msg(WHAT ": cannot open object /nonexistent/x.bpf.o: no such file");
 	assert_null(p.obj);
@@ -230,6 +232,7 @@ static void test_set_bool_enum_string(void **state)
 	assert_int_equal(set1(&p, "emode=1"), 0);
 	assert_int_equal(*(__s32 *)var_data(&p, "emode", &v), 1);
 	assert_int_equal(set1(&p, "emode=-2"), 0);
+	assert_int_equal(*(__s32 *)var_data(&p, "emode", &v), -2);
 	assert_int_equal(set1(&p, "emode=TINY_NOPE"), -EINVAL);
 	assert_non_null(strstr(interpose_errmsg(),
 			       "bad value 'TINY_NOPE' for enum tiny_mode: not a number"));
@@ -243,9 +246,12 @@ static void test_set_bool_enum_string(void **state)
 	assert_int_equal(set1(&p, "label="), 0);
 	assert_memory_equal(label, "\0\0\0\0\0\0\0\0", 8);
 	assert_int_equal(set1(&p, "label=1234567"), 0);
+	assert_memory_equal(label, "1234567\0", 8);
 	assert_int_equal(set1(&p, "label=12345678"), -EINVAL);
 	assert_non_null(strstr(interpose_errmsg(),
 			       "variable label: value '12345678' is too long for char[8] (at most 7 characters)"));
+	/* Unchanged after a refused value. */
+	assert_memory_equal(label, "1234567\0", 8);
 	ip_prog_close(&p);
 }
 
@@ -434,21 +440,103 @@ static void test_attach_prog_opts(void **state)
 	assert_non_null(strstr(interpose_errmsg(), "is smaller than the original"));
 }
 
-/* A caller built against 0.1: its options end at flags. */
+/* The options of a caller built against 0.1: they end at flags. */
+struct attach_opts_v0_1 {
+	size_t sz;
+	const char * const *targets;
+	size_t nr_targets;
+	const char *ops_name;
+	__u32 flags;
+};
+_Static_assert(offsetof(struct attach_opts_v0_1, flags) ==
+	       offsetof(struct interpose_attach_opts, flags) &&
+	       offsetof(struct attach_opts_v0_1, ops_name) ==
+	       offsetof(struct interpose_attach_opts, ops_name) &&
+	       offsetof(struct attach_opts_v0_1, targets) ==
+	       offsetof(struct interpose_attach_opts, targets),
+	       "0.1's fields moved");
+
+/*
+ * Like such a caller: the structure ends where a page ends and the next
+ * page is not mapped, so reading past its sz faults.
+ */
+static int attach_v0_1_guarded(const struct attach_opts_v0_1 *o)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct attach_opts_v0_1 *at;
+	char *map;
+	int ret;
+
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(map + pg, pg, PROT_NONE), 0);
+	at = (void *)(map + pg - sizeof(*at));
+	*at = *o;
+	at->sz = sizeof(*at);
+	ret = interpose_attach("nullb0", (const struct interpose_attach_opts *)at);
+	munmap(map, 2 * pg);
+	return ret;
+}
+
+/*
+ * Its fields in a whole structure whose sz ends at flags, every later
+ * field set to what would change the outcome if it were read: a program,
+ * a variable setting without its array, a dm table (every case has
+ * targets or an ops, so a dm table read is refused before it is used).
+ */
+static int attach_v0_1_poisoned(const struct attach_opts_v0_1 *o)
+{
+	struct interpose_attach_opts opts;
+
+	memset(&opts, 0, sizeof(opts));
+	memcpy(&opts, o, offsetofend(struct attach_opts_v0_1, flags));
+	opts.sz = offsetofend(struct interpose_attach_opts, flags);
+	opts.prog_path = "t.bpf.o";
+	opts.set_vars = NULL;
+	opts.nr_set_vars = 1;
+	opts.dm_table = "0 8 zero";
+	return interpose_attach("nullb0", &opts);
+}
+
+/*
+ * Each case's outcome depends on a 0.1 field being used and on no later
+ * field being read: dropping ops_name makes case 1 a plain redirect to a
+ * smaller target, dropping targets makes case 2 "no target given",
+ * dropping flags makes case 3 pass; reading prog_path makes case 2 pass,
+ * reading the variables or the dm table refuses cases 1 to 3 for them.
+ */
 static void test_attach_opts_v0_1(void **state)
 {
-	const char *vars[] = { "mode=1" };
-	struct interpose_attach_opts opts = {
-		.ops_name = "myops",
-		.prog_path = "t.bpf.o",
-		.set_vars = vars,
-		.nr_set_vars = 1,
+	static const char *const small[] = { "nullsmall" };
+	static const struct {
+		struct attach_opts_v0_1 o;
+		int err;
+		const char *msg;
+	} cases[] = {
+		{ { .targets = small, .nr_targets = 1, .ops_name = "myops" },
+		  -ENOENT, "attach nullb0: cannot open: no device node" },
+		{ { .targets = small, .nr_targets = 1 },
+		  -EINVAL, "attach nullb0: target nullsmall is smaller than the original (16777216 < 67108864 bytes)" },
+		{ { .ops_name = "myops", .flags = 4 },
+		  -EINVAL, "attach nullb0: unknown flags 0x4" },
 	};
+	size_t i;
+	int ret;
 
 	(void)state;
-	opts.sz = offsetofend(struct interpose_attach_opts, flags);
-	assert_int_equal(interpose_attach("nullb0", &opts), -ENOENT);
-	expect_msg("attach nullb0: cannot open: no device node");
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ret = attach_v0_1_poisoned(&cases[i].o);
+		if (ret != cases[i].err || strcmp(interpose_errmsg(), cases[i].msg))
+			fail_msg("case %zu, fields past sz set: got %d '%s', expected %d '%s'",
+				 i + 1, ret, interpose_errmsg(), cases[i].err,
+				 cases[i].msg);
+		ret = attach_v0_1_guarded(&cases[i].o);
+		if (ret != cases[i].err || strcmp(interpose_errmsg(), cases[i].msg))
+			fail_msg("case %zu, 0.1-sized structure: got %d '%s', expected %d '%s'",
+				 i + 1, ret, interpose_errmsg(), cases[i].err,
+				 cases[i].msg);
+	}
 }
 
 static int replace(const char *dev, const char *prog, size_t nvars,

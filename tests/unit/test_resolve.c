@@ -112,6 +112,7 @@ static void test_name_with_node(void **state)
 	assert_string_equal(path, fake_dev_path(f, "nullb1"));
 
 	/* The node's path as given, and a buffer too small for it. */
+	dev = 0;
 	assert_int_equal(interpose_resolve_dev(fake_dev_path(f, "nullb1"), &dev,
 					       NULL, 0), 0);
 	assert_int_equal(dev, makedev(252, 0));
@@ -176,17 +177,20 @@ static void test_dev_name(void **state)
 	assert_string_equal(name, "");
 }
 
+/* Each call gets a poisoned @g: no value is left over from the one before. */
 static void test_geom(void **state)
 {
 	struct ip_geom g;
 
 	(void)state;
+	memset(&g, 0xa5, sizeof(g));
 	assert_int_equal(ip_geom(makedev(251, 0), &g), 0);
 	assert_false(g.partition);
 	assert_int_equal(g.disk, makedev(251, 0));
 	assert_int_equal(g.nr_sectors, 131072);
 	assert_int_equal(g.lbs, 512);
 
+	memset(&g, 0xa5, sizeof(g));
 	assert_int_equal(ip_geom(makedev(251, 2), &g), 0);
 	assert_true(g.partition);
 	assert_int_equal(g.disk, makedev(251, 0));
@@ -194,6 +198,7 @@ static void test_geom(void **state)
 	assert_int_equal(g.nr_sectors, 32768);
 	assert_int_equal(g.lbs, 512);
 
+	memset(&g, 0xa5, sizeof(g));
 	assert_int_equal(ip_geom(makedev(250, 0), &g), 0);
 	assert_int_equal(g.lbs, 4096);
 	assert_int_equal(ip_geom(makedev(7, 7), &g), -ENOENT);
