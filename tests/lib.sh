@@ -25,22 +25,62 @@ skip() {
 	exit 77
 }
 
-# Run cleanups in reverse order on exit, whatever happened.
-on_exit() {
-	local rc=$? i f
-	# whatever a failed test left attached must not leak into the next one
+# skip_case WHY: one case of the test cannot run here, the others go on;
+# tests/run counts the lines of $ITEST_SKIP_FILE as skipped.
+skip_case() {
+	echo "# SKIP $*"
+	echo "$(basename "$0" .sh): $*" >>"${ITEST_SKIP_FILE:-/dev/null}"
+}
+
+# interposed_devices [reserved]: "DEV STATE" of every device with an
+# interposer (attached or failed); with "reserved", reserved devices too
+interposed_devices() {
+	local f s
 	for f in /sys/class/block/*/interposer; do
-		grep -q '^attached' "$f" 2>/dev/null &&
-			"$CTL" detach "/dev/$(basename "$(dirname "$f")")" >/dev/null 2>&1
+		s=$(cat "$f" 2>/dev/null) || continue
+		case $s in
+		"" | none) continue ;;
+		reserved*) [ "${1:-}" = reserved ] || continue ;;
+		esac
+		echo "/dev/$(basename "$(dirname "$f")") $s"
 	done
-	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
-		eval "${CLEANUPS[i]}" >/dev/null 2>&1 || true
+}
+
+# Run cleanups in reverse order on exit, whatever happened.  A test that
+# passed fails here if it left an interposer attached (a leak) or if a
+# cleanup failed: cleanups must find their work undone or check first.
+# Whatever a test left attached is detached, pass or fail.
+on_exit() {
+	local _rc=$? _passed=0 _i _dev _s
+	[ $_rc = 0 ] && _passed=1
+	# cleanup_fail WHAT: a FAIL of a passed test, a note of a failed one
+	cleanup_fail() {
+		if [ $_passed = 1 ]; then
+			echo "FAIL: $*" >&2
+			_rc=1
+		else
+			echo "# also: $*"
+		fi
+	}
+	while read -r _dev _s; do
+		cleanup_fail "$_dev left interposed at exit: $_s"
+		"$CTL" detach "$_dev" </dev/null >/dev/null 2>&1
+	done < <(interposed_devices)
+	for ((_i = ${#CLEANUPS[@]} - 1; _i >= 0; _i--)); do
+		eval "${CLEANUPS[_i]}" >"$TMP/.cleanup.out" 2>&1 ||
+			cleanup_fail "cleanup '${CLEANUPS[_i]}' failed: $(tr '\n' ' ' <"$TMP/.cleanup.out")"
 	done
+	# a reserved dm device is removed by a cleanup; nothing may be left
+	while read -r _dev _s; do
+		cleanup_fail "$_dev still interposed after the cleanups: $_s"
+	done < <(interposed_devices reserved)
 	rm -rf "$TMP"
-	exit $rc
+	exit $_rc
 }
 trap on_exit EXIT
 defer() { CLEANUPS+=("$*"); }
+# the last cleanup of all: loop_create runs in $(...), which loses defers
+defer loop_cleanup
 
 # expect_eq WHAT EXPECTED ACTUAL
 expect_eq() {
@@ -68,21 +108,27 @@ probe_expect() {
 	log "ioctl-probe $*: $got"
 }
 
-# nullb_create NAME SIZE_MB [queue_mode: 0 bio, 2 mq] [memory_backed]
+# nullb_create NAME SIZE_MB [QUEUE_MODE] [MEMORY_BACKED] [ATTR=VALUE...]:
+# a null_blk, blk-mq (queue_mode 2, the default and the only one 6.12
+# has: it turns 0, bio-based, into 2; use dm-linear or brd for that),
+# memory-backed by default, 512-byte blocks; more configfs attributes as
+# ATTR=VALUE, e.g. cache_size=16 zoned=1.  Every setting is read back
+# after power-on: one that did not take effect fails the test.
 nullb_create() {
-	local d=/sys/kernel/config/nullb/$1 kv
+	local d=/sys/kernel/config/nullb/$1 kv got
+	local set=("size=$2" "queue_mode=${3:-2}" "memory_backed=${4:-1}" blocksize=512 "${@:5}")
 	mkdir "$d" || fail "cannot create null_blk $1"
-	echo "$2" >"$d/size"
-	echo "${3:-2}" >"$d/queue_mode"
-	echo "${4:-1}" >"$d/memory_backed"
-	echo 512 >"$d/blocksize"
-	# more configfs attributes as ATTR=VALUE, e.g. cache_size=16 zoned=1
-	for kv in "${@:5}"; do
+	defer nullb_remove "$1"
+	for kv in "${set[@]}"; do
 		echo "${kv#*=}" >"$d/${kv%%=*}" || fail "null_blk $1: cannot set $kv"
 	done
 	echo 1 >"$d/power" || fail "cannot power on null_blk $1"
+	for kv in "${set[@]}"; do
+		got=$(cat "$d/${kv%%=*}")
+		[ "$got" = "${kv#*=}" ] ||
+			fail "null_blk $1: ${kv%%=*} is $got after power-on, not ${kv#*=} as set"
+	done
 	udev_settle "/dev/$1"
-	defer nullb_remove "$1"
 }
 
 nullb_remove() {
@@ -102,13 +148,25 @@ udev_settle() {
 	fail "$1 did not appear"
 }
 
-# loop_create FILE SIZE_MB -> prints /dev/loopN
+# loop_create FILE SIZE_MB -> prints /dev/loopN; FILE must be in $TMP
+# (loop_cleanup detaches it at exit).  Call as dev=$(...) || exit 1.
 loop_create() {
 	local dev
-	truncate -s "${2}M" "$1"
+	case $1 in "$TMP"/*) ;; *) fail "loop_create: $1 is not in $TMP" ;; esac
+	truncate -s "${2}M" "$1" || fail "truncate $1"
 	dev=$(losetup --show -f -P "$1") || fail "losetup $1"
-	defer losetup -d "$dev"
 	echo "$dev"
+}
+
+# loop_cleanup: detach the loop devices over files in $TMP
+loop_cleanup() {
+	local f
+	for f in /sys/block/loop*/loop/backing_file; do
+		[ -e "$f" ] || continue
+		case $(cat "$f") in
+		"$TMP"/*) losetup -d "/dev/$(basename "$(dirname "$(dirname "$f")")")" || return 1 ;;
+		esac
+	done
 }
 
 # fill DEV PATTERN_FILE SIZE_MB: write a fresh random pattern, direct I/O.
@@ -118,9 +176,11 @@ fill() {
 		fail "write $1"
 }
 
-# same DEV FILE SIZE_MB: the device's first SIZE_MB equal FILE.
+# same DEV FILE SIZE_MB: the device's first SIZE_MB equal FILE's (a read
+# that fails or comes back short fails the test).
 same() {
-	cmp -n "$(($3 * 1024 * 1024))" <(dd if="$1" bs=1M count="$3" iflag=direct status=none) "$2" >/dev/null
+	region "$1" 0 "$3" "$TMP/.same"
+	cmp -n "$(($3 * 1024 * 1024))" "$TMP/.same" "$2" >/dev/null
 }
 
 sysfs_of() {
@@ -158,7 +218,7 @@ fio_verify_start() {
 		--runtime=3600 --time_based --output-format=json "$@" \
 		>"$TMP/fio.out" 2>"$TMP/fio.err" &
 	FIO_PID=$!
-	defer "kill -INT $FIO_PID; wait $FIO_PID"
+	defer stop_bg $FIO_PID INT
 	sleep 1
 	kill -0 $FIO_PID 2>/dev/null || { cat "$TMP/fio.err"; fail "fio did not start"; }
 }
@@ -176,7 +236,7 @@ fio_verify_stop() {
 	log "fio: $w writes, $r verify reads, error $err"
 	[ "$err" = 0 ] || { cat "$TMP/fio.err"; fail "fio reported error $err"; }
 	grep -qi "verify" "$TMP/fio.err" && grep -i verify "$TMP/fio.err" && fail "fio verify failure"
-	[ "$w" -gt 0 ] && [ "$r" -gt 0 ] || fail "fio did no verified I/O"
+	[ "$w" -gt 0 ] && [ "$r" -gt 0 ] || { cat "$TMP/fio.err"; fail "fio did no verified I/O"; }
 	FIO_WRITES=$w
 }
 
@@ -189,13 +249,20 @@ load_start() {
 		--runtime=3600 --time_based --continue_on_error=all \
 		>/dev/null 2>&1 &
 	LOAD=$!
-	defer "kill $LOAD; wait $LOAD"
+	defer stop_bg $LOAD
 	sleep 1
 }
 load_stop() {
-	kill "$LOAD" 2>/dev/null
-	wait "$LOAD" 2>/dev/null
-	true
+	stop_bg "$LOAD"
+}
+
+# stop_bg PID [SIGNAL]: stop a background job of the test (SIGTERM by
+# default) and reap it, unless it is gone already
+stop_bg() {
+	kill -0 "$1" 2>/dev/null || return 0
+	kill -"${2:-TERM}" "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
 }
 
 # fio_count DEV RW N: exactly N 4k direct I/Os of kind RW, prints the
@@ -212,7 +279,18 @@ dm_create() {
 	dmsetup create "$1" --table "$2" || fail "dmsetup create $1"
 	dmsetup mknodes "$1" 2>/dev/null
 	udev_settle "/dev/mapper/$1"
-	defer dmsetup remove --retry "$1"
+	defer dm_remove "$1"
+}
+
+# dm_remove NAME: remove a dm device, if the test did not already
+dm_remove() {
+	dmsetup info "$1" >/dev/null 2>&1 || return 0
+	dmsetup remove --retry "$1"
+}
+
+# umount_if DIR: unmount DIR (lazily) if something is mounted there
+umount_if() {
+	! mountpoint -q "$1" || umount -l "$1"
 }
 
 # wait_for DESC CMD...: poll CMD for up to 10 s.
@@ -233,6 +311,13 @@ can_claim() {
 
 not_interposed() {
 	[ "$(cat "$(sysfs_of "$1")/interposer")" = none ]
+}
+
+# detach_if DEV: detach DEV's interposer, if DEV is there and has one
+# (a cleanup)
+detach_if() {
+	[ -b "$1" ] && grep -q '^\(attached\|failed\)' "$(sysfs_of "$1")/interposer" || return 0
+	"$CTL" detach "$1"
 }
 
 # --- BPF programs -------------------------------------------------------
@@ -279,9 +364,30 @@ except OSError as e:
 PY
 }
 
-# region DEV OFFSET_MB SIZE_MB > FILE: copy a region of a device
+# region DEV OFFSET_MB SIZE_MB FILE: copy a region of a device into FILE,
+# direct I/O; a read that fails or comes back short fails the test.
 region() {
-	dd if="$1" bs=1M skip="$2" count="$3" iflag=direct status=none
+	dev_read "$1" $(($2 << 20)) $(($3 << 20)) "$4" 1M
+}
+
+# dev_read DEV OFFSET LEN FILE [BS]: LEN bytes of DEV at OFFSET into FILE,
+# direct I/O in BS (default 64K) reads; fails the test if the read fails
+# or comes back short.  Never read a device in <(...): dd's status is lost.
+dev_read() {
+	local got
+	dd if="$1" of="$4" iflag=direct,skip_bytes,count_bytes bs="${5:-64K}" \
+		skip="$2" count="$3" status=none 2>"$TMP/.dd.err" ||
+		fail "read of $1 [$2, +$3] failed: $(cat "$TMP/.dd.err")"
+	got=$(stat -c %s "$4")
+	[ "$got" = "$3" ] || fail "read of $1 [$2, +$3] came back short: $got bytes"
+}
+
+# file_read FILE OFFSET LEN OUT: LEN bytes of FILE (a file, /dev/zero or
+# a pipe) at OFFSET into OUT; fails the test if the read fails
+file_read() {
+	dd if="$1" of="$4" iflag=skip_bytes,count_bytes,fullblock bs=64K \
+		skip="$2" count="$3" status=none 2>"$TMP/.dd.err" ||
+		fail "read of $1 [$2, +$3] failed: $(cat "$TMP/.dd.err")"
 }
 
 # --- helpers for the prog-* tests (the ready programs of bpf/) -----------
@@ -295,9 +401,11 @@ nullb_create_cached() {
 }
 
 # expect_region DEV OFF_MB LEN_MB FILE FILE_OFF_MB: that region of DEV
-# holds that region of FILE.
+# holds that region of FILE (FILE may be /dev/zero).
 expect_region() {
-	cmp <(region "$1" "$2" "$3") <(dd if="$4" bs=1M skip="$5" count="$3" status=none) >/dev/null ||
+	region "$1" "$2" "$3" "$TMP/.dev"
+	file_read "$4" $(($5 << 20)) $(($3 << 20)) "$TMP/.file"
+	cmp "$TMP/.dev" "$TMP/.file" >/dev/null ||
 		fail "$1 [$2 MiB, +$3 MiB] differs from $(basename "$4") at $5 MiB"
 }
 
@@ -353,8 +461,9 @@ PY
 # expect_range DEV OFFSET LEN FILE FILE_OFFSET: LEN bytes of DEV at
 # OFFSET equal those of FILE at FILE_OFFSET (FILE may be /dev/zero).
 expect_range() {
-	cmp <(dd if="$1" iflag=direct,skip_bytes,count_bytes bs=64K skip="$2" count="$3" status=none) \
-		<(dd if="$4" iflag=skip_bytes,count_bytes bs=64K skip="$5" count="$3" status=none) >/dev/null ||
+	dev_read "$1" "$2" "$3" "$TMP/.dev"
+	file_read "$4" "$5" "$3" "$TMP/.file"
+	cmp "$TMP/.dev" "$TMP/.file" >/dev/null ||
 		fail "$1 [$2, +$3] differs from $(basename "$4") at $5"
 }
 

@@ -40,7 +40,7 @@ S=$(blockdev --getsz /dev/ipa)
 # bio-based: request-based dm-multipath inserts cloned requests straight
 # into the path's queue, below any bio-level interposer
 dm_create ipmp "0 $S multipath 3 queue_if_no_path queue_mode bio 0 1 1 round-robin 0 1 1 /dev/ipa 1000"
-defer "dmsetup message ipmp 0 fail_if_no_path"
+defer "! dmsetup info ipmp >/dev/null 2>&1 || dmsetup message ipmp 0 fail_if_no_path"
 got=$(timeout 30 python3 - /dev/mapper/ipmp <<'PY'
 import errno, mmap, os, sys
 buf = mmap.mmap(-1, 4096)
@@ -77,7 +77,7 @@ mkdir -p "$TMP/mnt"
 mount /dev/ipc "$TMP/mnt" || fail mount
 defer umount "$TMP/mnt"
 expect_eq "reserved dm device for ipc" OK "$("$DMLOAD" ipcr "$(cat /sys/block/ipc/dev)" "0 $S linear /dev/ipc 0")"
-defer dmsetup remove --retry ipcr
+defer dm_remove ipcr
 dmsetup resume ipcr || fail "resume ipcr"
 dmsetup mknodes ipcr 2>/dev/null
 udev_settle /dev/mapper/ipcr

@@ -14,7 +14,7 @@ fs_fio_start() {
 		--verify_state_save=0 --runtime=3600 --time_based \
 		--output-format=json >"$TMP/fio.out" 2>"$TMP/fio.err" &
 	FIO_PID=$!
-	defer "kill -INT $FIO_PID; wait $FIO_PID"
+	defer stop_bg $FIO_PID INT
 	sleep 2
 	kill -0 $FIO_PID 2>/dev/null || { cat "$TMP/fio.err"; fail "fio did not start"; }
 }
@@ -30,7 +30,7 @@ nullb_create ipa 128 2
 S=$(blockdev --getsz /dev/ipa)
 mkfs.ext4 -q -F /dev/ipa || fail mkfs
 mount /dev/ipa "$mnt" || fail mount
-defer umount "$mnt"
+defer umount_if "$mnt"
 fs_fio_start "$mnt"
 
 log "slide dm-linear under the mounted ext4 while fio runs"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: the installed tree of make install-test: its interposectl and BPF objects attach, the docs example (shared and static, built against the installed .pc) names devices, targets, ops and counters
+# desc: the installed tree of make install-test: its interposectl and BPF objects attach (a program on a bio-based dm-linear), the docs example (shared and static, built against the installed .pc) names devices, targets, ops and counters
 . "$REPO/tests/lib.sh"
 
 # Built on the host by tests/install/run (make install-test, which make
@@ -18,8 +18,11 @@ example() {
 
 nullb_create ipa 64 2
 nullb_create ipb 64 2
-nullb_create ipc 64 0
-ipa=$(cat /sys/block/ipa/dev) ipb=$(cat /sys/block/ipb/dev) ipc=$(cat /sys/block/ipc/dev)
+nullb_create ipc 64 2
+# a bio-based device for the program: dm-linear over ipc, listed as dm-N
+dm_create iplc "0 $(blockdev --getsz /dev/ipc) linear /dev/ipc 0"
+dm=$(basename "$(readlink -f "$(sysfs_of /dev/mapper/iplc)")")
+ipa=$(cat /sys/block/ipa/dev) ipb=$(cat /sys/block/ipb/dev) dmdev=$(cat "/sys/block/$dm/dev")
 
 for kind in shared static; do
 	expect_eq "$kind: nothing interposed" "no interposed devices" "$(example $kind)"
@@ -29,8 +32,8 @@ done
 "$ICTL" attach /dev/ipa --to ipb || fail "installed interposectl: attach"
 head -c 32768 /dev/urandom >"$TMP/data"
 dd if="$TMP/data" of=/dev/ipa bs=4k oflag=direct status=none || fail "write ipa"
-cmp -n 32768 "$TMP/data" <(dd if=/dev/ipb bs=4k count=8 iflag=direct status=none) ||
-	fail "the writes did not land on the target"
+dev_read /dev/ipb 0 32768 "$TMP/ipb"
+cmp "$TMP/data" "$TMP/ipb" || fail "the writes did not land on the target"
 expect_eq "redirected (kernel)" 8 "$(counter ipa redirected)"
 
 line2="  seen 8 passed 0 redirected 8 remapped 0 failed 0 completed 0 invalid 0"
@@ -43,16 +46,20 @@ ipb ($ipb): not interposed" "$(example $kind "$ipa" ipb)"
 done
 
 # an installed ready program, on a bio-based device, next to the redirect
-[ -f "$BPFDIR/passthrough.bpf.o" ] || skip "no installed passthrough.bpf.o"
-"$ICTL" attach ipc --prog "$BPFDIR/passthrough.bpf.o" || fail "attach --prog installed object"
-dd if=/dev/ipc of=/dev/null bs=4k count=3 iflag=direct status=none || fail "read ipc"
-expect_eq "passed (kernel)" 3 "$(counter ipc passed)"
-want="$want
-ipc ($ipc): ops passthrough, targets none
-  seen 3 passed 3 redirected 0 remapped 0 failed 0 completed 0 invalid 0"
-expect_eq "static: list with a program" "$want" "$(example static)"
+if [ -f "$BPFDIR/passthrough.bpf.o" ]; then
+	"$ICTL" attach /dev/mapper/iplc --prog "$BPFDIR/passthrough.bpf.o" ||
+		fail "attach --prog installed object"
+	dd if=/dev/mapper/iplc of=/dev/null bs=4k count=3 iflag=direct status=none || fail "read iplc"
+	expect_eq "passed (kernel)" 3 "$(counter /dev/mapper/iplc passed)"
+	# listed by name: dm-N before ipa
+	expect_eq "static: list with a program" "$dm ($dmdev): ops passthrough, targets none
+  seen 3 passed 3 redirected 0 remapped 0 failed 0 completed 0 invalid 0
+$want" "$(example static)"
+	"$ICTL" detach "$dm" || fail "detach $dm"
+else
+	skip_case "no installed passthrough.bpf.o"
+fi
 
-"$ICTL" detach ipc || fail "detach ipc"
 "$ICTL" detach /dev/ipa || fail "detach ipa"
 expect_eq "shared: nothing interposed after detach" "no interposed devices" "$(example shared)"
 out=$(example shared /dev/nosuch)

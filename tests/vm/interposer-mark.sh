@@ -27,7 +27,7 @@ nullb_create ipc 64 2
 nullb_create ipx 64 2
 S=$(blockdev --getsz /dev/ipc)
 expect_eq "reserved dm device for ipc" OK "$("$DMLOAD" ipcr "$(cat /sys/block/ipc/dev)" "0 $S linear /dev/ipc 0")"
-defer dmsetup remove --retry ipcr
+defer dm_remove ipcr
 dmsetup resume ipcr || fail "resume ipcr"
 dmsetup mknodes ipcr 2>/dev/null
 udev_settle /dev/mapper/ipcr
@@ -63,8 +63,9 @@ print("# corrupted as documented: byte 1 = 0, 4095 bytes intact")
 PY
 expect_eq "redirected" 2 "$(counter /dev/ipf redirected)"
 "$CTL" detach /dev/ipf || fail "detach flakey"
+dev_read /dev/ipf 8192 4096 "$TMP/ipf"
 expect_eq "the corrupted write is on the original" "00ff" \
-	"$(dd if=/dev/ipf bs=4096 skip=2 count=1 iflag=direct status=none | head -c 2 | od -An -tx1 | tr -d ' \n')"
+	"$(head -c 2 "$TMP/ipf" | od -An -tx1 | tr -d ' \n')"
 
 # fs_fio DIR SECONDS: 4 files written and verified at QD32, then checked
 fs_fio() {
@@ -97,8 +98,10 @@ mirror_in_sync() { dmsetup status interpose-ipm | awk '{split($7, r, "/"); exit 
 wait_for "mirror resynced: $(dmsetup status interpose-ipm)" mirror_in_sync
 "$CTL" detach /dev/ipm || fail "detach mirror"
 # read both legs directly, not through the mirror (it reads either leg)
-cmp <(dd if=/dev/ipm2 bs=1M iflag=direct status=none) <(dd if=/dev/ipm bs=1M iflag=direct status=none) ||
-	fail "the mirror's second leg differs from the original"
+region /dev/ipm 0 64 "$TMP/leg1"
+region /dev/ipm2 0 64 "$TMP/leg2"
+cmp "$TMP/leg1" "$TMP/leg2" || fail "the mirror's second leg differs from the original"
+rm -f "$TMP/leg1" "$TMP/leg2"
 log "the second leg holds the original's data"
 fsck.ext4 -fn /dev/ipm >"$TMP/fsck" 2>&1 || { cat "$TMP/fsck"; fail "fsck of ipm"; }
 log "fsck clean on the original"

@@ -25,7 +25,7 @@ ios() { jq ".jobs[0].$1.total_ios" "$TMP/job.json"; }
 trace_start() {
 	"$CTL" -j trace "${2:-/dev/ipa}" >"$1" 2>"$1.err" &
 	TRACE_PID=$!
-	defer "kill -INT $TRACE_PID 2>/dev/null"
+	defer stop_bg $TRACE_PID INT
 	sleep 1
 	kill -0 $TRACE_PID 2>/dev/null || fail "trace did not start: $(cat "$1.err")"
 }

@@ -3,7 +3,7 @@
 . "$REPO/tests/lib.sh"
 require_cmd sgdisk
 nullb_create_cached ipt 64
-l0=$(loop_create "$TMP/gpt.img" 64)
+l0=$(loop_create "$TMP/gpt.img" 64) || exit 1
 sgdisk -n 1:2048:+16M -n 2:0:+16M "$l0" >/dev/null || fail "sgdisk"
 partx -u "$l0" 2>/dev/null || blockdev --rereadpt "$l0"
 p1=${l0}p1
@@ -18,8 +18,8 @@ head -c 1M /dev/urandom >"$TMP/data"
 dd if="$TMP/data" of="$p1" bs=64k oflag=direct conv=fsync status=none ||
 	fail "dd with fsync through the remapping program failed"
 expect_eq "invalid verdicts" 0 "$(counter "$p1" invalid)"
-cmp <(dd if=/dev/ipt bs=512 skip=8 count=2048 iflag=direct status=none) "$TMP/data" ||
-	fail "data not at target sector 8"
+log "data at target sector 8"
+expect_range /dev/ipt $((8 * 512)) $((1 << 20)) "$TMP/data" 0
 sync -f "$p1" 2>/dev/null
 python3 -c 'import os,sys; fd=os.open(sys.argv[1], os.O_RDWR); os.fsync(fd)' "$p1" ||
 	fail "fsync of the partition"

@@ -14,13 +14,13 @@ part_test() {
 	# the target's first MB is what was written at p1's first MB
 	"$CTL" attach "$p1" --to /dev/ipb || fail "attach $p1"
 	head -c 1048576 /dev/urandom >"$TMP/c"
-	dd if="$TMP/c" of="$p1" bs=1M oflag=direct status=none
+	dd if="$TMP/c" of="$p1" bs=1M oflag=direct status=none || fail "write $p1"
 	"$CTL" detach "$p1" || fail "detach $p1"
 	same /dev/ipb "$TMP/c" 1 || fail "partition sector 0 did not map to target sector 0"
 	same "$p2" "$TMP/p2" 8 || fail "$p2 changed"
 }
 nullb_create ipb 64 2
-l0=$(loop_create "$TMP/gpt.img" 64)
+l0=$(loop_create "$TMP/gpt.img" 64) || exit 1
 sgdisk -n 1:2048:+16M -n 2:0:+16M "$l0" >/dev/null || fail "sgdisk"
 partx -u "$l0" 2>/dev/null || blockdev --rereadpt "$l0"
 udev_settle "${l0}p1"
@@ -35,4 +35,6 @@ if [ -b /dev/vda ]; then
 	part_test /dev/vda /dev/vda1 /dev/vda2
 	nullb_create ipv $(($(blockdev --getsize64 /dev/vda) >> 20)) 2
 	redirect_roundtrip /dev/vda /dev/ipv 8
+else
+	skip_case "no virtio disk /dev/vda (kernel/vm-run --disk FILE) for the same on a real disk"
 fi

@@ -5,7 +5,7 @@ nullb_create ipa 64 2
 nullb_create ipb 64 2
 nullb_create ipc 64 2
 nullb_create ipsmall 16 2
-l0=$(loop_create "$TMP/gpt.img" 64)
+l0=$(loop_create "$TMP/gpt.img" 64) || exit 1
 sgdisk -n 1:2048:+16M -n 2:0:+16M "$l0" >/dev/null || fail sgdisk
 partx -u "$l0" 2>/dev/null || blockdev --rereadpt "$l0"
 udev_settle "${l0}p2"

@@ -58,7 +58,7 @@ mkfs.ext4 -q -F /dev/ipf || fail mkfs
 "$CTL" attach /dev/ipe --to /dev/ipf || fail attach
 mkdir -p "$TMP/mnt"
 mount /dev/ipe "$TMP/mnt" || fail mount
-defer umount -l "$TMP/mnt"
+defer umount_if "$TMP/mnt"
 head -c 1M /dev/urandom >"$TMP/last"
 cp "$TMP/last" "$TMP/mnt/last"                     # dirty in the page cache
 echo 0 >/sys/kernel/config/nullb/ipe/power        # del_gendisk: fs synced first
