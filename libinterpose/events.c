@@ -93,17 +93,13 @@ int interpose_events__new(const char *dev, interpose_event_fn fn,
 	if (!dev || strlen(dev) >= PATH_MAX)
 		return ip_err(EINVAL, "events: bad device name");
 
-	ip_libbpf_capture_start();
 	fd = ip_open_conv_map("events", dev, INTERPOSE_EVENTS_MAP,
 			      BPF_MAP_TYPE_RINGBUF, 0, &info);
-	if (fd < 0) {
-		ip_libbpf_capture_end();
+	if (fd < 0)
 		return fd;
-	}
 	ev = calloc(1, sizeof(*ev));
 	if (!ev) {
 		close(fd);
-		ip_libbpf_capture_end();
 		return ip_err(ENOMEM, "events %s: out of memory", dev);
 	}
 	strcpy(ev->dev, dev);
@@ -113,7 +109,6 @@ int interpose_events__new(const char *dev, interpose_event_fn fn,
 	ev->rb = ring_buffer__new(fd, ip_events_sample, ev, NULL);
 	err = ev->rb ? 0 : errno;
 	close(fd);	/* the ring buffer holds the map */
-	ip_libbpf_capture_end();
 	if (err) {
 		free(ev);
 		return ip_err(err, "events %s: cannot map the ring buffer: %s",
@@ -218,7 +213,6 @@ int interpose_hist_read(const char *dev, struct interpose_hist *hists,
 	if (!hists || !nr)
 		return ip_err(EINVAL, "hist %s: no result array", dev ?: "(null)");
 	memset(hists, 0, nr * sizeof(*hists));
-	ip_libbpf_capture_start();
 	fd = ip_open_conv_map("hist", dev, INTERPOSE_HIST_MAP,
 			      BPF_MAP_TYPE_PERCPU_ARRAY,
 			      sizeof(struct interpose_hist), &info);
@@ -255,6 +249,5 @@ out:
 	free(percpu);
 	if (fd >= 0)
 		close(fd);
-	ip_libbpf_capture_end();
 	return err;
 }

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <bpf/libbpf.h>
 
 #include "main.h"
 
@@ -87,6 +88,20 @@ static int print_debug(enum interpose_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, ap);
 }
 
+/*
+ * libbpf is linked in statically: its print callback is ours to set
+ * (libinterpose never sets it), so its messages are printed with -d only,
+ * like libinterpose's, never by libbpf's default printer.
+ */
+static bool debug;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	(void)level;
+	return debug ? print_debug(INTERPOSE_DEBUG, fmt, ap) : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -101,6 +116,7 @@ int main(int argc, char **argv)
 	size_t i;
 	int c;
 
+	libbpf_set_print(print_libbpf);
 	getopt_reset();
 	/* "+": stop at the command, whose options are its own. */
 	while ((c = getopt_long(argc, argv, "+:jpdhV", opts, NULL)) != -1) {
@@ -113,6 +129,7 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			interpose_set_print(print_debug);
+			debug = true;
 			break;
 		case 'h':
 			help = true;

@@ -70,8 +70,9 @@ typedef int (*interpose_print_fn_t)(enum interpose_print_level level,
 
 /*
  * Install a print callback (NULL: print nothing, the default); returns the
- * previous one.  Every error is printed at INTERPOSE_WARN as it is stored
- * for interpose_errmsg().
+ * previous one.  Atomic: may be called from any thread at any time.  Every
+ * error is printed at INTERPOSE_WARN as it is stored for
+ * interpose_errmsg().
  */
 LIBINTERPOSE_API interpose_print_fn_t interpose_set_print(interpose_print_fn_t fn);
 
@@ -140,11 +141,13 @@ struct interpose_attach_opts {
  *
  * With @opts->prog_path, the object is loaded and registered first; if
  * anything fails, everything done so far is undone (the ops is
- * unregistered, the pins removed).  While a call of this library uses
- * libbpf, libbpf's messages go to the print callback
- * (interpose_set_print()), not to stderr: libbpf_set_print() is switched
- * for the call and restored when it returns.  The verifier's reason for
- * refusing a program ends up in interpose_errmsg().
+ * unregistered, the pins removed).  The verifier's reason for refusing a
+ * program ends up in interpose_errmsg() (read from a log buffer of this
+ * call's own: loads in other threads keep theirs), its whole log goes to
+ * the print callback at INTERPOSE_INFO.  libbpf_set_print() is never
+ * called: the shared library's private libbpf prints to the print
+ * callback (interpose_set_print()); with the static library, libbpf's
+ * messages go to the application's libbpf print callback.
  *
  * The original is opened for writing (the kernel requires it), the targets
  * too.  At most 8 targets, and no more than the kernel's limit, which
