@@ -16,7 +16,7 @@
 
 #include "main.h"
 
-#define INTERPOSECTL_VERSION "v0.4.0"
+#define INTERPOSECTL_VERSION "v0.5.0"
 
 static const struct cmd {
 	const char *name;

@@ -107,6 +107,7 @@ int main(void)
 		run_observe_tests,
 		run_dm_tests,
 		run_threads_tests,
+		run_events_tests,
 	};
 	unsigned int total = 0, failed = 0, i;
 
