@@ -16,7 +16,11 @@
 
 #include "main.h"
 
-#define INTERPOSECTL_VERSION "v0.5.0"
+#define __STR(x) #x
+#define STR(x) __STR(x)
+/* The version of the libinterpose it is built with: one version for both. */
+#define INTERPOSECTL_VERSION "v" STR(LIBINTERPOSE_MAJOR_VERSION) "." \
+	STR(LIBINTERPOSE_MINOR_VERSION) "." STR(LIBINTERPOSE_PATCH_VERSION)
 
 static const struct cmd {
 	const char *name;
