@@ -144,7 +144,7 @@ cli: lib
 unit: lib
 	$(call submake,tests/unit,run)
 
-test-tools:
+test-tools: lib
 	$(call submake,tests/tools)
 
 # --- man pages and install ----------------------------------------------

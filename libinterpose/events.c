@@ -24,6 +24,7 @@ struct interpose_events {
 	void *ctx;
 	__u64 received;
 	__u64 short_records;
+	int stop;			/* the callback's non-zero return */
 };
 
 /* Open the pinned map @name of @dev's program, checked for @type. */
@@ -58,17 +59,53 @@ static int ip_events_sample(void *ctx, void *data, size_t size)
 {
 	struct interpose_events *ev = ctx;
 	struct interpose_event e;
+	int ret;
 
-	/* older, shorter records read as zero in the fields they lack */
+	/*
+	 * Older, shorter records read as zero in the fields they lack; the
+	 * others are passed as they are, with all their bytes, for callers
+	 * built against a newer header.
+	 */
+	ev->received++;
 	if (size < sizeof(e)) {
 		memset(&e, 0, sizeof(e));
 		memcpy(&e, data, size);
 		ev->short_records++;
+		ret = ev->fn(ev->ctx, &e, sizeof(e));
 	} else {
-		memcpy(&e, data, sizeof(e));
+		ret = ev->fn(ev->ctx, data, size);
 	}
-	ev->received++;
-	return ev->fn(ev->ctx, &e);
+	if (!ret)
+		return 0;
+	/* libbpf stops on a negative return only */
+	ev->stop = ret;
+	return ret < 0 ? ret : -ECANCELED;
+}
+
+/*
+ * The result of a poll or consume that libbpf returned as @n; @saved_errno
+ * is errno before it.
+ */
+static int ip_events_result(struct interpose_events *ev, const char *op, int n,
+			    int saved_errno)
+{
+	int stop = ev->stop;
+
+	ev->stop = 0;
+	if (stop > 0) {
+		errno = saved_errno;
+		return stop;	/* a deliberate stop, not an error */
+	}
+	if (stop < 0)
+		return ip_err(-stop, "events %s: %s: stopped by the callback: %s",
+			      ev->dev, op, strerror(-stop));
+	if (n == -EINTR) {
+		errno = EINTR;
+		return n;	/* a signal: not worth a message */
+	}
+	if (n < 0)
+		return ip_err(-n, "events %s: %s: %s", ev->dev, op, strerror(-n));
+	return n;
 }
 
 int interpose_events__new(const char *dev, interpose_event_fn fn,
@@ -93,17 +130,13 @@ int interpose_events__new(const char *dev, interpose_event_fn fn,
 	if (!dev || strlen(dev) >= PATH_MAX)
 		return ip_err(EINVAL, "events: bad device name");
 
-	ip_libbpf_capture_start();
 	fd = ip_open_conv_map("events", dev, INTERPOSE_EVENTS_MAP,
 			      BPF_MAP_TYPE_RINGBUF, 0, &info);
-	if (fd < 0) {
-		ip_libbpf_capture_end();
+	if (fd < 0)
 		return fd;
-	}
 	ev = calloc(1, sizeof(*ev));
 	if (!ev) {
 		close(fd);
-		ip_libbpf_capture_end();
 		return ip_err(ENOMEM, "events %s: out of memory", dev);
 	}
 	strcpy(ev->dev, dev);
@@ -113,7 +146,6 @@ int interpose_events__new(const char *dev, interpose_event_fn fn,
 	ev->rb = ring_buffer__new(fd, ip_events_sample, ev, NULL);
 	err = ev->rb ? 0 : errno;
 	close(fd);	/* the ring buffer holds the map */
-	ip_libbpf_capture_end();
 	if (err) {
 		free(ev);
 		return ip_err(err, "events %s: cannot map the ring buffer: %s",
@@ -125,33 +157,26 @@ int interpose_events__new(const char *dev, interpose_event_fn fn,
 
 int interpose_events__poll(struct interpose_events *ev, int timeout_ms)
 {
-	int n;
+	int n, saved;
 
 	ip_errmsg_clear();
 	if (!ev)
 		return ip_err(EINVAL, "events: no events object");
+	saved = errno;
 	n = ring_buffer__poll(ev->rb, timeout_ms);
-	if (n == -EINTR) {
-		errno = EINTR;
-		return n;	/* a signal: not worth a message */
-	}
-	if (n < 0)
-		return ip_err(-n, "events %s: poll: %s", ev->dev, strerror(-n));
-	return n;
+	return ip_events_result(ev, "poll", n, saved);
 }
 
 int interpose_events__consume(struct interpose_events *ev)
 {
-	int n;
+	int n, saved;
 
 	ip_errmsg_clear();
 	if (!ev)
 		return ip_err(EINVAL, "events: no events object");
+	saved = errno;
 	n = ring_buffer__consume(ev->rb);
-	if (n < 0)
-		return ip_err(-n, "events %s: consume: %s", ev->dev,
-			      strerror(-n));
-	return n;
+	return ip_events_result(ev, "consume", n, saved);
 }
 
 int interpose_events__fd(const struct interpose_events *ev)
@@ -218,7 +243,6 @@ int interpose_hist_read(const char *dev, struct interpose_hist *hists,
 	if (!hists || !nr)
 		return ip_err(EINVAL, "hist %s: no result array", dev ?: "(null)");
 	memset(hists, 0, nr * sizeof(*hists));
-	ip_libbpf_capture_start();
 	fd = ip_open_conv_map("hist", dev, INTERPOSE_HIST_MAP,
 			      BPF_MAP_TYPE_PERCPU_ARRAY,
 			      sizeof(struct interpose_hist), &info);
@@ -255,6 +279,5 @@ out:
 	free(percpu);
 	if (fd >= 0)
 		close(fd);
-	ip_libbpf_capture_end();
 	return err;
 }

@@ -376,10 +376,8 @@ static int ip_attach_prog(const char *what, const char *devname,
 	if (err)
 		return err;
 
-	ip_libbpf_capture_start();
 	link = bpf_map__attach_struct_ops(p->ops_map);
 	err = link ? 0 : errno;
-	ip_libbpf_capture_end();
 	if (!link) {
 		if (err == EEXIST)
 			snprintf(why, sizeof(why), "an ops named %s is registered already",
@@ -433,8 +431,7 @@ static int ip_attach_dm(const char *dev, const char *table, dev_t *dmdev,
 	return 0;
 }
 
-static int ip_attach_call(const char *dev,
-			  const struct interpose_attach_opts *opts)
+int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 {
 	struct blkinterpose_attach arg = { .size = sizeof(arg) };
 	int fds[IP_MAX_TARGETS], ofd = -1, err;
@@ -727,8 +724,7 @@ static int ip_detach_gone(const char *dev)
 	return 0;
 }
 
-static int ip_detach_call(const char *dev,
-			  const struct interpose_detach_opts *opts)
+int interpose_detach(const char *dev, const struct interpose_detach_opts *opts)
 {
 	struct blkinterpose_detach arg = { .size = sizeof(arg) };
 	char devname[IP_NAME_LEN], dm_name[IP_NAME_LEN];
@@ -799,8 +795,8 @@ out:
 	return err;
 }
 
-static int ip_replace_call(const char *dev,
-			   const struct interpose_replace_opts *opts)
+int interpose_replace(const char *dev,
+		      const struct interpose_replace_opts *opts)
 {
 	char what[PATH_MAX + 8], devname[IP_NAME_LEN], name[BLKINTERPOSE_NAME_LEN];
 	const char *const *vars, *path, *label;
@@ -875,10 +871,8 @@ static int ip_replace_call(const char *dev,
 	 * both but needs a link libbpf made itself, not one opened from a
 	 * pin.)
 	 */
-	ip_libbpf_capture_start();
 	link = bpf_map__attach_struct_ops(prog.ops_map);
 	err = link ? 0 : -errno;
-	ip_libbpf_capture_end();
 	if (link) {
 		bpf_link__detach(link);
 		bpf_link__destroy(link);
@@ -906,38 +900,5 @@ out:
 	ip_prog_close(&prog);
 	if (link_fd >= 0)
 		close(link_fd);
-	return err;
-}
-
-/* libbpf prints nothing of its own during a public call. */
-
-int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
-{
-	int err;
-
-	ip_libbpf_capture_start();
-	err = ip_attach_call(dev, opts);
-	ip_libbpf_capture_end();
-	return err;
-}
-
-int interpose_detach(const char *dev, const struct interpose_detach_opts *opts)
-{
-	int err;
-
-	ip_libbpf_capture_start();
-	err = ip_detach_call(dev, opts);
-	ip_libbpf_capture_end();
-	return err;
-}
-
-int interpose_replace(const char *dev,
-		      const struct interpose_replace_opts *opts)
-{
-	int err;
-
-	ip_libbpf_capture_start();
-	err = ip_replace_call(dev, opts);
-	ip_libbpf_capture_end();
 	return err;
 }

@@ -206,17 +206,17 @@ struct bpf_link;
 struct btf;
 
 /*
- * While a public call uses libbpf, libbpf prints through our callback
- * (never to stderr), into the user's print callback; the last warning and
- * the verifier's reason for refusing a program are kept for messages.
- * Calls nest; each start forgets the reasons kept so far.
+ * libbpf's messages: the shared library's own libbpf prints through
+ * ip_libbpf_print() (installed once, libbpf_private.c), into the user's
+ * print callback, keeping the thread's last warning for messages.  The
+ * static library never touches libbpf's print callback, which is the
+ * application's: its libbpf messages go wherever the application sends
+ * them, and ip_libbpf_last_warning() stays "".
  */
-void ip_libbpf_capture_start(void);
-void ip_libbpf_capture_end(void);
-/* The verifier's last word on a refused program ("" if none), and that
- * program. */
-const char *ip_libbpf_verifier_reason(void);
-const char *ip_libbpf_verifier_prog(void);
+#ifdef __LIBBPF_LIBBPF_H
+int ip_libbpf_print(enum libbpf_print_level level, const char *fmt,
+		    va_list ap);
+#endif
 /* The last libbpf warning, without its "libbpf: " prefix and newline. */
 const char *ip_libbpf_last_warning(void);
 /* The reason to give from a libbpf log: last non-summary line of @log. */
@@ -248,6 +248,12 @@ int ip_prog_set_vars(const char *what, struct ip_prog *p,
 /* Register the ops under @name instead of the object's. */
 int ip_prog_set_name(const char *what, struct ip_prog *p, const char *name);
 int ip_prog_load(const char *what, struct ip_prog *p);
+/*
+ * Load @obj (opened from @path); the verifier's reason for refusing a
+ * program is read from a log buffer of this load's own (thread-safe).
+ */
+#define IP_VERIFIER_LOG_SIZE	(4U << 20)
+int ip_obj_load(const char *what, const char *path, struct bpf_object *obj);
 void ip_prog_close(struct ip_prog *p);
 
 /*

@@ -398,8 +398,7 @@ static int ip_ops_one(const struct ip_kops *k, __u32 id,
 	return 0;
 }
 
-static int ip_ops_list_call(struct interpose_ops_info ***opsp,
-			    size_t *cntp)
+int interpose_ops_list(struct interpose_ops_info ***opsp, size_t *cntp)
 {
 	struct interpose_ops_info **list = NULL, **tmp, *ops;
 	struct ip_link_ref *refs = NULL;
@@ -509,16 +508,4 @@ const char *interpose_ops_info__dev(const struct interpose_ops_info *ops,
 				    size_t idx)
 {
 	return idx < ops->nr_devs ? ops->devs[idx] : NULL;
-}
-
-/* libbpf prints nothing of its own during a public call. */
-
-int interpose_ops_list(struct interpose_ops_info ***opsp, size_t *cntp)
-{
-	int err;
-
-	ip_libbpf_capture_start();
-	err = ip_ops_list_call(opsp, cntp);
-	ip_libbpf_capture_end();
-	return err;
 }

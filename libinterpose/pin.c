@@ -328,7 +328,7 @@ static int ip_pinned_var(const char *what, const char *dev, const char *var,
 	return 0;
 }
 
-static int ip_prog_var_call(const char *dev, const char *var, __u64 *val)
+int interpose_prog_var(const char *dev, const char *var, __u64 *val)
 {
 	struct ip_pinned_var pv;
 	char type[128];
@@ -351,8 +351,8 @@ static int ip_prog_var_call(const char *dev, const char *var, __u64 *val)
 	return err;
 }
 
-static int ip_prog_var_fmt_call(const char *dev, const char *var, char *buf,
-				size_t len)
+int interpose_prog_var_fmt(const char *dev, const char *var, char *buf,
+			   size_t len)
 {
 	struct ip_pinned_var pv;
 	int err;
@@ -371,36 +371,8 @@ static int ip_prog_var_fmt_call(const char *dev, const char *var, char *buf,
 	return err;
 }
 
-/* libbpf prints nothing of its own during a public call. */
-
 int interpose_prog_map_fd(const char *dev, const char *map_name)
 {
-	int err;
-
 	ip_errmsg_clear();
-	ip_libbpf_capture_start();
-	err = ip_prog_map_fd_what("map", dev, map_name);
-	ip_libbpf_capture_end();
-	return err;
-}
-
-int interpose_prog_var(const char *dev, const char *var, __u64 *val)
-{
-	int err;
-
-	ip_libbpf_capture_start();
-	err = ip_prog_var_call(dev, var, val);
-	ip_libbpf_capture_end();
-	return err;
-}
-
-int interpose_prog_var_fmt(const char *dev, const char *var, char *buf,
-			   size_t len)
-{
-	int err;
-
-	ip_libbpf_capture_start();
-	err = ip_prog_var_fmt_call(dev, var, buf, len);
-	ip_libbpf_capture_end();
-	return err;
+	return ip_prog_map_fd_what("map", dev, map_name);
 }

@@ -6,9 +6,9 @@
  * "VAR=VALUE" strings through the BTF of its data sections, its one
  * blk_interposer_ops struct_ops map found (and renamed if asked), and
  * loaded.  Everything here works on an opened object without a kernel,
- * except ip_prog_load().  libbpf's messages are routed to our print
- * callback while it works, and the reason for a failure is kept for the
- * error message.
+ * except ip_obj_load().  The verifier's reason for refusing a program is
+ * read from a log buffer of the object's own, so that concurrent loads
+ * keep theirs apart.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -26,11 +26,16 @@
 
 /* --- libbpf's messages ------------------------------------------------ */
 
+/*
+ * libbpf's print callback is one for the whole process: nothing here
+ * switches it per call (two threads would lose each other's messages, and
+ * an application's own libbpf callback would be replaced).  The verifier's
+ * log comes from a buffer of the object being loaded (ip_obj_load()); the
+ * last libbpf warning is kept per thread by ip_libbpf_print(), which only
+ * the shared library installs, once, in its private libbpf
+ * (libbpf_private.c).
+ */
 static __thread char ip_bpf_warning[256];
-static __thread char ip_bpf_vreason[256];
-static __thread char ip_bpf_vprog[64];
-static __thread libbpf_print_fn_t ip_bpf_prev_print;
-static __thread int ip_bpf_capturing;
 
 /* Lines that close every verifier log and say nothing about the cause. */
 static bool ip_verifier_summary(const char *line, size_t n)
@@ -72,10 +77,10 @@ void ip_verifier_reason(const char *log, char *buf, size_t len)
 		snprintf(buf, len, "%.*s", (int)best_n, best);
 }
 
-static int ip_libbpf_print(enum libbpf_print_level level, const char *fmt,
-			   va_list ap)
+int ip_libbpf_print(enum libbpf_print_level level, const char *fmt,
+		    va_list ap)
 {
-	const char *p, *log;
+	const char *p;
 	char *msg;
 
 	if (vasprintf(&msg, fmt, ap) < 0)
@@ -87,46 +92,11 @@ static int ip_libbpf_print(enum libbpf_print_level level, const char *fmt,
 		p = msg;
 		if (!strncmp(p, "libbpf: ", strlen("libbpf: ")))
 			p += strlen("libbpf: ");
-		log = strstr(p, "-- BEGIN PROG LOAD LOG --");
-		if (log) {
-			if (sscanf(p, "prog '%63[^']'", ip_bpf_vprog) != 1)
-				ip_bpf_vprog[0] = '\0';
-			log = strchrnul(log, '\n');
-			ip_verifier_reason(*log ? log + 1 : log, ip_bpf_vreason,
-					   sizeof(ip_bpf_vreason));
-		} else {
-			snprintf(ip_bpf_warning, sizeof(ip_bpf_warning), "%.*s",
-				 (int)strcspn(p, "\n"), p);
-		}
+		snprintf(ip_bpf_warning, sizeof(ip_bpf_warning), "%.*s",
+			 (int)strcspn(p, "\n"), p);
 	}
 	free(msg);
 	return 0;
-}
-
-void ip_libbpf_capture_start(void)
-{
-	/* Each step's reasons are its own; nested steps keep the hook. */
-	ip_bpf_warning[0] = ip_bpf_vreason[0] = ip_bpf_vprog[0] = '\0';
-	if (ip_bpf_capturing++)
-		return;
-	ip_bpf_prev_print = libbpf_set_print(ip_libbpf_print);
-}
-
-void ip_libbpf_capture_end(void)
-{
-	if (--ip_bpf_capturing)
-		return;
-	libbpf_set_print(ip_bpf_prev_print);
-}
-
-const char *ip_libbpf_verifier_reason(void)
-{
-	return ip_bpf_vreason;
-}
-
-const char *ip_libbpf_verifier_prog(void)
-{
-	return ip_bpf_vprog;
 }
 
 const char *ip_libbpf_last_warning(void)
@@ -580,10 +550,9 @@ int ip_prog_open(const char *what, const char *path, struct ip_prog *p)
 
 	memset(p, 0, sizeof(*p));
 	p->path = path;
-	ip_libbpf_capture_start();
+	ip_bpf_warning[0] = '\0';
 	p->obj = bpf_object__open_file(path, NULL);
 	err = p->obj ? 0 : -errno;
-	ip_libbpf_capture_end();
 	if (!p->obj) {
 		err = ip_libbpf_errno(err, why, sizeof(why));
 		if (err == ENOENT)
@@ -707,25 +676,55 @@ int ip_prog_set_name(const char *what, struct ip_prog *p, const char *name)
 	return 0;
 }
 
-int ip_prog_load(const char *what, struct ip_prog *p)
+int ip_obj_load(const char *what, const char *path, struct bpf_object *obj)
 {
-	char why[256];
+	char why[256], reason[256] = "";
+	struct bpf_program *prog, *failed = NULL;
+	char *log;
 	int err;
 
-	ip_libbpf_capture_start();
-	err = bpf_object__load(p->obj);
-	ip_libbpf_capture_end();
+	/*
+	 * One buffer for all programs: libbpf loads them one by one, stops at
+	 * the first failure and, with log level 0, asks the kernel for a log
+	 * only when a load failed.
+	 */
+	log = malloc(IP_VERIFIER_LOG_SIZE);
+	if (!log)
+		return ip_err(ENOMEM, "%s: cannot load %s: out of memory", what,
+			      path);
+	log[0] = '\0';
+	bpf_object__for_each_program(prog, obj)
+		bpf_program__set_log_buf(prog, log, IP_VERIFIER_LOG_SIZE);
+	ip_bpf_warning[0] = '\0';
+	err = bpf_object__load(obj);
+	bpf_object__for_each_program(prog, obj) {
+		bpf_program__set_log_buf(prog, NULL, 0);
+		if (!failed && bpf_program__autoload(prog) &&
+		    bpf_program__fd(prog) < 0)
+			failed = prog;
+	}
+	if (err && failed && log[0]) {
+		pr_info("%s: prog '%s': -- BEGIN PROG LOAD LOG --\n%s-- END PROG LOAD LOG --\n",
+			what, bpf_program__name(failed), log);
+		ip_verifier_reason(log, reason, sizeof(reason));
+	}
+	free(log);
 	if (!err)
 		return 0;
-	if (ip_bpf_vreason[0])
+	/* A log truncated by the kernel (ENOSPC) still ends with the reason. */
+	if (reason[0])
 		return ip_err(err == -EINVAL || err == -EACCES ? -err : EACCES,
 			      "%s: cannot load %s: the verifier refused program %s: %s",
-			      what, p->path, ip_bpf_vprog[0] ? ip_bpf_vprog : "?",
-			      ip_bpf_vreason);
+			      what, path, bpf_program__name(failed), reason);
 	err = ip_libbpf_errno(err, why, sizeof(why));
 	if (err == EPERM)
 		snprintf(why, sizeof(why), "%s", ip_common_reason(EPERM));
-	return ip_err(err, "%s: cannot load %s: %s", what, p->path, why);
+	return ip_err(err, "%s: cannot load %s: %s", what, path, why);
+}
+
+int ip_prog_load(const char *what, struct ip_prog *p)
+{
+	return ip_obj_load(what, p->path, p->obj);
 }
 
 void ip_prog_close(struct ip_prog *p)

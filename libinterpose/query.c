@@ -496,3 +496,15 @@ interpose_info__counters(const struct interpose_info *info)
 {
 	return &info->counters;
 }
+
+int interpose_info__get_counters(const struct interpose_info *info,
+				 struct interpose_counters *counters, size_t sz)
+{
+	size_t n = sz < sizeof(info->counters) ? sz : sizeof(info->counters);
+
+	if (!info || !counters)
+		return -EINVAL;
+	memcpy(counters, &info->counters, n);
+	memset((char *)counters + n, 0, sz - n);
+	return n;
+}

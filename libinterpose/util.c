@@ -35,19 +35,17 @@ const char *libinterpose_version_string(void)
 		STR(LIBINTERPOSE_PATCH_VERSION);
 }
 
+/* Set and read from any thread, as libbpf_set_print() does. */
 static interpose_print_fn_t ip_print_fn;
 
 interpose_print_fn_t interpose_set_print(interpose_print_fn_t fn)
 {
-	interpose_print_fn_t old = ip_print_fn;
-
-	ip_print_fn = fn;
-	return old;
+	return __atomic_exchange_n(&ip_print_fn, fn, __ATOMIC_ACQ_REL);
 }
 
 void ip_print(enum interpose_print_level level, const char *fmt, ...)
 {
-	interpose_print_fn_t fn = ip_print_fn;
+	interpose_print_fn_t fn = __atomic_load_n(&ip_print_fn, __ATOMIC_ACQUIRE);
 	int saved = errno;
 	va_list ap;
 

@@ -12,10 +12,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <bpf/libbpf.h>
 
 #include "main.h"
 
-#define INTERPOSECTL_VERSION "v0.4.0"
+#define __STR(x) #x
+#define STR(x) __STR(x)
+/* The version of the libinterpose it is built with: one version for both. */
+#define INTERPOSECTL_VERSION "v" STR(LIBINTERPOSE_MAJOR_VERSION) "." \
+	STR(LIBINTERPOSE_MINOR_VERSION) "." STR(LIBINTERPOSE_PATCH_VERSION)
 
 static const struct cmd {
 	const char *name;
@@ -87,6 +92,20 @@ static int print_debug(enum interpose_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, ap);
 }
 
+/*
+ * libbpf is linked in statically: its print callback is ours to set
+ * (libinterpose never sets it), so its messages are printed with -d only,
+ * like libinterpose's, never by libbpf's default printer.
+ */
+static bool debug;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	(void)level;
+	return debug ? print_debug(INTERPOSE_DEBUG, fmt, ap) : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -101,6 +120,7 @@ int main(int argc, char **argv)
 	size_t i;
 	int c;
 
+	libbpf_set_print(print_libbpf);
 	getopt_reset();
 	/* "+": stop at the command, whose options are its own. */
 	while ((c = getopt_long(argc, argv, "+:jpdhV", opts, NULL)) != -1) {
@@ -113,6 +133,7 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			interpose_set_print(print_debug);
+			debug = true;
 			break;
 		case 'h':
 			help = true;

@@ -38,9 +38,10 @@ static const struct {
 
 static __u64 counter(const struct interpose_info *info, size_t i)
 {
-	const char *c = (const char *)interpose_info__counters(info);
+	struct interpose_counters c;
 
-	return *(const __u64 *)(c + counters[i].off);
+	interpose_info__get_counters(info, &c, sizeof(c));
+	return *(const __u64 *)((const char *)&c + counters[i].off);
 }
 
 static const char *dev_str(dev_t dev, char *buf, size_t len)
@@ -72,15 +73,16 @@ void show_info_text(FILE *f, const struct interpose_info *info)
 {
 	unsigned int i, n = interpose_info__nr_targets(info);
 	const char *ops = interpose_info__ops_name(info);
+	struct interpose_counters c;
 	char buf[32];
 
 	print_dev(f, interpose_info__name(info), interpose_info__dev(info));
 	if (interpose_info__state(info) == INTERPOSE_STATE_RESERVED) {
+		interpose_info__get_counters(info, &c, sizeof(c));
 		fprintf(f, ": reserved for ");
 		print_dev(f, interpose_info__target_name(info, 0),
 			  interpose_info__target_dev(info, 0));
-		fprintf(f, ", refused %llu\n", (unsigned long long)
-			interpose_info__counters(info)->failed);
+		fprintf(f, ", refused %llu\n", (unsigned long long)c.failed);
 		return;
 	}
 	switch (interpose_info__state(info)) {

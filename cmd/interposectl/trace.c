@@ -240,11 +240,13 @@ struct trace_state {
 	bool header;
 };
 
-static int trace_event(void *ctx, const struct interpose_event *e)
+static int trace_event(void *ctx, const struct interpose_event *e,
+		       size_t size)
 {
 	struct trace_state *st = ctx;
 	char flags[16], lat[32];
 
+	(void)size;	/* built with the library's header: all fields there */
 	if (st->max && st->printed >= st->max)
 		return 0;
 	st->printed++;

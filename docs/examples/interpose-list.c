@@ -36,9 +36,12 @@ static void print_dev(const char *name, dev_t dev)
 
 static void print_info(const struct interpose_info *info)
 {
-	const struct interpose_counters *c = interpose_info__counters(info);
+	struct interpose_counters counters, *c = &counters;
 	unsigned int i, n = interpose_info__nr_targets(info);
 	const char *ops = interpose_info__ops_name(info);
+
+	/* a copy, bounded by the size of the struct this was built with */
+	interpose_info__get_counters(info, c, sizeof(*c));
 
 	print_dev(interpose_info__name(info), interpose_info__dev(info));
 	switch (interpose_info__state(info)) {

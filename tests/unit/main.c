@@ -106,6 +106,8 @@ int main(void)
 		run_pin_tests,
 		run_observe_tests,
 		run_dm_tests,
+		run_threads_tests,
+		run_events_tests,
 	};
 	unsigned int total = 0, failed = 0, i;
 

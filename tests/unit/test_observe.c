@@ -166,7 +166,7 @@ static void test_lib_errors(void **state)
 {
 	struct interpose_hist h[INTERPOSE_HIST_NR_OPS];
 	struct interpose_events *ev = (void *)1;
-	int (*fn)(void *, const struct interpose_event *) = (void *)1;
+	interpose_event_fn fn = (void *)1;
 
 	(void)state;
 	assert_int_equal(interpose_events__new("nullb0", NULL, NULL, &ev), -EINVAL);

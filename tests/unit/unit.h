@@ -32,6 +32,8 @@ int run_prog_tests(unsigned int *total);
 int run_pin_tests(unsigned int *total);
 int run_observe_tests(unsigned int *total);
 int run_dm_tests(unsigned int *total);
+int run_threads_tests(unsigned int *total);
+int run_events_tests(unsigned int *total);
 
 /*
  * cmocka returns 1 for a group whose setup failed, having run none of its

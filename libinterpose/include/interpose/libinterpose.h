@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define LIBINTERPOSE_MAJOR_VERSION 0
-#define LIBINTERPOSE_MINOR_VERSION 4
+#define LIBINTERPOSE_MINOR_VERSION 5
 #define LIBINTERPOSE_PATCH_VERSION 0
 
 /*
@@ -56,7 +56,7 @@ extern "C" {
 
 LIBINTERPOSE_API __u32 libinterpose_major_version(void);
 LIBINTERPOSE_API __u32 libinterpose_minor_version(void);
-/* "v0.4.0" */
+/* "v0.5.0" */
 LIBINTERPOSE_API const char *libinterpose_version_string(void);
 
 enum interpose_print_level {
@@ -70,8 +70,9 @@ typedef int (*interpose_print_fn_t)(enum interpose_print_level level,
 
 /*
  * Install a print callback (NULL: print nothing, the default); returns the
- * previous one.  Every error is printed at INTERPOSE_WARN as it is stored
- * for interpose_errmsg().
+ * previous one.  Atomic: may be called from any thread at any time.  Every
+ * error is printed at INTERPOSE_WARN as it is stored for
+ * interpose_errmsg().
  */
 LIBINTERPOSE_API interpose_print_fn_t interpose_set_print(interpose_print_fn_t fn);
 
@@ -140,11 +141,13 @@ struct interpose_attach_opts {
  *
  * With @opts->prog_path, the object is loaded and registered first; if
  * anything fails, everything done so far is undone (the ops is
- * unregistered, the pins removed).  While a call of this library uses
- * libbpf, libbpf's messages go to the print callback
- * (interpose_set_print()), not to stderr: libbpf_set_print() is switched
- * for the call and restored when it returns.  The verifier's reason for
- * refusing a program ends up in interpose_errmsg().
+ * unregistered, the pins removed).  The verifier's reason for refusing a
+ * program ends up in interpose_errmsg() (read from a log buffer of this
+ * call's own: loads in other threads keep theirs), its whole log goes to
+ * the print callback at INTERPOSE_INFO.  libbpf_set_print() is never
+ * called: the shared library's private libbpf prints to the print
+ * callback (interpose_set_print()); with the static library, libbpf's
+ * messages go to the application's libbpf print callback.
  *
  * The original is opened for writing (the kernel requires it), the targets
  * too.  At most 8 targets, and no more than the kernel's limit, which
@@ -296,8 +299,25 @@ LIBINTERPOSE_API const char *
 interpose_info__lost_name(const struct interpose_info *info);
 /* The attached ops, NULL for a plain redirect or when not attached. */
 LIBINTERPOSE_API const char *interpose_info__ops_name(const struct interpose_info *info);
+/*
+ * Copy the bio counters into @counters, @sz bytes (sizeof(*counters) of
+ * the caller's header), as bpf_obj_get_info_by_fd() does: a caller built
+ * against a newer header, with more fields, gets zero in those this
+ * library does not know; an older one gets the fields it knows.  Returns
+ * the number of bytes this library filled (at most @sz), -EINVAL if a
+ * pointer is NULL.
+ */
+LIBINTERPOSE_API int
+interpose_info__get_counters(const struct interpose_info *info,
+			     struct interpose_counters *counters, size_t sz);
+/*
+ * Deprecated: a caller built against a newer header than the library's
+ * reads past the library's object.  Kept for programs built against 0.4
+ * and older; use interpose_info__get_counters().
+ */
 LIBINTERPOSE_API const struct interpose_counters *
-interpose_info__counters(const struct interpose_info *info);
+interpose_info__counters(const struct interpose_info *info)
+	__attribute__((deprecated("use interpose_info__get_counters()")));
 
 /*
  * Registered interposer ops: the blk_interposer_ops struct_ops maps the
@@ -374,16 +394,28 @@ LIBINTERPOSE_API int interpose_prog_var_fmt(const char *dev, const char *var,
  * its "events" ring buffer (the conventions of interpose/event.h; the
  * ready programs trace and writelog follow them).  interpose_events__poll()
  * waits up to @timeout_ms (-1: forever) and calls @fn for each record, in
- * the order the program wrote them; it returns the number of records
- * handled, or @fn's non-zero return value (which stops it), or a negative
- * errno (-EINTR on a signal, without a message).  Records written by an
- * older program with fewer fields read as zero in the missing ones.
+ * the order the program wrote them.  It returns the number of records
+ * handled, or a negative errno (-EINTR on a signal, without a message).
+ * @fn returns 0 to go on; a positive value stops the poll cleanly (the
+ * records after it stay for the next poll) and is returned as it is, no
+ * error (errno and interpose_errmsg() untouched); a negative value stops
+ * it too and is returned as an error.
+ *
+ * @size is the number of bytes at @e, at least sizeof(struct
+ * interpose_event) of this library: records written by an older program
+ * with fewer fields read as zero in the missing ones, those of a newer
+ * program come with all their bytes.  A caller built against a newer
+ * header reads a field only if @size covers it:
+ *	if (size >= offsetofend(struct interpose_event, field)) ...
+ * (Before 0.5 the callback had no @size; such a callback is called the
+ * same way and ignores it.)
  *
  * Errors of interpose_events__new(): -ENOENT (no such device, no pinned
  * program, or it has no "events" map), -EINVAL (the map is not a ring
  * buffer, bad options).  Needs CAP_SYS_ADMIN (or CAP_BPF) for the pin.
  */
-typedef int (*interpose_event_fn)(void *ctx, const struct interpose_event *e);
+typedef int (*interpose_event_fn)(void *ctx, const struct interpose_event *e,
+				  size_t size);
 
 struct interpose_events_opts {
 	size_t sz;			/* sizeof(struct interpose_events_opts) */
