@@ -4,7 +4,7 @@
  * check that every errno is one the ioctl documents (README.md's table,
  * plus EFAULT for bad pointers and ENOTTY for unknown commands).
  *
- *   ioctl-fuzz [--seed N] [--calls N] DEV TARGET...
+ *   ioctl-fuzz [--seed N] [--calls N] [--ops NAME]... DEV TARGET...
  *
  * The TARGETs should be devices of DEV's size or larger (a smaller one
  * exercises the size check) without ioctls of their own (null_blk).  Each
@@ -21,10 +21,27 @@
  * attach is detached at once; every 64 calls all devices are queried and
  * must be detached.
  *
- * Prints the unexpected calls with their argument, the count per (ioctl,
- * errno), then "fuzz: N calls, N unexpected".  Exit status: 0, 1 if
- * anything was unexpected or a device is left interposed, 2 on usage errors.
- * The same --seed gives the same calls.
+ * For every call the fuzzer works out from the kernel's rules
+ * (block/blk-interposer-ioctl.c, blk_interposer_attach()) whether it MUST
+ * fail: a size below the first version or above a page, a non-zero byte
+ * past the structure, non-zero flags or reserved fields, nr_targets above
+ * the kernel's limit, an argument or target array it cannot read, an ops
+ * name without a NUL or not registered (no ops is registered unless named
+ * with --ops), a target fd that is not an open block device, the original
+ * itself or a duplicate as a target, a target with a larger logical block
+ * size or DMA alignment, a plain redirect to a smaller target 0, an
+ * original that is interposed or is a target, a target that is interposed
+ * or the target of another interposer, DEV open read-only; a detach of a
+ * device without an interposer; a query it cannot read or write; an unknown
+ * command.  Such a call that succeeds is unexpected, and so is a call the
+ * rules let through that fails (the rules are exact for the fuzzer's
+ * devices).  A query that succeeds must report the state the fuzzer set up
+ * (attached to TARGET 0 or nothing) and the target it has room for.
+ *
+ * Prints the unexpected calls with their argument and the rule, the count
+ * per (ioctl, errno), then "fuzz: N calls, N unexpected".  Exit status: 0,
+ * 1 if anything was unexpected or a device is left interposed, 2 on usage
+ * errors.  The same --seed gives the same calls.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +55,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/fs.h>
 #include <linux/blk-interposer.h>
 
 #ifndef O_PATH
@@ -63,6 +83,8 @@ static const int allowed[K_NR][16] = {
 #define MAX_ERRNO 4096
 static unsigned long counts[K_NR][MAX_ERRNO];
 static unsigned long unexpected;
+/* calls that must fail; calls that may succeed, and did, per kind */
+static unsigned long nmust, nmay[K_NR], nok[K_NR];
 
 static const char *errname(int err)
 {
@@ -100,17 +122,71 @@ static bool chance(unsigned int pct) { return below(100) < pct; }
 #define MAX_CLI_TARGETS		8
 #define MAX_FUZZ_TARGETS	64
 
-/* Every fd a target slot may get, with what it is. */
-static struct { int fd; const char *what; } pool[32];
+/*
+ * Every fd a target slot may get, with what it is: for an fd of an open
+ * block device (not a path-only one), its device number, size, logical
+ * block size and DMA alignment.
+ */
+static struct {
+	int fd;
+	const char *what;
+	bool blk;
+	dev_t rdev;
+	unsigned long long bytes;
+	unsigned int lbs, dma;
+} pool[32];
+/* Registered ops names (--ops): an attach with any other name is ENOENT. */
+static const char *ops_names[8];
+static int nops;
 static int npool, orig_fd, orig_ro_fd, ntargets, target_fds[MAX_CLI_TARGETS];
 /* The kernel's limit, from a query (8 if it does not say). */
 static unsigned int max_targets = 8;
 
 static int pool_add(int fd, const char *what)
 {
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
 	pool[npool].fd = fd;
-	pool[npool++].what = what;
+	pool[npool].what = what;
+	if (fl >= 0 && !(fl & O_PATH) && !fstat(fd, &st) && S_ISBLK(st.st_mode)) {
+		uint64_t bytes = 0;
+		int lbs = 0;
+		char path[96];
+		FILE *f;
+
+		pool[npool].blk = true;
+		pool[npool].rdev = st.st_rdev;
+		if (ioctl(fd, BLKGETSIZE64, &bytes) || ioctl(fd, BLKSSZGET, &lbs)) {
+			fprintf(stderr, "ioctl-fuzz: %s: size: %s\n", what, strerror(errno));
+			exit(2);
+		}
+		pool[npool].bytes = bytes;
+		pool[npool].lbs = lbs;
+		pool[npool].dma = 511;
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/dma_alignment",
+			 major(st.st_rdev), minor(st.st_rdev));
+		f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%u", &pool[npool].dma) != 1)
+				pool[npool].dma = 511;
+			fclose(f);
+		}
+	}
+	npool++;
 	return fd;
+}
+
+/* The pool entry of an fd (every fd the fuzzer passes is in the pool). */
+static int pool_idx(int fd)
+{
+	int i;
+
+	for (i = 0; i < npool; i++)
+		if (pool[i].fd == fd)
+			return i;
+	fprintf(stderr, "ioctl-fuzz: fd %d is not in the pool\n", fd);
+	exit(2);
 }
 
 /* pool_add() for an fd just opened. */
@@ -167,6 +243,14 @@ struct call {
 	uint64_t targets_ptr;	/* what targets_ptr was set to */
 	const char *twhere;	/* and what it is */
 	unsigned int tcount;	/* entries at targets_ptr that are ours */
+	size_t room;		/* bytes readable at arg */
+	/* the argument as passed (what of it is readable), before the call */
+	union {
+		struct blkinterpose_attach a;
+		struct blkinterpose_detach d;
+		struct blkinterpose_info q;
+	} in;
+	const char *must_fail;	/* why it must fail, NULL if it may succeed */
 };
 
 static uint32_t pick_size(size_t ssz, int *tail)
@@ -352,7 +436,10 @@ static void make_call(struct call *c, bool armed)
 
 	c->arg = arena;
 	c->where = "arena";
+	c->room = 2 * pg;
 	n = sane ? 100 : below(100);
+	if (n < 8)
+		c->room = 0;
 	if (n < 2) {
 		c->arg = NULL, c->where = "NULL";
 	} else if (n < 4) {
@@ -366,17 +453,154 @@ static void make_call(struct call *c, bool armed)
 		memmove(guard - k, arena, k);
 		c->arg = guard - k;
 		c->where = "ends at PROT_NONE";
+		c->room = k;
+	}
+	memcpy(&c->in, c->arg && c->room ? c->arg : arena,
+	       c->room < sizeof(c->in) ? c->room : sizeof(c->in));
+}
+
+/* Could the kernel read (or write) @n bytes at targets_ptr? */
+static bool targets_reachable(const struct call *c, size_t n, size_t esz)
+{
+	if (!n)
+		return true;
+	if (!strcmp(c->twhere, "tarena"))
+		return n * esz <= pg;
+	if (!strcmp(c->twhere, "ends at PROT_NONE"))
+		return n <= c->tcount;
+	return false;	/* NULL, (void *)1, kernel, PROT_NONE, random */
+}
+
+/* Is @name one of the --ops names? */
+static bool ops_registered(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nops; i++)
+		if (!strcmp(name, ops_names[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Why the call must fail by the kernel's rules, NULL if it may succeed.
+ * @armed: DEV (orig_fd) is attached to target_fds[0], nothing else is.
+ */
+static const char *must_fail(const struct call *c, bool armed)
+{
+	size_t ssz = kind_size[c->kind];
+	int me = pool_idx(c->fd);
+	dev_t orig = pool[pool_idx(orig_fd)].rdev;
+	dev_t t0 = pool[pool_idx(target_fds[0])].rdev;
+	bool on_orig = armed && pool[me].rdev == orig;
+	bool on_target = armed && pool[me].rdev == t0;
+	unsigned int i, j, n;
+
+	if (c->kind == K_OTHER)
+		return "not a BLKINTERPOSE_* command";
+	if (c->kind == K_ATTACH && c->fd == orig_ro_fd)
+		return "attach through a descriptor not open for writing";
+	if (c->room < sizeof(uint32_t))
+		return "the size field cannot be read";
+	if (c->size < ssz)
+		return "size below the first version";
+	if (c->kind == K_QUERY) {
+		const struct blkinterpose_info *q = &c->in.q;
+
+		/* no tail check, no upper bound: it copies what it knows */
+		if (c->room < ssz)
+			return "the structure cannot be read or written";
+		n = q->nr_targets < (on_orig ? 1u : 0u) ? q->nr_targets : (on_orig ? 1u : 0u);
+		if (!targets_reachable(c, n, sizeof(struct blkinterpose_dev)))
+			return "the targets cannot be written";
+		return NULL;
+	}
+	if (c->size > pg)
+		return "size above a page";
+	if (c->room < c->size)
+		return "the argument cannot be read";
+	if (c->tail >= 0)
+		return "a non-zero byte past the structure";
+	if (c->kind == K_DETACH) {
+		if (c->in.d.flags)
+			return "non-zero flags";
+		for (i = 0; i < 2; i++)
+			if (c->in.d.reserved[i])
+				return "non-zero reserved";
+		if (!on_orig)
+			return "no interposer on the device";
+		return NULL;
+	}
+
+	/* attach */
+	{
+		const struct blkinterpose_attach *a = &c->in.a;
+		const __s32 *fds = (const __s32 *)(uintptr_t)a->targets_ptr;
+		bool plain = !a->ops_name[0];
+
+		if (a->flags)
+			return "non-zero flags";
+		if (a->reserved0)
+			return "non-zero reserved0";
+		for (i = 0; i < 4; i++)
+			if (a->reserved[i])
+				return "non-zero reserved";
+		if (a->nr_targets > max_targets)
+			return "nr_targets above max_targets";
+		if (a->nr_targets && !a->targets_ptr)
+			return "targets_ptr NULL";
+		if (strnlen(a->ops_name, sizeof(a->ops_name)) == sizeof(a->ops_name))
+			return "ops_name without a NUL";
+		if (!targets_reachable(c, a->nr_targets, sizeof(__s32)))
+			return "the target array cannot be read";
+		for (i = 0; i < a->nr_targets; i++)
+			if (!pool[pool_idx(fds[i])].blk)
+				return "a target fd that is not an open block device";
+		for (i = 0; i < a->nr_targets; i++)
+			for (j = 0; j < i; j++)
+				if (pool[pool_idx(fds[i])].rdev == pool[pool_idx(fds[j])].rdev)
+					return "a target given twice";
+		if (plain && !a->nr_targets)
+			return "a plain redirect without a target";
+		for (i = 0; i < a->nr_targets; i++) {
+			int t = pool_idx(fds[i]);
+
+			if (pool[t].rdev == pool[me].rdev)
+				return "the original as its own target";
+			if (pool[t].lbs > pool[me].lbs)
+				return "a target with a larger logical block size";
+			if (pool[t].dma > pool[me].dma)
+				return "a target with a larger DMA alignment";
+		}
+		if (plain && pool[pool_idx(fds[0])].bytes < pool[me].bytes)
+			return "a plain redirect to a smaller target 0";
+		if (!plain && !ops_registered(a->ops_name))
+			return "an ops that is not registered";
+		if (on_orig)
+			return "the original is interposed already";
+		if (on_target)
+			return "the original is the target of an interposer";
+		for (i = 0; i < a->nr_targets; i++) {
+			dev_t d = pool[pool_idx(fds[i])].rdev;
+
+			if (armed && d == t0)
+				return "a target is the target of another interposer";
+			if (armed && d == orig)
+				return "a target is interposed";
+		}
+		return NULL;
 	}
 }
 
 static void print_call(unsigned long i, const struct call *c, int err)
 {
-	const struct blkinterpose_attach *a = (const void *)arena;
-	const struct blkinterpose_detach *d = (const void *)arena;
+	const struct blkinterpose_attach *a = &c->in.a;
+	const struct blkinterpose_detach *d = &c->in.d;
 	unsigned int j;
 
 	printf("UNEXPECTED call %lu: %s cmd=%#lx on fd %d (%s) -> %s\n", i,
 	       kind_name[c->kind], c->cmd, c->fd, fd_what(c->fd), errname(err));
+	printf("  %s\n", c->must_fail ? c->must_fail : "the rules let it through");
 	printf("  arg %p (%s), size %u (structure %zu)", c->arg, c->where,
 	       c->size, kind_size[c->kind]);
 	if (c->tail >= 0)
@@ -403,7 +627,7 @@ static void print_call(unsigned long i, const struct call *c, int err)
 		       (unsigned long long)d->reserved[1]);
 	} else {
 		printf("  nr_targets %u targets_ptr %#llx (%s)\n",
-		       ((const struct blkinterpose_info *)(const void *)arena)->nr_targets,
+		       c->in.q.nr_targets,
 		       (unsigned long long)c->targets_ptr, c->twhere);
 	}
 }
@@ -416,6 +640,40 @@ static bool is_allowed(int kind, int err)
 		if (*e == err)
 			return true;
 	return false;
+}
+
+/*
+ * A query that succeeded: it reports DEV attached to TARGET 0 when it is
+ * (and that target, if it had room), no interposer otherwise, and the
+ * size it filled in.
+ */
+static void check_query(unsigned long i, const struct call *c, bool armed)
+{
+	const struct blkinterpose_info *q = c->arg;
+	bool on_orig = armed && pool[pool_idx(c->fd)].rdev == pool[pool_idx(orig_fd)].rdev;
+	const struct blkinterpose_dev *t = (const void *)(uintptr_t)c->in.q.targets_ptr;
+	dev_t t0 = pool[pool_idx(target_fds[0])].rdev;
+	const char *wrong = NULL;
+
+	if (q->size != sizeof(*q))
+		wrong = "size out is not the kernel's structure size";
+	else if (q->state != (on_orig ? BLKINTERPOSE_STATE_ATTACHED : BLKINTERPOSE_STATE_NONE))
+		wrong = on_orig ? "state is not attached" : "state is not none";
+	else if (q->nr_targets != (on_orig ? 1u : 0u))
+		wrong = "wrong nr_targets";
+	else if (q->max_targets != max_targets)
+		wrong = "max_targets changed";
+	else if (q->targets_ptr != c->in.q.targets_ptr)
+		wrong = "targets_ptr changed";
+	else if (on_orig && c->in.q.nr_targets &&
+		 makedev(t[0].major, t[0].minor) != t0)
+		wrong = "target 0 is not TARGET 0";
+	if (!wrong)
+		return;
+	printf("UNEXPECTED call %lu: QUERY on fd %d (%s): %s: size %u state %u nr_targets %u max_targets %u\n",
+	       i, c->fd, fd_what(c->fd), wrong, q->size, q->state, q->nr_targets,
+	       q->max_targets);
+	unexpected++;
 }
 
 static void bad(const char *what, int fd, int err)
@@ -472,7 +730,7 @@ static int check_detached(const char *when)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ioctl-fuzz [--seed N] [--calls N] DEV TARGET...\n");
+	fprintf(stderr, "usage: ioctl-fuzz [--seed N] [--calls N] [--ops NAME]... DEV TARGET...\n");
 	exit(2);
 }
 
@@ -481,6 +739,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "seed", required_argument, NULL, 's' },
 		{ "calls", required_argument, NULL, 'c' },
+		{ "ops", required_argument, NULL, 'o' },
 		{ }
 	};
 	unsigned long i, calls = 5000, seed = 1;
@@ -492,6 +751,8 @@ int main(int argc, char **argv)
 			seed = strtoul(optarg, NULL, 0);
 		else if (c == 'c')
 			calls = strtoul(optarg, NULL, 0);
+		else if (c == 'o' && nops < (int)(sizeof(ops_names) / sizeof(ops_names[0])))
+			ops_names[nops++] = optarg;
 		else
 			usage();
 	}
@@ -549,16 +810,24 @@ int main(int argc, char **argv)
 			armed = false;
 		}
 		make_call(&call, armed);
+		call.must_fail = must_fail(&call, armed);
 		err = do_ioctl(call.fd, call.cmd, call.arg);
 		counts[call.kind][err < MAX_ERRNO ? err : MAX_ERRNO - 1]++;
+		if (call.must_fail)
+			nmust++;
+		else
+			nmay[call.kind]++, nok[call.kind] += !err;
 		if ((err && !is_allowed(call.kind, err)) ||
 		    /* attach needs DEV open for writing: nothing else matters */
 		    (call.fd == orig_ro_fd && err != EBADF && err != EPERM) ||
-		    (!err && call.kind == K_OTHER) ||
-		    (!err && call.kind == K_DETACH && !(armed && call.fd == orig_fd)) ||
-		    (!err && call.kind == K_ATTACH && armed && call.fd == orig_fd)) {
+		    /* a call the rules refuse succeeded */
+		    (!err && call.must_fail) ||
+		    /* a call the rules let through failed */
+		    (err && !call.must_fail)) {
 			print_call(i, &call, err);
 			unexpected++;
+		} else if (!err && call.kind == K_QUERY) {
+			check_query(i, &call, armed);
 		}
 		if (!err && call.kind == K_ATTACH && (e = clean_detach(call.fd)))
 			bad("detach after a successful attach", call.fd, e);
@@ -574,6 +843,11 @@ int main(int argc, char **argv)
 			if (counts[k][e])
 				printf("%-6s %-10s %lu\n", kind_name[k], errname(e), counts[k][e]);
 	check_detached("at the end");
+	printf("must fail: %lu calls, all failed unless reported above\n", nmust);
+	for (k = 0; k < K_NR; k++)
+		if (nmay[k])
+			printf("may succeed: %-6s %lu calls, %lu succeeded\n",
+			       kind_name[k], nmay[k], nok[k]);
 	printf("fuzz: %lu calls, %lu unexpected\n", calls, unexpected);
 	return unexpected ? 1 : 0;
 }

@@ -12,27 +12,55 @@ json_ok() {
 	python3 -m json.tool "$1" >/dev/null || fail "not JSON: $(head -c 300 "$1")"
 	jq -e . "$1" >/dev/null || fail "jq refuses: $(head -c 300 "$1")"
 }
-# run3 NAME ARGS...: the command in text, -j, --json, -p and --pretty; the
-# JSON outputs parse, -p is indented, -j and --json agree
+# same_out A B WHAT: two outputs are byte for byte the same
+same_out() {
+	cmp -s "$1" "$2" || fail "$3 differ: $(diff "$1" "$2" | head -10)"
+}
+# pretty_ok FILE JFILE WHAT: FILE (-p output) is one JSON document over
+# several lines, every line between the first and the last indented, and
+# the same document as JFILE (the -j output) once both are normalised
+pretty_ok() {
+	local lines
+	json_ok "$1"
+	lines=$(wc -l <"$1")
+	[ "$lines" -ge 3 ] || fail "$3 is not multi-line: $(head -c 300 "$1")"
+	if sed '1d;$d' "$1" | grep -q '^[^[:space:]]'; then
+		fail "$3 is not indented: $(sed '1d;$d' "$1" | grep -m3 '^[^[:space:]]')"
+	fi
+	sed '1d;$d' "$1" | grep -q '^ ' || fail "$3: no line indented with spaces"
+	cmp -s <(jq -S . "$1") <(jq -S . "$2") ||
+		fail "$3 and -j differ: $(diff <(jq -S . "$1") <(jq -S . "$2") | head -10)"
+}
+# run3 NAME ARGS...: the command in text, -j, --json, -p and --pretty, on
+# a quiescent device (the counters do not move): the JSON outputs parse,
+# -j is one line and --json prints the same, -p is indented over several
+# lines and the same document as -j, --pretty prints the same as -p
 run3() {
 	local name=$1
 	shift
 	"$CTL" "$@" >"$TMP/$name.txt" || fail "$* (text)"
 	"$CTL" -j "$@" >"$TMP/$name.json" || fail "-j $*"
 	json_ok "$TMP/$name.json"
-	"$CTL" --json "$@" >"$TMP/$name.json2" || fail "--json $*"
-	"$CTL" -p "$@" >"$TMP/$name.pretty" || fail "-p $*"
-	json_ok "$TMP/$name.pretty"
-	"$CTL" --pretty "$@" >"$TMP/$name.pretty2" || fail "--pretty $*"
-	json_ok "$TMP/$name.pretty2"
 	[ "$(wc -l <"$TMP/$name.json")" = 1 ] || fail "-j $* is not one line"
-	log "$*: text, -j, --json, -p, --pretty ok"
+	"$CTL" --json "$@" >"$TMP/$name.json2" || fail "--json $*"
+	same_out "$TMP/$name.json" "$TMP/$name.json2" "-j $* and --json $*"
+	"$CTL" -p "$@" >"$TMP/$name.pretty" || fail "-p $*"
+	pretty_ok "$TMP/$name.pretty" "$TMP/$name.json" "-p $*"
+	"$CTL" --pretty "$@" >"$TMP/$name.pretty2" || fail "--pretty $*"
+	same_out "$TMP/$name.pretty" "$TMP/$name.pretty2" "-p $* and --pretty $*"
+	log "$*: text, -j = --json, -p = --pretty (indented, = -j) ok"
 }
 
 log "--version and help"
 "$CTL" --version | grep -q '^interposectl v[0-9.]* (libinterpose v[0-9.]*)$' || fail "--version: $("$CTL" --version)"
 "$CTL" -j --version >"$TMP/v.json" && json_ok "$TMP/v.json"
 expect_eq "-j --version fields" '["libinterpose","version"]' "$(jq -c 'keys' "$TMP/v.json")"
+"$CTL" --json --version >"$TMP/v.json2" || fail "--json --version"
+same_out "$TMP/v.json" "$TMP/v.json2" "-j --version and --json --version"
+"$CTL" -p --version >"$TMP/v.pretty" || fail "-p --version"
+pretty_ok "$TMP/v.pretty" "$TMP/v.json" "-p --version"
+"$CTL" --pretty --version >"$TMP/v.pretty2" || fail "--pretty --version"
+same_out "$TMP/v.pretty" "$TMP/v.pretty2" "-p --version and --pretty --version"
 for c in attach detach replace show stats ops var trace hist; do
 	"$CTL" $c -h >"$TMP/h" || fail "$c -h"
 	grep -q "^Usage: interposectl $c" "$TMP/h" || fail "$c -h: $(head -1 "$TMP/h")"
@@ -56,6 +84,14 @@ expect_eq "stats redirected" 8 "$(jq .counters.redirected "$TMP/stats.json")"
 grep -q '^redirected *8$' "$TMP/stats.txt" || fail "stats text: $(cat "$TMP/stats.txt")"
 "$CTL" -j detach /dev/ipa >"$TMP/d.json" || fail "-j detach"
 expect_eq "-j detach prints null" null "$(cat "$TMP/d.json")"
+"$CTL" --json attach ipa --to /dev/ipb >"$TMP/a.json2" || fail "--json attach"
+same_out "$TMP/a.json" "$TMP/a.json2" "-j attach and --json attach"
+"$CTL" --json detach /dev/ipa >"$TMP/d.json2" || fail "--json detach"
+same_out "$TMP/d.json" "$TMP/d.json2" "-j detach and --json detach"
+"$CTL" -p attach ipa --to /dev/ipb >"$TMP/a.pretty" || fail "-p attach"
+same_out "$TMP/a.json" "$TMP/a.pretty" "-j attach and -p attach (null)"
+"$CTL" -p detach /dev/ipa >"$TMP/d.pretty" || fail "-p detach"
+same_out "$TMP/d.json" "$TMP/d.pretty" "-j detach and -p detach (null)"
 
 log "program: attach --prog --set, ops, var, trace, hist, replace"
 "$CTL" attach ipa --prog "$PROGS/trace.bpf.o" --set min_us=0 || fail "attach trace"
@@ -71,6 +107,17 @@ jq -c . "$TMP/tr.jsonl" >/dev/null || fail "trace -j is not JSON lines"
 expect_eq "trace summary" 0 "$(tail -1 "$TMP/tr.jsonl" | jq .lost)"
 "$CTL" -p trace ipa --duration 0.5 >"$TMP/tr.p" || fail "-p trace"
 jq -c . "$TMP/tr.p" >/dev/null || fail "-p trace output"
+# no I/O now (the first trace took the events of the reads): only the
+# summary, the same in every format
+"$CTL" -j trace ipa --duration 0.5 >"$TMP/tr.j1" || fail "-j trace"
+"$CTL" --json trace ipa --duration 0.5 >"$TMP/tr.j2" || fail "--json trace"
+same_out "$TMP/tr.j1" "$TMP/tr.j2" "-j trace and --json trace (no I/O)"
+# trace prints JSON lines, one record a line, with -p too (a stream)
+"$CTL" -p trace ipa --duration 0.5 >"$TMP/tr.p1" || fail "-p trace"
+cmp -s <(jq -S -c . "$TMP/tr.p1") <(jq -S -c . "$TMP/tr.j1") ||
+	fail "-p trace and -j trace differ: $(diff "$TMP/tr.p1" "$TMP/tr.j1" | head)"
+"$CTL" --pretty trace ipa --duration 0.5 >"$TMP/tr.p2" || fail "--pretty trace"
+same_out "$TMP/tr.p1" "$TMP/tr.p2" "-p trace and --pretty trace (no I/O)"
 "$CTL" replace ipa --prog "$PROGS/latency.bpf.o" || fail replace
 dd if=/dev/ipa of=/dev/null bs=4k count=5 iflag=direct status=none
 run3 hist hist ipa
@@ -78,6 +125,8 @@ expect_eq "hist read count" 5 "$(jq '.hist[] | select(.op == "read") | .count' "
 grep -q '^op = read: 5 bios' "$TMP/hist.txt" || fail "hist text"
 "$CTL" -j replace ipa --prog "$PROGS/trace.bpf.o" --set ops=1 >"$TMP/r.json" || fail "-j replace"
 expect_eq "-j replace prints null" null "$(cat "$TMP/r.json")"
+"$CTL" --json replace ipa --prog "$PROGS/trace.bpf.o" --set ops=1 >"$TMP/r.json2" || fail "--json replace"
+same_out "$TMP/r.json" "$TMP/r.json2" "-j replace and --json replace"
 expect_eq "replaced program's parameter" 1 "$(prog_var ipa ops)"
 "$CTL" detach ipa || fail detach
 
@@ -110,6 +159,12 @@ for args in "bogus" "attach" "attach ipa --to" "attach ipa --bogus" "detach" "sh
 	# shellcheck disable=SC2086
 	"$CTL" -j $args 2>/dev/null >"$TMP/u.json"
 	jq -e '.error | length > 0' "$TMP/u.json" >/dev/null || fail "'-j $args': no JSON error: $(cat "$TMP/u.json")"
+	# shellcheck disable=SC2086
+	"$CTL" --json $args 2>/dev/null >"$TMP/u.json2"
+	same_out "$TMP/u.json" "$TMP/u.json2" "'-j $args' and '--json $args'"
+	# shellcheck disable=SC2086
+	"$CTL" -p $args 2>/dev/null >"$TMP/u.pretty"
+	pretty_ok "$TMP/u.pretty" "$TMP/u.json" "'-p $args'"
 done
 log "14 usage errors: exit 2 with a hint and a JSON error"
 "$CTL" >/dev/null 2>"$TMP/u.err"
@@ -129,6 +184,10 @@ check_err() {
 	grep -qF "interposectl: $msg ($want)" "$TMP/e.err" || fail "'$*': $(cat "$TMP/e.err")"
 	"$CTL" -j "$@" 2>/dev/null >"$TMP/e.json"
 	[ "$(jq -r .error "$TMP/e.json")" = "$msg ($want)" ] || fail "'-j $*': $(cat "$TMP/e.json")"
+	"$CTL" --json "$@" 2>/dev/null >"$TMP/e.json2"
+	same_out "$TMP/e.json" "$TMP/e.json2" "'-j $*' and '--json $*'"
+	"$CTL" -p "$@" 2>/dev/null >"$TMP/e.pretty"
+	pretty_ok "$TMP/e.pretty" "$TMP/e.json" "'-p $*'"
 	log "$* -> $msg ($want)"
 }
 check_err ENOENT "attach /dev/nosuch: no such device" attach /dev/nosuch --to ipb
