@@ -680,35 +680,56 @@ int ip_obj_load(const char *what, const char *path, struct bpf_object *obj)
 {
 	char why[256], reason[256] = "";
 	struct bpf_program *prog, *failed = NULL;
-	char *log;
+	const char *log = NULL;
+	char **logs;
+	size_t n = 0, i;
 	int err;
 
 	/*
-	 * One buffer for all programs: libbpf loads them one by one, stops at
-	 * the first failure and, with log level 0, asks the kernel for a log
-	 * only when a load failed.
+	 * A buffer per program: with log level 0, libbpf asks the kernel for
+	 * a log only when a program's load failed, so the program whose
+	 * buffer holds a log is the one refused.  (Its fd cannot tell: a
+	 * failed load closes every program of the object.)  The pages of a
+	 * buffer that stays empty are never touched.
 	 */
-	log = malloc(IP_VERIFIER_LOG_SIZE);
-	if (!log)
+	bpf_object__for_each_program(prog, obj)
+		n++;
+	logs = calloc(n ? n : 1, sizeof(*logs));
+	for (i = 0; logs && i < n; i++) {
+		logs[i] = malloc(IP_VERIFIER_LOG_SIZE);
+		if (!logs[i])
+			break;
+		logs[i][0] = '\0';
+	}
+	if (!logs || i < n) {
+		for (i = 0; logs && i < n; i++)
+			free(logs[i]);
+		free(logs);
 		return ip_err(ENOMEM, "%s: cannot load %s: out of memory", what,
 			      path);
-	log[0] = '\0';
+	}
+	i = 0;
 	bpf_object__for_each_program(prog, obj)
-		bpf_program__set_log_buf(prog, log, IP_VERIFIER_LOG_SIZE);
+		bpf_program__set_log_buf(prog, logs[i++], IP_VERIFIER_LOG_SIZE);
 	ip_bpf_warning[0] = '\0';
 	err = bpf_object__load(obj);
+	i = 0;
 	bpf_object__for_each_program(prog, obj) {
 		bpf_program__set_log_buf(prog, NULL, 0);
-		if (!failed && bpf_program__autoload(prog) &&
-		    bpf_program__fd(prog) < 0)
+		if (!failed && logs[i][0]) {
 			failed = prog;
+			log = logs[i];
+		}
+		i++;
 	}
-	if (err && failed && log[0]) {
+	if (err && failed) {
 		pr_info("%s: prog '%s': -- BEGIN PROG LOAD LOG --\n%s-- END PROG LOAD LOG --\n",
 			what, bpf_program__name(failed), log);
 		ip_verifier_reason(log, reason, sizeof(reason));
 	}
-	free(log);
+	for (i = 0; i < n; i++)
+		free(logs[i]);
+	free(logs);
 	if (!err)
 		return 0;
 	/* A log truncated by the kernel (ENOSPC) still ends with the reason. */

@@ -161,10 +161,48 @@ static void test_concurrent_loads(void **state)
 	}
 }
 
+/*
+ * A program that loads before the refused one: libbpf closes every
+ * program of an object whose load failed, so only the log buffers tell
+ * which program the verifier refused.
+ */
+static void test_refused_prog_named(void **state)
+{
+	struct bpf_program *prog;
+	struct bpf_object *obj;
+	char want[256];
+	const char *name;
+	int err;
+
+	(void)state;
+	if (geteuid())
+		unit_skip("loading BPF programs needs root");
+	if (access(UNIT_BPF_DIR "/bad_ctx.bpf.o", R_OK))
+		unit_skip("no test BPF object (clang-19 missing?)");
+	obj = bpf_object__open_file(UNIT_BPF_DIR "/bad_ctx.bpf.o", NULL);
+	assert_non_null(obj);
+	bpf_object__for_each_program(prog, obj) {
+		name = bpf_program__name(prog);
+		bpf_program__set_autoload(prog, !strcmp(name, "good") ||
+					  !strcmp(name, "bad3"));
+	}
+	err = ip_obj_load("attach two", UNIT_BPF_DIR "/bad_ctx.bpf.o", obj);
+	bpf_object__close(obj);
+	if (err == -EPERM)
+		unit_skip("the kernel refuses BPF programs here");
+	assert_int_equal(err, -EACCES);
+	snprintf(want, sizeof(want),
+		 "attach two: cannot load %s/bad_ctx.bpf.o: the verifier refused program bad3: invalid bpf_context access off=4012 ",
+		 UNIT_BPF_DIR);
+	if (strncmp(interpose_errmsg(), want, strlen(want)))
+		fail_msg("got \"%s\", want \"%s...\"", interpose_errmsg(), want);
+}
+
 int run_threads_tests(unsigned int *total)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_concurrent_loads),
+		cmocka_unit_test(test_refused_prog_named),
 	};
 
 	return RUN_GROUP("threads", tests, NULL, NULL, total);

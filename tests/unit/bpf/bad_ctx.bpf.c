@@ -4,7 +4,9 @@
  * reads its context at offset 4000 + 4 * N ("invalid bpf_context access
  * off=400N...").  test_threads.c loads one per thread, all at once, on the
  * host's kernel (root only): a real verifier, no blk_interposer_ops needed.
- * Self-contained (no vmlinux.h).
+ * good, first in the object, passes: an object whose good program loads
+ * before the bad one must still name the bad one.  Self-contained (no
+ * vmlinux.h).
  */
 #define SEC(name) __attribute__((section(name), used))
 
@@ -13,6 +15,11 @@
 	{								\
 		return *(volatile int *)((char *)ctx + 4000 + 4 * (n));	\
 	}
+
+SEC("socket") int good(void *ctx)
+{
+	return 0;
+}
 
 BAD(0)
 BAD(1)
