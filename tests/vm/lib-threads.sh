@@ -4,14 +4,15 @@
 
 TOOL=$BUILD/tests/lib-threads
 [ -x "$TOOL" ] || fail "lib-threads not built (make -C tests/tools)"
-for o in bad_write_bio bad_write_outside bad_kfunc_end_bio bad_kfunc_other_ops; do
+for o in bad_write_bio bad_write_outside bad_kfunc_end_bio bad_write_completion; do
 	[ -f "$BPFOBJ/$o.bpf.o" ] || fail "$o.bpf.o not built"
 done
 
 nullb_create ltt 64 2
 args=()
 i=0
-# the reasons bpf-verifier.sh expects of each object
+# the reasons bpf-verifier.sh expects of each object (bad_write_completion:
+# its second program is the refused one, and must be named)
 while read -r obj pattern; do
 	nullb_create "lt$i" 64 2
 	args+=("/dev/lt$i" "$BPFOBJ/$obj.bpf.o" "$pattern")
@@ -20,7 +21,7 @@ done <<'LIST'
 bad_write_bio only struct blk_interposer_verdict is writable
 bad_write_outside outside blk_interposer_verdict
 bad_kfunc_end_bio calling kernel function bpf_blk_interposer_nr_targets is not allowed
-bad_kfunc_other_ops calling kernel function bpf_blk_interposer_nr_targets is not allowed
+bad_write_completion program bad_end: only struct blk_interposer_verdict is writable
 LIST
 
 for round in 1 2 3; do
