@@ -211,14 +211,12 @@ struct btf;
  * print callback, keeping the thread's last warning for messages.  The
  * static library never touches libbpf's print callback, which is the
  * application's: its libbpf messages go wherever the application sends
- * them, and ip_libbpf_last_warning() stays "".
+ * them, and no libbpf warning is kept for messages.
  */
 #ifdef __LIBBPF_LIBBPF_H
 int ip_libbpf_print(enum libbpf_print_level level, const char *fmt,
 		    va_list ap);
 #endif
-/* The last libbpf warning, without its "libbpf: " prefix and newline. */
-const char *ip_libbpf_last_warning(void);
 /* The reason to give from a libbpf log: last non-summary line of @log. */
 void ip_verifier_reason(const char *log, char *buf, size_t len);
 

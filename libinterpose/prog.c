@@ -99,11 +99,6 @@ int ip_libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
-const char *ip_libbpf_last_warning(void)
-{
-	return ip_bpf_warning;
-}
-
 /* libbpf's own errnos (LIBBPF_ERRNO__*) mean a bad object to us. */
 static int ip_libbpf_errno(int err, char *why, size_t len)
 {

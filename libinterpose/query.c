@@ -502,8 +502,10 @@ int interpose_info__get_counters(const struct interpose_info *info,
 {
 	size_t n = sz < sizeof(info->counters) ? sz : sizeof(info->counters);
 
+	ip_errmsg_clear();
 	if (!info || !counters)
-		return -EINVAL;
+		return ip_err(EINVAL, "counters: no %s given",
+			      info ? "result buffer" : "interposer info");
 	memcpy(counters, &info->counters, n);
 	memset((char *)counters + n, 0, sz - n);
 	return n;

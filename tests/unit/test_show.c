@@ -495,6 +495,13 @@ static void test_counters_sizes(void **state)
 
 	assert_int_equal(interpose_info__get_counters(info, NULL, sizeof(c)),
 			 -EINVAL);
+	assert_string_equal(interpose_errmsg(),
+			    "counters: no result buffer given");
+	assert_int_equal(interpose_info__get_counters(NULL, &c.known,
+						      sizeof(c.known)),
+			 -EINVAL);
+	assert_string_equal(interpose_errmsg(),
+			    "counters: no interposer info given");
 	interpose_info__free(info);
 }
 

@@ -407,8 +407,8 @@ LIBINTERPOSE_API int interpose_prog_var_fmt(const char *dev, const char *var,
  * program come with all their bytes.  A caller built against a newer
  * header reads a field only if @size covers it:
  *	if (size >= offsetofend(struct interpose_event, field)) ...
- * (Before 0.5 the callback had no @size; such a callback is called the
- * same way and ignores it.)
+ * (Before 0.5 the callback had no @size: such callers must add the
+ * parameter; the library's ABI is unchanged, the source is not.)
  *
  * Errors of interpose_events__new(): -ENOENT (no such device, no pinned
  * program, or it has no "events" map), -EINVAL (the map is not a ring
