@@ -105,6 +105,15 @@ static void *switcher(void *arg)
 	return NULL;
 }
 
+/* Both tests load bad_ctx.bpf.o on the host's kernel: root, clang-19. */
+static void skip_unless_loadable(void)
+{
+	if (geteuid())
+		unit_skip("loading BPF programs needs root");
+	if (access(UNIT_BPF_DIR "/bad_ctx.bpf.o", R_OK))
+		unit_skip("no test BPF object (clang-19 missing?)");
+}
+
 static void test_concurrent_loads(void **state)
 {
 	struct loader l[NR_THREADS];
@@ -116,10 +125,7 @@ static void test_concurrent_loads(void **state)
 	int i;
 
 	(void)state;
-	if (geteuid())
-		unit_skip("loading BPF programs needs root");
-	if (access(UNIT_BPF_DIR "/bad_ctx.bpf.o", R_OK))
-		unit_skip("no test BPF object (clang-19 missing?)");
+	skip_unless_loadable();
 
 	prev = libbpf_set_print(app_libbpf_print);
 	pthread_barrier_init(&start, NULL, NR_THREADS);
@@ -175,10 +181,7 @@ static void test_refused_prog_named(void **state)
 	int err;
 
 	(void)state;
-	if (geteuid())
-		unit_skip("loading BPF programs needs root");
-	if (access(UNIT_BPF_DIR "/bad_ctx.bpf.o", R_OK))
-		unit_skip("no test BPF object (clang-19 missing?)");
+	skip_unless_loadable();
 	obj = bpf_object__open_file(UNIT_BPF_DIR "/bad_ctx.bpf.o", NULL);
 	assert_non_null(obj);
 	bpf_object__for_each_program(prog, obj) {
