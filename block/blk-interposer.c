@@ -75,6 +75,8 @@ enum blk_interposer_state {
  *	straight to its queue; bit %BLK_INTERPOSER_ORIG: the original is
  * @nowait: bit i: target i takes REQ_NOWAIT bios; bit %BLK_INTERPOSER_ORIG:
  *	the original does
+ * @linked: bit i: target i is linked as a slave of the original's disk
+ *	(its holders and slaves directories), under blk_interposer_holder_lock
  * @lost: the target that went away, 0 while none did; every bio then fails
  * @state: where it is in its life, under blk_interposer_lock
  * @prog: the registered ops deciding per bio, %NULL for a plain redirect
@@ -98,6 +100,7 @@ struct blk_interposer {
 	struct block_device		*targets[BLK_INTERPOSER_MAX_TARGETS];
 	unsigned long			direct;
 	unsigned long			nowait;
+	unsigned long			linked;
 	dev_t				lost;
 	enum blk_interposer_state	state;
 	struct blk_interposer_prog	*prog;
@@ -187,6 +190,14 @@ static DEFINE_MUTEX(blk_interposer_lock);
 static LIST_HEAD(blk_interposer_list);
 /* Registered ops, under blk_interposer_lock. */
 static LIST_HEAD(blk_interposer_progs);
+
+/*
+ * Serialises the holder links of every interposer (blk_interposer::linked)
+ * against the deletion of the disks they are made in.  Taken before
+ * blk_interposer_lock and never with a disk's open_mutex held: linking
+ * takes the target disk's open_mutex.
+ */
+static DEFINE_MUTEX(blk_interposer_holder_lock);
 
 /*
  * Whether @bio, already checked against the original, may skip the checks
@@ -741,6 +752,49 @@ static void blk_interposer_notify(struct blk_interposer *ip,
 }
 
 /*
+ * Show the targets of @ip as slaves of its original's disk, as a stacking
+ * driver shows its devices: /sys/block/DISK/slaves/TARGET and
+ * TARGET/holders/DISK, which lsblk follows.  The holder is always a whole
+ * disk; a target on the original's own disk is not linked.  A disk that is
+ * no longer live may have had its links removed already by
+ * blk_interposer_disk_gone() and gets none.
+ */
+static int blk_interposer_link(struct blk_interposer *ip)
+{
+	struct gendisk *disk = ip->orig->bd_disk;
+	unsigned int i;
+	int ret = 0;
+
+	mutex_lock(&blk_interposer_holder_lock);
+	for (i = 0; i < ip->nr_targets && disk_live(disk); i++) {
+		if (ip->targets[i]->bd_disk == disk)
+			continue;
+		ret = bd_link_disk_holder(ip->targets[i], disk);
+		if (ret)
+			break;
+		__set_bit(i, &ip->linked);
+	}
+	mutex_unlock(&blk_interposer_holder_lock);
+	return ret;
+}
+
+/* Remove the holder links of @ip; under blk_interposer_holder_lock. */
+static void blk_interposer_unlink(struct blk_interposer *ip,
+				  struct gendisk *gone)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&blk_interposer_holder_lock);
+	for_each_set_bit(i, &ip->linked, BLK_INTERPOSER_MAX_TARGETS) {
+		if (gone && ip->orig->bd_disk != gone &&
+		    ip->targets[i]->bd_disk != gone)
+			continue;
+		bd_unlink_disk_holder(ip->targets[i], ip->orig->bd_disk);
+		__clear_bit(i, &ip->linked);
+	}
+}
+
+/*
  * Take @ip, which is leaving, off its device and release it.  No lock is
  * held; may sleep until its device's queue drains and its bios in flight
  * completed.
@@ -752,6 +806,9 @@ static void blk_interposer_leave(struct blk_interposer *ip)
 	if (ip->nr_targets)
 		synchronize_srcu(&blk_interposer_transit);
 	blk_interposer_notify(ip, ip->orig, false);
+	mutex_lock(&blk_interposer_holder_lock);
+	blk_interposer_unlink(ip, NULL);
+	mutex_unlock(&blk_interposer_holder_lock);
 	mutex_lock(&blk_interposer_lock);
 	list_del_init(&ip->node);
 	mutex_unlock(&blk_interposer_lock);
@@ -973,7 +1030,8 @@ static int blk_interposer_check_locked(struct blk_interposer *ip,
  * the attach would chain interposers, -ENODEV if a device is going away
  * (also if @orig or the ops went away while the interposer was being
  * published), -EOPNOTSUPP for zoned devices and devices with integrity
- * metadata, or the error of opening a target.
+ * metadata, or the error of opening a target or of linking it as a
+ * slave of the original's disk.
  */
 int blk_interposer_attach(struct block_device *orig,
 			  const struct blk_interposer_params *params)
@@ -1030,6 +1088,14 @@ int blk_interposer_attach(struct block_device *orig,
 	blk_interposer_notify(ip, orig, true);
 	blk_interposer_claim(ip, orig);
 	mutex_unlock(&blk_interposer_lock);
+	ret = blk_interposer_link(ip);
+	if (ret) {
+		mutex_lock(&blk_interposer_lock);
+		blk_interposer_start_leaving(ip);
+		mutex_unlock(&blk_interposer_lock);
+		blk_interposer_leave(ip);
+		return ret;
+	}
 	return blk_interposer_go_live(ip);
 
 out_free:
@@ -1183,6 +1249,28 @@ void blk_interposer_bdev_gone(struct block_device *bdev)
 		}
 	}
 	mutex_unlock(&blk_interposer_lock);
+}
+
+/**
+ * blk_interposer_disk_gone - a disk's slaves directory is about to go
+ * @disk: a disk being deleted, after its devices were marked dead
+ *
+ * Removes the holder links made in the slaves directory of @disk and in
+ * the holders directories of its devices.  Called from del_gendisk() with
+ * no lock held; takes no lock while no device is interposed.
+ */
+void blk_interposer_disk_gone(struct gendisk *disk)
+{
+	struct blk_interposer *ip;
+
+	if (!static_branch_unlikely(&blk_interposer_in_use))
+		return;
+	mutex_lock(&blk_interposer_holder_lock);
+	mutex_lock(&blk_interposer_lock);
+	list_for_each_entry(ip, &blk_interposer_list, node)
+		blk_interposer_unlink(ip, disk);
+	mutex_unlock(&blk_interposer_lock);
+	mutex_unlock(&blk_interposer_holder_lock);
 }
 
 /**

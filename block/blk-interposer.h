@@ -40,6 +40,7 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 						    bool direct);
 void __blk_interposer_arrived(struct bio *bio);
 void blk_interposer_bdev_gone(struct block_device *bdev);
+void blk_interposer_disk_gone(struct gendisk *disk);
 void blk_interposer_query(struct block_device *bdev,
 			  struct blkinterpose_info *info,
 			  struct blkinterpose_dev *targets);
@@ -141,6 +142,10 @@ static inline void blk_interposer_bio_end(struct bio *bio)
 }
 
 static inline void blk_interposer_bdev_gone(struct block_device *bdev)
+{
+}
+
+static inline void blk_interposer_disk_gone(struct gendisk *disk)
 {
 }
 
