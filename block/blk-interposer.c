@@ -230,6 +230,13 @@ static bool blk_interposer_can_direct(struct bio *bio,
 	return bio_end_sector(bio) <= bdev_nr_sectors(bdev);
 }
 
+/* The device a destination (a target index or BLK_INTERPOSER_ORIG) is. */
+static struct block_device *
+blk_interposer_dest_bdev(struct blk_interposer *ip, unsigned int dest)
+{
+	return dest == BLK_INTERPOSER_ORIG ? ip->orig : ip->targets[dest];
+}
+
 /*
  * Point @bio at sector @sector (relative to @bdev) of @bdev and send it on.
  * Bios of a partition arrive here already remapped to whole-disk sectors by
@@ -247,8 +254,7 @@ static enum blk_interposer_ret
 blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
 		    unsigned int dest, sector_t sector, bool direct)
 {
-	struct block_device *bdev = dest == BLK_INTERPOSER_ORIG ?
-				    ip->orig : ip->targets[dest];
+	struct block_device *bdev = blk_interposer_dest_bdev(ip, dest);
 
 	/*
 	 * A device that cannot take REQ_NOWAIT would fail the bio with
@@ -445,7 +451,7 @@ static int blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
 	*sector = blk_interposer_rel_sector(bio);
 	/* an empty bio (a flush) has no range: its sector means nothing */
 	if (action == BLK_INTERPOSE_REMAP && bio_sectors(bio)) {
-		bdev = dest == BLK_INTERPOSER_ORIG ? ip->orig : ip->targets[dest];
+		bdev = blk_interposer_dest_bdev(ip, dest);
 		/* the whole range must fit: never truncate a remapped bio */
 		if (v->sector > bdev_nr_sectors(bdev) ||
 		    bio_sectors(bio) > bdev_nr_sectors(bdev) - v->sector)
@@ -464,12 +470,13 @@ static int blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
 static blk_status_t blk_interposer_fail_status(s32 error)
 {
 	/* negate only positive values: -INT_MIN would overflow */
-	switch (error < 0 ? error : -error) {
+	int err = error < 0 ? error : -error;
+
+	switch (err) {
 	case 0:
-	case -EIO:
 		return BLK_STS_IOERR;
+	case -EIO:
 	case -EROFS:
-		return BLK_STS_READONLY;
 	case -ENOSPC:
 	case -ENODATA:
 	case -EILSEQ:
@@ -478,7 +485,7 @@ static blk_status_t blk_interposer_fail_status(s32 error)
 	case -ENOLINK:
 	case -EREMOTEIO:
 	case -EBADE:
-		return errno_to_blk_status(error < 0 ? error : -error);
+		return errno_to_blk_status(err);
 	default:
 		return BLK_STS_OK;
 	}
