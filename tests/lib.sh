@@ -112,11 +112,14 @@ probe_expect() {
 # a null_blk, blk-mq (queue_mode 2, the default and the only one 6.12
 # has: it turns 0, bio-based, into 2; use dm-linear or brd for that),
 # memory-backed by default, 512-byte blocks; more configfs attributes as
-# ATTR=VALUE, e.g. cache_size=16 zoned=1.  Every setting is read back
-# after power-on: one that did not take effect fails the test.
+# ATTR=VALUE, e.g. cache_size=16 zoned=1 blocksize=4096.  Every setting
+# is read back after power-on: one that did not take effect fails the
+# test.
 nullb_create() {
 	local d=/sys/kernel/config/nullb/$1 kv got
-	local set=("size=$2" "queue_mode=${3:-2}" "memory_backed=${4:-1}" blocksize=512 "${@:5}")
+	local set=("size=$2" "queue_mode=${3:-2}" "memory_backed=${4:-1}")
+	[[ " ${*:5} " == *" blocksize="* ]] || set+=(blocksize=512)
+	set+=("${@:5}")
 	mkdir "$d" || fail "cannot create null_blk $1"
 	defer nullb_remove "$1"
 	for kv in "${set[@]}"; do

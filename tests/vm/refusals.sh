@@ -110,3 +110,32 @@ expect_eq "message" "interposectl: attach /dev/ipa: target /dev/ip4k has a large
 log "the other way round is fine: a 512-byte target under a 4k original"
 "$CTL" attach /dev/ip4k --to /dev/ipb || fail "attach ip4k --to ipb"
 "$CTL" detach /dev/ip4k || fail detach
+
+log "a target with a larger DMA alignment: dm-log-writes over 4k devices asks for 4 KiB"
+nullb_create ipl4 64 2 1 blocksize=4096
+nullb_create ipg4 64 2 1 blocksize=4096
+dm_create iplw "0 $(blockdev --getsz /dev/ipl4) log-writes /dev/ipl4 /dev/ipg4"
+lw=dm-$(dmsetup info -c --noheadings -o minor iplw | tr -d " ")
+expect_eq "DMA alignment of the log-writes device" 4095 "$(cat "/sys/block/$lw/queue/dma_alignment")"
+expect_eq "DMA alignment of ip4k" 511 "$(cat /sys/block/ip4k/queue/dma_alignment)"
+probe_expect EINVAL attach /dev/ip4k --to /dev/mapper/iplw
+out=$("$CTL" attach /dev/ip4k --to /dev/mapper/iplw 2>&1) && fail "attach with a 4 KiB-aligned target succeeded"
+expect_eq "message" "interposectl: attach /dev/ip4k: target /dev/mapper/iplw has a larger DMA alignment (4096 bytes) than the original (512) (EINVAL)" "$out"
+can_claim /dev/mapper/iplw || fail "the refused target is still held"
+log "the other way round is fine: ip4k under the log-writes device"
+"$CTL" attach /dev/mapper/iplw --to /dev/ip4k || fail "attach iplw --to ip4k"
+"$CTL" detach /dev/mapper/iplw || fail detach
+
+log "integrity metadata: dm-integrity without an internal hash, as original or as target"
+nullb_create ipi 64 2
+dm_create ipint "0 65536 integrity /dev/ipi 0 4 D 0"
+in=dm-$(dmsetup info -c --noheadings -o minor ipint | tr -d " ")
+expect_eq "integrity tag size of $in" 4 "$(cat "/sys/block/$in/integrity/tag_size")"
+probe_expect EOPNOTSUPP attach /dev/mapper/ipint --to /dev/ipb
+probe_expect EOPNOTSUPP attach /dev/ipa --to /dev/mapper/ipint
+out=$("$CTL" attach /dev/ipa --to /dev/mapper/ipint 2>&1) && fail "attach with an integrity target succeeded"
+expect_eq "message" "interposectl: attach /dev/ipa: target /dev/mapper/ipint has integrity metadata, which cannot follow a bio to another device (EOPNOTSUPP)" "$out"
+out=$("$CTL" attach /dev/mapper/ipint --to /dev/ipb 2>&1) && fail "attach of an integrity original succeeded"
+expect_eq "message" "interposectl: attach /dev/mapper/ipint: it has integrity metadata, which cannot follow a bio to another device (EOPNOTSUPP)" "$out"
+expect_eq "state of $in" none "$(cat "/sys/block/$in/interposer")"
+can_claim /dev/mapper/ipint || fail "the refused target is still held"
