@@ -164,11 +164,13 @@ struct blk_interposer_io {
 DEFINE_STATIC_KEY_FALSE(blk_interposer_in_use);
 
 /*
- * Bios on their way to a target: from the interposer that sent them until
- * they entered the target's queue (or ended before).  Readers are the
- * bios (BIO_IP_TRANSIT, the index in BIO_IP_TRANSIT_IDX); a detach waits
- * for them before it closes its targets, so that no bio points at a
- * device that was deleted meanwhile.
+ * Bios on their way to a target through submit_bio_noacct(): from the
+ * interposer that sent them until they entered the target's queue (or
+ * ended before).  Readers are the bios (BIO_IP_TRANSIT, the index in
+ * BIO_IP_TRANSIT_IDX); a detach waits for them before it closes its
+ * targets, so that no bio points at a device that was deleted meanwhile.
+ * A bio sent straight to a blk-mq target holds that target's queue
+ * instead (blk_interposer_send()), which its deletion waits for.
  */
 DEFINE_STATIC_SRCU(blk_interposer_transit);
 
@@ -238,6 +240,18 @@ blk_interposer_dest_bdev(struct blk_interposer *ip, unsigned int dest)
 }
 
 /*
+ * Count @bio as in transit to a target until it enters the target's queue
+ * or ends (see blk_interposer_submit_bio() and blk_interposer_bio_end()):
+ * a detach waits for it before the target may be released.
+ */
+static void blk_interposer_transit_begin(struct bio *bio)
+{
+	if (srcu_down_read(&blk_interposer_transit))
+		bio_set_flag(bio, BIO_IP_TRANSIT_IDX);
+	bio_set_flag(bio, BIO_IP_TRANSIT);
+}
+
+/*
  * Point @bio at sector @sector (relative to @bdev) of @bdev and send it on.
  * Bios of a partition arrive here already remapped to whole-disk sectors by
  * submit_bio_noacct(), which remaps them again for the new device.  The mark
@@ -246,9 +260,13 @@ blk_interposer_dest_bdev(struct blk_interposer *ip, unsigned int dest)
  *
  * With @direct, a bio that needs none of submit_bio_noacct()'s checks is
  * accounted as submit_bio_noacct_nocheck() does and handed back to the
- * caller for the target's queue, which skips a trip through
- * current->bio_list.  Return: %BLK_INTERPOSER_DIRECT for that, else
- * %BLK_INTERPOSER_TAKEN.
+ * caller for the destination's queue, which skips a trip through
+ * current->bio_list.  That queue is entered here, while the original's is
+ * still held and the interposer with it, so that the destination cannot
+ * go away before the bio is in it: only if it can be entered without
+ * waiting (not while it is frozen), since a task never waits for one
+ * queue while it holds another.  Return: %BLK_INTERPOSER_DIRECT for that,
+ * else %BLK_INTERPOSER_TAKEN.
  */
 static enum blk_interposer_ret
 blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
@@ -264,31 +282,32 @@ blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
 		bio_wouldblock_error(bio);
 		return BLK_INTERPOSER_TAKEN;
 	}
-	if (dest != BLK_INTERPOSER_ORIG) {
-		if (srcu_down_read(&blk_interposer_transit))
-			bio_set_flag(bio, BIO_IP_TRANSIT_IDX);
-		bio_set_flag(bio, BIO_IP_TRANSIT);
-	}
 	bio->bi_iter.bi_sector = sector;
 	/* the destination may not poll: complete by interrupt instead */
 	bio->bi_opf &= ~REQ_POLLED;
 	bio_set_dev(bio, bdev);
 	bio->bi_interposed = ip->orig->bd_dev;
-	if (!direct || !test_bit(dest, &ip->direct) ||
-	    !blk_interposer_can_direct(bio, bdev)) {
-		/* current->bio_list is set: this only queues the bio */
-		submit_bio_noacct(bio);
-		return BLK_INTERPOSER_TAKEN;
+	if (direct && test_bit(dest, &ip->direct) &&
+	    blk_interposer_can_direct(bio, bdev) &&
+	    blk_try_enter_queue(bdev_get_queue(bdev), false)) {
+		if (blk_throtl_bio(bio)) {
+			/* the target's throttling owns it now */
+			blk_queue_exit(bdev_get_queue(bdev));
+			return BLK_INTERPOSER_TAKEN;
+		}
+		blk_cgroup_bio_start(bio);
+		blkcg_bio_issue_init(bio);
+		if (!bio_flagged(bio, BIO_TRACE_COMPLETION)) {
+			trace_block_bio_queue(bio);
+			bio_set_flag(bio, BIO_TRACE_COMPLETION);
+		}
+		return BLK_INTERPOSER_DIRECT;
 	}
-	if (blk_throtl_bio(bio))
-		return BLK_INTERPOSER_TAKEN;
-	blk_cgroup_bio_start(bio);
-	blkcg_bio_issue_init(bio);
-	if (!bio_flagged(bio, BIO_TRACE_COMPLETION)) {
-		trace_block_bio_queue(bio);
-		bio_set_flag(bio, BIO_TRACE_COMPLETION);
-	}
-	return BLK_INTERPOSER_DIRECT;
+	if (dest != BLK_INTERPOSER_ORIG)
+		blk_interposer_transit_begin(bio);
+	/* current->bio_list is set: this only queues the bio */
+	submit_bio_noacct(bio);
+	return BLK_INTERPOSER_TAKEN;
 }
 
 /*
@@ -429,9 +448,10 @@ static void blk_interposer_finish(struct blk_interposer *ip, struct bio *bio,
 }
 
 /*
- * Check a program's verdict and find where the bio goes.  Return: the
- * destination (a target index or %BLK_INTERPOSER_ORIG) with *sector set,
- * or a negative value if the verdict is invalid.
+ * Check a program's verdict and find where the bio goes.  *@sector is the
+ * bio's start relative to its device on entry.  Return: the destination
+ * (a target index or %BLK_INTERPOSER_ORIG) with *@sector set, or a
+ * negative value if the verdict is invalid.
  */
 static int blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
 			       enum blk_interposer_action action,
@@ -448,7 +468,6 @@ static int blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
 	else
 		return -1;
 
-	*sector = blk_interposer_rel_sector(bio);
 	/* an empty bio (a flush) has no range: its sector means nothing */
 	if (action == BLK_INTERPOSE_REMAP && bio_sectors(bio)) {
 		bdev = blk_interposer_dest_bdev(ip, dest);
@@ -491,14 +510,13 @@ static blk_status_t blk_interposer_fail_status(s32 error)
 	}
 }
 
-/* Apply a program's verdict. */
+/* Apply a program's verdict; @sector: the bio's start on its device. */
 static enum blk_interposer_ret
 blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
-		     const struct blk_interposer_verdict *v, u64 start_ns,
-		     bool direct)
+		     const struct blk_interposer_verdict *v, sector_t sector,
+		     u64 start_ns, bool direct)
 {
 	blk_status_t status;
-	sector_t sector;
 	int dest;
 
 	switch (action) {
@@ -578,9 +596,8 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 						    struct bio *bio,
 						    bool direct)
 {
-	struct blk_interposer_verdict v = {
-		.sector = blk_interposer_rel_sector(bio),
-	};
+	sector_t sector = blk_interposer_rel_sector(bio);
+	struct blk_interposer_verdict v = { .sector = sector };
 	struct blk_interposer_ops *ops;
 	int action = BLK_INTERPOSE_PASS;
 	u64 start_ns = 0;
@@ -591,7 +608,7 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 		if (unlikely(ip->reserved_for))
 			return blk_interposer_reserved(ip, bio);
 		this_cpu_inc(ip->stats->redirected);
-		return blk_interposer_send(ip, bio, 0, v.sector, direct);
+		return blk_interposer_send(ip, bio, 0, sector, direct);
 	}
 	/*
 	 * The rest of a bio that the original's driver split comes back here
@@ -611,7 +628,8 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 			action = ops->submit_bio(bio, &v);
 	}
 	rcu_read_unlock();
-	return blk_interposer_apply(ip, bio, action, &v, start_ns, direct);
+	return blk_interposer_apply(ip, bio, action, &v, sector, start_ns,
+				    direct);
 }
 
 /**

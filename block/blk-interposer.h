@@ -21,9 +21,9 @@ struct device_attribute;
  * enum blk_interposer_ret - what the submit hook did with a bio
  * @BLK_INTERPOSER_PASS: nothing; the bio goes on to the original's driver
  * @BLK_INTERPOSER_TAKEN: the interposer ended the bio or sent it on
- * @BLK_INTERPOSER_DIRECT: the bio now belongs to a blk-mq target and is
- *	ready for its queue: the caller leaves the original's queue, then
- *	passes the bio to blk_mq_submit_bio()
+ * @BLK_INTERPOSER_DIRECT: the bio now belongs to a blk-mq target and has
+ *	entered its queue (a q_usage_counter reference): the caller leaves
+ *	the original's queue, then goes on with the bio in the target's
  */
 enum blk_interposer_ret {
 	BLK_INTERPOSER_PASS,
@@ -57,9 +57,10 @@ extern struct device_attribute dev_attr_interposer;
  *
  * Must be called with the q_usage_counter of the bio's queue held, so that
  * a queue freeze in attach or detach waits for every caller that could have
- * seen the previous interposer.  A bio redirected to a blk-mq target is
- * only sent straight to it after that counter is dropped, so that no task
- * ever waits to enter one queue while it holds another.
+ * seen the previous interposer.  A bio redirected to a blk-mq target goes
+ * straight to it only if the target's queue could be entered without
+ * waiting, so that no task ever waits to enter one queue while it holds
+ * another; the caller drops the original's counter first.
  *
  * Return: what the interposer did with @bio, an enum blk_interposer_ret.
  */
