@@ -40,7 +40,8 @@ void attach_usage(FILE *f)
 		"  -s, --set VAR=VALUE    set a global variable of FILE before loading it\n"
 		"                         (integer, 0x hex, true/false, or a string)\n"
 		"  -m, --dm-table TABLE   slide a device-mapper table under DEV\n"
-		"  -h, --help             show this help\n",
+		"  -h, --help             show this help\n"
+		"  -j, -p, -d             global options, here as before COMMAND\n",
 		BIN_NAME, BIN_NAME, BIN_NAME, BIN_NAME);
 }
 
@@ -57,7 +58,8 @@ void replace_usage(FILE *f)
 		"Options:\n"
 		"  -P, --prog FILE        the new BPF object\n"
 		"  -s, --set VAR=VALUE    set a global variable of FILE before loading it\n"
-		"  -h, --help             show this help\n",
+		"  -h, --help             show this help\n"
+		"  -j, -p, -d             global options, here as before COMMAND\n",
 		BIN_NAME);
 }
 
@@ -75,7 +77,8 @@ void detach_usage(FILE *f)
 		"only so.\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help        show this help\n",
+		"  -h, --help        show this help\n"
+		"  -j, -p, -d        global options, here as before COMMAND\n",
 		BIN_NAME);
 }
 
@@ -119,6 +122,7 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 		{ "set",  required_argument, NULL, 's' },
 		{ "dm-table", required_argument, NULL, 'm' },
 		{ "help", no_argument,       NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ }
 	};
 	int c, err = 0;
@@ -133,8 +137,9 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 	}
 
 	getopt_reset();
-	while (!err && (c = getopt_long(argc, argv, ":t:o:P:s:m:h", opts,
-					NULL)) != -1) {
+	while (!err && (c = getopt_long(argc, argv,
+					":t:o:P:s:m:h" GLOBAL_SHORTOPTS,
+					opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			a->targets[a->nr_targets++] = optarg;
@@ -155,7 +160,8 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 			a->help = true;
 			return 0;
 		default:
-			err = p_bad_option("attach", c, argv);
+			if (!global_opt(c))
+				err = p_bad_option("attach", c, argv);
 		}
 	}
 	if (!err)
@@ -216,6 +222,7 @@ int replace_parse(int argc, char **argv, struct replace_args *a)
 		{ "prog", required_argument, NULL, 'P' },
 		{ "set",  required_argument, NULL, 's' },
 		{ "help", no_argument,       NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ }
 	};
 	int c, err = 0;
@@ -226,8 +233,9 @@ int replace_parse(int argc, char **argv, struct replace_args *a)
 		return p_usage("replace", "out of memory");
 
 	getopt_reset();
-	while (!err && (c = getopt_long(argc, argv, ":P:s:h", opts,
-					NULL)) != -1) {
+	while (!err && (c = getopt_long(argc, argv,
+					":P:s:h" GLOBAL_SHORTOPTS,
+					opts, NULL)) != -1) {
 		switch (c) {
 		case 'P':
 			err = once("replace", "--prog", &a->prog, optarg);
@@ -239,7 +247,8 @@ int replace_parse(int argc, char **argv, struct replace_args *a)
 			a->help = true;
 			return 0;
 		default:
-			err = p_bad_option("replace", c, argv);
+			if (!global_opt(c))
+				err = p_bad_option("replace", c, argv);
 		}
 	}
 	if (!err)

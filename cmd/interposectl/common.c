@@ -13,28 +13,38 @@
 
 bool json_output;
 bool pretty_output;
+bool debug_output;
 
-static const struct {
-	int err;
-	const char *name;
-} errno_names[] = {
-#define E(x) { x, #x }
-	E(EPERM), E(ENOENT), E(EINTR), E(EIO), E(ENXIO), E(E2BIG), E(EBADF),
-	E(EAGAIN), E(ENOMEM), E(EACCES), E(EFAULT), E(ENOTBLK), E(EBUSY),
-	E(EEXIST), E(ENODEV), E(ENOTDIR), E(EISDIR), E(EINVAL), E(ENOSPC),
-	E(ENOTTY), E(EROFS), E(ENAMETOOLONG), E(ENOSYS), E(ELOOP),
-	E(EOPNOTSUPP), E(ENOMEDIUM), E(ENOLINK), E(ENOTEMPTY), E(ENOEXEC),
-#undef E
-};
+int print_debug(enum interpose_print_level level, const char *fmt,
+		va_list ap)
+{
+	(void)level;
+	fprintf(stderr, "libinterpose: ");
+	return vfprintf(stderr, fmt, ap);
+}
+
+bool global_opt(int c)
+{
+	switch (c) {
+	case 'p':
+		pretty_output = true;
+		/* fall through */
+	case 'j':
+		json_output = true;
+		return true;
+	case 'd':
+		interpose_set_print(print_debug);
+		debug_output = true;
+		return true;
+	default:
+		return false;
+	}
+}
 
 const char *errno_name(int err)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
-		if (errno_names[i].err == err)
-			return errno_names[i].name;
-	return NULL;
+	/* glibc 2.32: every errno it knows, NULL for a number it does not */
+	return err > 0 ? strerrorname_np(err) : NULL;
 }
 
 void format_error(char *buf, size_t len, const char *msg, int err)
@@ -47,14 +57,19 @@ void format_error(char *buf, size_t len, const char *msg, int err)
 		snprintf(buf, len, "%s (errno %d)", msg, err);
 }
 
-static void p_err_json(const char *msg)
+/* {"error": MSG, "errno": "ENAME"}; "errno" is a number without a name. */
+static void p_err_json(const char *msg, int err)
 {
+	const char *name = errno_name(err);
 	json_object *obj;
 
 	if (!json_output)
 		return;
 	obj = json_object_new_object();
 	json_object_object_add(obj, "error", json_object_new_string(msg));
+	json_object_object_add(obj, "errno", name ?
+			       json_object_new_string(name) :
+			       json_object_new_int(err));
 	print_json(obj);
 }
 
@@ -67,7 +82,7 @@ int p_err_lib(int err)
 		err = -err;
 	format_error(buf, sizeof(buf), msg[0] ? msg : strerror(err), err);
 	fprintf(stderr, "%s: %s\n", BIN_NAME, buf);
-	p_err_json(buf);
+	p_err_json(buf, err);
 	return 1;
 }
 
@@ -81,7 +96,7 @@ int p_err(int err, const char *fmt, ...)
 	va_end(ap);
 	format_error(buf, sizeof(buf), msg, err);
 	fprintf(stderr, "%s: %s\n", BIN_NAME, buf);
-	p_err_json(buf);
+	p_err_json(buf, err);
 	return 1;
 }
 
@@ -96,7 +111,7 @@ int p_usage(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "%s%s%s: %s\nTry '%s%s%s -h' for help.\n", BIN_NAME,
 		cmd ? " " : "", cmd ?: "", msg, BIN_NAME, cmd ? " " : "",
 		cmd ?: "");
-	p_err_json(msg);
+	p_err_json(msg, EINVAL);
 	return EXIT_USAGE;
 }
 
@@ -134,6 +149,7 @@ int parse_dev_arg(const char *cmd, int argc, char **argv, bool optional,
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ }
 	};
 	int c;
@@ -141,7 +157,10 @@ int parse_dev_arg(const char *cmd, int argc, char **argv, bool optional,
 	*devp = NULL;
 	*helpp = false;
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h" GLOBAL_SHORTOPTS, opts,
+				 NULL)) != -1) {
+		if (global_opt(c))
+			continue;
 		if (c != 'h')
 			return p_bad_option(cmd, c, argv);
 		*helpp = true;

@@ -3,9 +3,10 @@
  * interposectl: attach, detach and show block device interposers, and the
  * BPF programs that decide for them.
  *
- * Global options come before the command; each command parses its own
- * (attach.c: attach, detach, replace; show.c: show, stats; ops.c: ops;
- * prog.c: var), calls libinterpose and prints.
+ * Global options come before the command or among its own options; each
+ * command parses its own (attach.c: attach, detach, replace; show.c: show,
+ * stats; ops.c: ops; prog.c: var; trace.c: trace, hist), calls
+ * libinterpose and prints.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -56,9 +57,9 @@ static void usage(FILE *f)
 		"       %1$s help\n"
 		"\n"
 		"DEV and TARGET name a block device: /dev/NAME, NAME or MAJ:MIN.\n"
-		"'%1$s COMMAND -h' shows the help of a command.\n"
+		"'%1$s COMMAND -h' or '%1$s COMMAND help' shows the help of a command.\n"
 		"\n"
-		"Options:\n"
+		"Options (before COMMAND or among its options):\n"
 		"  -j, --json      JSON output\n"
 		"  -p, --pretty    pretty-printed JSON output (implies -j)\n"
 		"  -d, --debug     print libinterpose's (and libbpf's) messages on stderr\n"
@@ -84,38 +85,27 @@ static void version(void)
 	print_json(obj);
 }
 
-static int print_debug(enum interpose_print_level level, const char *fmt,
-		       va_list ap)
-{
-	(void)level;
-	fprintf(stderr, "libinterpose: ");
-	return vfprintf(stderr, fmt, ap);
-}
-
 /*
  * libbpf is linked in statically: its print callback is ours to set
  * (libinterpose never sets it), so its messages are printed with -d only,
  * like libinterpose's, never by libbpf's default printer.
  */
-static bool debug;
-
 static int print_libbpf(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
 	(void)level;
-	return debug ? print_debug(INTERPOSE_DEBUG, fmt, ap) : 0;
+	return debug_output ? print_debug(INTERPOSE_DEBUG, fmt, ap) : 0;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json",    no_argument, NULL, 'j' },
-		{ "pretty",  no_argument, NULL, 'p' },
-		{ "debug",   no_argument, NULL, 'd' },
 		{ "help",    no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		GLOBAL_LONGOPTS,
 		{ }
 	};
+	static char help_opt[] = "-h";
 	bool help = false, show_version = false;
 	size_t i;
 	int c;
@@ -123,18 +113,8 @@ int main(int argc, char **argv)
 	libbpf_set_print(print_libbpf);
 	getopt_reset();
 	/* "+": stop at the command, whose options are its own. */
-	while ((c = getopt_long(argc, argv, "+:jpdhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hV" GLOBAL_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
-		case 'p':
-			pretty_output = true;
-			/* fall through */
-		case 'j':
-			json_output = true;
-			break;
-		case 'd':
-			interpose_set_print(print_debug);
-			debug = true;
-			break;
 		case 'h':
 			help = true;
 			break;
@@ -142,7 +122,8 @@ int main(int argc, char **argv)
 			show_version = true;
 			break;
 		default:
-			return p_bad_option(NULL, c, argv);
+			if (!global_opt(c))
+				return p_bad_option(NULL, c, argv);
 		}
 	}
 	if (help) {
@@ -161,6 +142,9 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	/* "COMMAND help" is "COMMAND -h", as in bpftool */
+	if (argc == 2 && !strcmp(argv[1], "help"))
+		argv[1] = help_opt;
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[0], cmds[i].name))
 			return cmds[i].fn(argc, argv);

@@ -7,6 +7,7 @@
 #ifndef __INTERPOSECTL_MAIN_H
 #define __INTERPOSECTL_MAIN_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,24 +21,44 @@
 
 extern bool json_output;
 extern bool pretty_output;
+/* -d: libinterpose's and libbpf's messages go to stderr */
+extern bool debug_output;
 
-/* "EBUSY" for EBUSY, NULL if not in the table. */
+/* "libinterpose: MSG" on stderr, the print callback of -d */
+int print_debug(enum interpose_print_level level, const char *fmt, va_list ap);
+
+/* "EBUSY" for EBUSY, NULL for a number that has no name. */
 const char *errno_name(int err);
 /* "MSG (ENAME)", or "MSG (errno N)" for an errno without a name. */
 void format_error(char *buf, size_t len, const char *msg, int err);
 /*
  * Report the failure of a libinterpose call that returned @err (negative):
- * "interposectl: MSG (ENAME)" on stderr and, in JSON mode, {"error": ...}
- * on stdout.  Returns the exit status, 1.
+ * "interposectl: MSG (ENAME)" on stderr and, in JSON mode,
+ * {"error": "MSG (ENAME)", "errno": "ENAME"} on stdout.  Returns the exit
+ * status, 1.
  */
 int p_err_lib(int err);
 /*
  * Report a usage error of command @cmd (NULL for the global options) with a
- * hint to its help.  Returns the exit status, EXIT_USAGE.
+ * hint to its help; in JSON mode {"error": MSG, "errno": "EINVAL"}.
+ * Returns the exit status, EXIT_USAGE.
  */
 __printf(2, 3) int p_usage(const char *cmd, const char *fmt, ...);
 /* Print @obj (NULL prints null) on stdout, pretty with -p, and free it. */
 void print_json(json_object *obj);
+/*
+ * The global options, accepted before the command and among its own
+ * options, as bpftool accepts them: a command adds GLOBAL_LONGOPTS to its
+ * option table and GLOBAL_SHORTOPTS to its option string, and passes what
+ * its switch does not take to global_opt().
+ */
+#define GLOBAL_SHORTOPTS "jpd"
+#define GLOBAL_LONGOPTS \
+	{ "json",   no_argument, NULL, 'j' }, \
+	{ "pretty", no_argument, NULL, 'p' }, \
+	{ "debug",  no_argument, NULL, 'd' }
+/* Take the global option @c: -j, -p or -d.  False if it is none of them. */
+bool global_opt(int c);
 /* Reset getopt for a new argument vector. */
 void getopt_reset(void);
 /* Report an option getopt_long() refused; returns EXIT_USAGE. */

@@ -70,7 +70,8 @@ void ops_usage(FILE *f)
 		"and the devices it is attached to.  Needs CAP_SYS_ADMIN.\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help        show this help\n",
+		"  -h, --help        show this help\n"
+		"  -j, -p, -d        global options, here as before COMMAND\n",
 		BIN_NAME);
 }
 

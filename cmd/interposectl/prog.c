@@ -23,7 +23,8 @@ void var_usage(FILE *f)
 		"string for a char array, [N, ...] for other arrays.\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help        show this help\n",
+		"  -h, --help        show this help\n"
+		"  -j, -p, -d        global options, here as before COMMAND\n",
 		BIN_NAME);
 }
 
@@ -31,13 +32,17 @@ int var_parse(int argc, char **argv, struct var_args *a)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ }
 	};
 	int c;
 
 	memset(a, 0, sizeof(*a));
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h" GLOBAL_SHORTOPTS, opts,
+				 NULL)) != -1) {
+		if (global_opt(c))
+			continue;
 		if (c != 'h')
 			return p_bad_option("var", c, argv);
 		a->help = true;

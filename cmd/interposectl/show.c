@@ -196,7 +196,8 @@ void show_usage(FILE *f)
 		"interposed.\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help        show this help\n",
+		"  -h, --help        show this help\n"
+		"  -j, -p, -d        global options, here as before COMMAND\n",
 		BIN_NAME);
 }
 
@@ -290,7 +291,8 @@ void stats_usage(FILE *f)
 		"A failed interposer (a target went away) has counters too.\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help        show this help\n",
+		"  -h, --help        show this help\n"
+		"  -j, -p, -d        global options, here as before COMMAND\n",
 		BIN_NAME);
 }
 

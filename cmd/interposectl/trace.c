@@ -141,27 +141,30 @@ void trace_usage(FILE *f)
 		"records taken at submission).\n"
 		"\n"
 		"Options:\n"
-		"  -d, --duration S  stop after S seconds\n"
+		"      --duration S  stop after S seconds\n"
 		"  -c, --count N     stop after N records\n"
-		"  -h, --help        show this help\n",
+		"  -h, --help        show this help\n"
+		"  -j, -p, -d        global options, here as before COMMAND\n",
 		BIN_NAME);
 }
 
 int trace_parse(int argc, char **argv, struct trace_args *a)
 {
 	static const struct option opts[] = {
-		{ "duration", required_argument, NULL, 'd' },
+		{ "duration", required_argument, NULL, 'D' },
 		{ "count",    required_argument, NULL, 'c' },
 		{ "help",     no_argument,       NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ }
 	};
 	int c;
 
 	memset(a, 0, sizeof(*a));
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, ":d:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:h" GLOBAL_SHORTOPTS, opts,
+				NULL)) != -1) {
 		switch (c) {
-		case 'd':
+		case 'D':
 			if (parse_seconds("trace", "--duration", optarg,
 					  &a->duration_ms))
 				return EXIT_USAGE;
@@ -175,7 +178,8 @@ int trace_parse(int argc, char **argv, struct trace_args *a)
 			a->help = true;
 			return 0;
 		default:
-			return p_bad_option("trace", c, argv);
+			if (!global_opt(c))
+				return p_bad_option("trace", c, argv);
 		}
 	}
 	if (optind >= argc)
@@ -451,7 +455,8 @@ void hist_usage(FILE *f)
 		"Options:\n"
 		"  -i, --interval S  print every S seconds\n"
 		"  -c, --count N     stop after N intervals\n"
-		"  -h, --help        show this help\n",
+		"  -h, --help        show this help\n"
+		"  -j, -p, -d        global options, here as before COMMAND\n",
 		BIN_NAME);
 }
 
@@ -461,13 +466,15 @@ int hist_parse(int argc, char **argv, struct hist_args *a)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count",    required_argument, NULL, 'c' },
 		{ "help",     no_argument,       NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ }
 	};
 	int c;
 
 	memset(a, 0, sizeof(*a));
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, ":i:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:c:h" GLOBAL_SHORTOPTS, opts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (parse_seconds("hist", "--interval", optarg,
@@ -486,7 +493,8 @@ int hist_parse(int argc, char **argv, struct hist_args *a)
 			a->help = true;
 			return 0;
 		default:
-			return p_bad_option("hist", c, argv);
+			if (!global_opt(c))
+				return p_bad_option("hist", c, argv);
 		}
 	}
 	if (a->count && !a->interval_ms)

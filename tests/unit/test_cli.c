@@ -156,10 +156,42 @@ static void test_show(void **state)
 
 	capture_start(2);
 	r[0] = show_parse(3, ARGV("show", "a", "b"), &a);
-	r[1] = show_parse(2, ARGV("show", "-j"), &a);
+	r[1] = show_parse(2, ARGV("show", "-x"), &a);
 	free(capture_end(2));
 	assert_int_equal(r[0], EXIT_USAGE);
 	assert_int_equal(r[1], EXIT_USAGE);
+}
+
+/* -j, -p and -d after the command, as bpftool takes them */
+static void test_global_options_anywhere(void **state)
+{
+	struct attach_args at;
+	struct show_args a;
+	struct var_args v;
+
+	(void)state;
+	json_output = pretty_output = false;
+	assert_int_equal(show_parse(3, ARGV("show", "nullb0", "-j"), &a), 0);
+	assert_string_equal(a.dev, "nullb0");
+	assert_true(json_output);
+	assert_false(pretty_output);
+
+	json_output = false;
+	assert_int_equal(attach_parse(6, ARGV("attach", "nullb0", "--to", "nullb1",
+					       "--pretty", "-d"), &at), 0);
+	assert_string_equal(at.dev, "nullb0");
+	assert_int_equal(at.nr_targets, 1);
+	assert_true(json_output);
+	assert_true(pretty_output);
+	assert_true(debug_output);
+	attach_args_free(&at);
+
+	json_output = pretty_output = debug_output = false;
+	assert_int_equal(var_parse(4, ARGV("var", "--json", "nullb0", "x"), &v), 0);
+	assert_string_equal(v.name, "x");
+	assert_true(json_output);
+	json_output = false;
+	interpose_set_print(NULL);
 }
 
 static void test_command_help(void **state)
@@ -420,6 +452,7 @@ int run_cli_tests(unsigned int *total)
 		cmocka_unit_test(test_attach_error_text),
 		cmocka_unit_test(test_detach),
 		cmocka_unit_test(test_show),
+		cmocka_unit_test(test_global_options_anywhere),
 		cmocka_unit_test(test_command_help),
 	};
 

@@ -142,6 +142,10 @@ static void test_errno_names(void **state)
 		{ ENOTTY, "ENOTTY" }, { EACCES, "EACCES" }, { ENOMEM, "ENOMEM" },
 		{ EROFS, "EROFS" }, { EOPNOTSUPP, "EOPNOTSUPP" },
 		{ ENAMETOOLONG, "ENAMETOOLONG" }, { ENXIO, "ENXIO" },
+		/* not in the table of 29 the names once came from */
+		{ ETIMEDOUT, "ETIMEDOUT" }, { ECANCELED, "ECANCELED" },
+		{ EILSEQ, "EILSEQ" }, { EDQUOT, "EDQUOT" },
+		{ EHWPOISON, "EHWPOISON" }, { EAGAIN, "EAGAIN" },
 	};
 	size_t i;
 
@@ -149,6 +153,8 @@ static void test_errno_names(void **state)
 	for (i = 0; i < sizeof(used) / sizeof(used[0]); i++)
 		assert_string_equal(errno_name(used[i].err), used[i].name);
 	assert_null(errno_name(9999));
+	assert_null(errno_name(0));
+	assert_null(errno_name(-EIO));
 }
 
 static void test_format_error(void **state)

@@ -41,11 +41,19 @@ static void test_trace_parse(void **state)
 	assert_int_equal(a.count, 0);
 
 	assert_int_equal(PARSE(trace_parse, "trace",
-			       ARGV("trace", "-d", "1.5", "--count", "20", "8:0"), &a), 0);
+			       ARGV("trace", "--duration", "1.5", "--count", "20", "8:0"), &a), 0);
 	assert_string_equal(a.dev, "8:0");
 	assert_true(a.has_duration);
 	assert_int_equal(a.duration_ms, 1500);
 	assert_int_equal(a.count, 20);
+
+	/* -d is -d everywhere: --debug, not --duration */
+	debug_output = false;
+	assert_int_equal(PARSE(trace_parse, "trace", ARGV("trace", "-d", "nullb0"), &a), 0);
+	assert_false(a.has_duration);
+	assert_true(debug_output);
+	debug_output = false;
+	interpose_set_print(NULL);
 
 	assert_int_equal(PARSE(trace_parse, "trace", ARGV("trace", "-h"), &a), 0);
 	assert_true(a.help);

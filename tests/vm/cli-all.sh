@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: every interposectl command end to end in text, -j/--json and -p/--pretty (JSON checked with a parser), -h of each, --version, --debug, usage errors (exit 2) and failures (exit 1, JSON error object)
+# desc: every interposectl command end to end in text, -j/--json and -p/--pretty (JSON checked with a parser; global options before or after the command), -h and help of each, the completion, --version, --debug, usage errors (exit 2) and failures (exit 1, JSON error object)
 . "$REPO/tests/lib.sh"
 require_cmd jq python3
 PROGS=$BUILD/bpf
@@ -66,6 +66,11 @@ for c in attach detach replace show stats ops var trace hist; do
 	grep -q "^Usage: interposectl $c" "$TMP/h" || fail "$c -h: $(head -1 "$TMP/h")"
 	"$CTL" $c --help | cmp -s - "$TMP/h" || fail "$c --help differs from -h"
 done
+for c in attach detach replace show stats ops var trace hist; do
+	"$CTL" $c -h >"$TMP/h" || fail "$c -h"
+	"$CTL" $c help >"$TMP/h2" || fail "$c help"
+	same_out "$TMP/h" "$TMP/h2" "'$c -h' and '$c help'"
+done
 "$CTL" --help | grep -q 'attach DEV --dm-table TABLE' || fail "--help lacks --dm-table"
 "$CTL" help | grep -q '^Usage: interposectl' || fail "help"
 log "every command has -h/--help"
@@ -78,6 +83,13 @@ run3 show show ipa
 expect_eq "show targets" ipb "$(jq -r '.targets[0].device' "$TMP/show.json")"
 grep -q '^ipa ([0-9]*:[0-9]*): attached, targets ipb' "$TMP/show.txt" || fail "show text: $(cat "$TMP/show.txt")"
 run3 showall show
+log "global options after the command, as before it"
+"$CTL" show ipa -j >"$TMP/show.json3" || fail "show ipa -j"
+same_out "$TMP/show.json" "$TMP/show.json3" "'-j show ipa' and 'show ipa -j'"
+"$CTL" show --pretty ipa >"$TMP/show.pretty3" || fail "show --pretty ipa"
+same_out "$TMP/show.pretty" "$TMP/show.pretty3" "'-p show ipa' and 'show --pretty ipa'"
+"$CTL" stats /dev/ipa --json >"$TMP/stats.json3" || fail "stats /dev/ipa --json"
+same_out "$TMP/stats.json" "$TMP/stats.json3" "'-j stats' and 'stats --json'"
 expect_eq "show all" '["ipa"]' "$(jq -c '[.[].device]' "$TMP/showall.json")"
 run3 stats stats /dev/ipa
 expect_eq "stats redirected" 8 "$(jq .counters.redirected "$TMP/stats.json")"
@@ -137,6 +149,23 @@ defer rm -rf /sys/fs/bpf/cli-all
 	fail "bpftool struct_ops register passthrough"
 "$CTL" attach ipa --ops passthrough || fail "attach --ops"
 expect_eq "ops name" passthrough "$(show_field ipa .ops)"
+if [ -r /usr/share/bash-completion/bash_completion ]; then
+	# the completion reads the JSON of "ops", and offers the global options
+	# after a command
+	out=$(bash -c '. /usr/share/bash-completion/bash_completion
+		. "$1"
+		COMP_WORDS=(interposectl attach ipa --ops pass); COMP_CWORD=4
+		COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
+		_interposectl; echo "${COMPREPLY[*]}"
+		COMP_WORDS=(interposectl show ipa --j); COMP_CWORD=3
+		COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
+		_interposectl; echo "${COMPREPLY[*]}"' _ \
+		"$REPO/cmd/interposectl/bash-completion/interposectl")
+	expect_eq "completion of --ops" passthrough "$(sed -n 1p <<<"$out")"
+	expect_eq "completion of a global option after show" --json "$(sed -n 2p <<<"$out")"
+else
+	skip_case "bash-completion is not installed: completion not run"
+fi
 "$CTL" detach ipa || fail detach
 rm -rf /sys/fs/bpf/cli-all/*
 wait_for "passthrough unregistered" bash -c "! '$CTL' ops | grep -q '^passthrough: registered'"
@@ -159,6 +188,7 @@ for args in "bogus" "attach" "attach ipa --to" "attach ipa --bogus" "detach" "sh
 	# shellcheck disable=SC2086
 	"$CTL" -j $args 2>/dev/null >"$TMP/u.json"
 	jq -e '.error | length > 0' "$TMP/u.json" >/dev/null || fail "'-j $args': no JSON error: $(cat "$TMP/u.json")"
+	[ "$(jq -r .errno "$TMP/u.json")" = EINVAL ] || fail "'-j $args': errno is not EINVAL: $(cat "$TMP/u.json")"
 	# shellcheck disable=SC2086
 	"$CTL" --json $args 2>/dev/null >"$TMP/u.json2"
 	same_out "$TMP/u.json" "$TMP/u.json2" "'-j $args' and '--json $args'"
@@ -184,6 +214,9 @@ check_err() {
 	grep -qF "interposectl: $msg ($want)" "$TMP/e.err" || fail "'$*': $(cat "$TMP/e.err")"
 	"$CTL" -j "$@" 2>/dev/null >"$TMP/e.json"
 	[ "$(jq -r .error "$TMP/e.json")" = "$msg ($want)" ] || fail "'-j $*': $(cat "$TMP/e.json")"
+	[ "$(jq -r .errno "$TMP/e.json")" = "$want" ] || fail "'-j $*': errno: $(cat "$TMP/e.json")"
+	"$CTL" "$@" -j 2>/dev/null >"$TMP/e.json3"
+	same_out "$TMP/e.json" "$TMP/e.json3" "'-j $*' and '$* -j'"
 	"$CTL" --json "$@" 2>/dev/null >"$TMP/e.json2"
 	same_out "$TMP/e.json" "$TMP/e.json2" "'-j $*' and '--json $*'"
 	"$CTL" -p "$@" 2>/dev/null >"$TMP/e.pretty"
