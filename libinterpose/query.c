@@ -333,9 +333,13 @@ static int ip_list_one(const char *name, struct interpose_info **infop,
 	    ip_read_line(path, line, sizeof(line)))
 		return 0;
 	*supported = true;
-	/* attached, or failed (a target went away): both are interposed */
+	/*
+	 * attached, failed (a target went away: it must be detached) and
+	 * reserved (a dm device made for --dm-table, serving one original)
+	 */
 	if (strncmp(line, "attached ", strlen("attached ")) &&
-	    strncmp(line, "failed ", strlen("failed ")))
+	    strncmp(line, "failed ", strlen("failed ")) &&
+	    strncmp(line, "reserved ", strlen("reserved ")))
 		return 0;
 
 	snprintf(path, sizeof(path), "%s/class/block/%s/dev", ip_sysfs_root(),

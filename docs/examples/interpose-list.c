@@ -55,6 +55,13 @@ static void print_info(const struct interpose_info *info)
 			  interpose_info__lost_dev(info));
 		printf(",");
 		break;
+	case INTERPOSE_STATE_RESERVED:
+		/* a dm device made for --dm-table: it serves one original */
+		printf(": reserved for ");
+		print_dev(interpose_info__target_name(info, 0),
+			  interpose_info__target_dev(info, 0));
+		printf(", refused %llu\n", (unsigned long long)c->failed);
+		return;
 	default:
 		printf(": not interposed\n");
 		return;

@@ -535,22 +535,24 @@ static void test_list(void **state)
 	/* a failed interposer is listed too: it must be detached */
 	fake_attr(f, "big4k", "interposer",
 		  "failed lost=252:0 targets=252:0 ops=- seen=1 lost=1");
-	/* a reserved device is not interposed */
+	/* a reserved device is listed, as such */
 	fake_attr(f, "nullb1", "interposer", "reserved for=251:0 refused=0");
 	assert_int_equal(interpose_list(&infos, &cnt), 0);
 	fake_attr(f, "nullb0p1", "interposer", "none");
 	fake_attr(f, "nullb10", "interposer", "none");
 	fake_attr(f, "big4k", "interposer", "none");
 	fake_attr(f, "nullb1", "interposer", "none");
-	assert_int_equal(cnt, 3);
+	assert_int_equal(cnt, 4);
 	/* Sorted by name, numbers as numbers. */
 	assert_string_equal(interpose_info__name(infos[0]), "big4k");
 	assert_int_equal(interpose_info__state(infos[0]), INTERPOSE_STATE_FAILED);
 	assert_string_equal(interpose_info__lost_name(infos[0]), "nullb1");
 	assert_string_equal(interpose_info__name(infos[1]), "nullb0p1");
 	assert_string_equal(interpose_info__target_name(infos[1], 0), "nullb0p2");
-	assert_string_equal(interpose_info__name(infos[2]), "nullb10");
-	assert_string_equal(interpose_info__ops_name(infos[2]), "x");
+	assert_string_equal(interpose_info__name(infos[2]), "nullb1");
+	assert_int_equal(interpose_info__state(infos[2]), INTERPOSE_STATE_RESERVED);
+	assert_string_equal(interpose_info__name(infos[3]), "nullb10");
+	assert_string_equal(interpose_info__ops_name(infos[3]), "x");
 	interpose_list__free(infos, cnt);
 }
 

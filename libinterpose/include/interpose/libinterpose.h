@@ -265,7 +265,9 @@ LIBINTERPOSE_API int interpose_query(const char *dev,
 				     struct interpose_info **infop);
 
 /*
- * Query every interposed device, sorted by name.  *@infosp is a new array
+ * Query every device with an interposer, sorted by name: attached, failed
+ * (to be detached) and reserved (INTERPOSE_STATE_RESERVED: a mapped device
+ * made to interpose one original).  *@infosp is a new array
  * of *@cntp objects (NULL and 0 if there are none), to be freed with
  * interpose_list__free().
  */
