@@ -4,10 +4,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/sysmacros.h>
 
 #include "main.h"
 
@@ -173,4 +176,77 @@ int parse_dev_arg(const char *cmd, int argc, char **argv, bool optional,
 	if (optind < argc)
 		return p_usage(cmd, "unexpected argument '%s'", argv[optind]);
 	return 0;
+}
+
+const char *dev_str(dev_t dev, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u:%u", major(dev), minor(dev));
+	return buf;
+}
+
+const char *name_or_dev(const char *name, dev_t dev, char *buf, size_t len)
+{
+	return name && name[0] ? name : dev_str(dev, buf, len);
+}
+
+void json_add_dev(json_object *obj, const char *name, dev_t dev)
+{
+	char b1[32], b2[32];
+
+	json_object_object_add(obj, "device", json_object_new_string(
+		name_or_dev(name, dev, b1, sizeof(b1))));
+	json_object_object_add(obj, "dev", json_object_new_string(
+		dev_str(dev, b2, sizeof(b2))));
+}
+
+json_object *dev_json(const char *name, dev_t dev)
+{
+	json_object *obj = json_object_new_object();
+
+	json_add_dev(obj, name, dev);
+	return obj;
+}
+
+json_object *dev_name_json(const char *name)
+{
+	json_object *obj;
+	dev_t dev;
+
+	if (!interpose_resolve_dev(name, &dev, NULL, 0))
+		return dev_json(name, dev);
+	obj = json_object_new_object();
+	json_object_object_add(obj, "device", json_object_new_string(name));
+	json_object_object_add(obj, "dev", NULL);
+	return obj;
+}
+
+void json_add_dev_arg(json_object *obj, const char *arg)
+{
+	struct interpose_info *info;
+
+	if (!interpose_query(arg, &info)) {
+		json_add_dev(obj, interpose_info__name(info),
+			     interpose_info__dev(info));
+		interpose_info__free(info);
+		return;
+	}
+	json_object_object_add(obj, "device", json_object_new_string(arg));
+	json_object_object_add(obj, "dev", NULL);
+}
+
+const char *dev_name(dev_t dev, char *buf, size_t len)
+{
+	char link[64], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(dev),
+		 minor(dev));
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return dev_str(dev, buf, len);
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	snprintf(buf, len, "%s", base ? base + 1 : target);
+	return buf;
 }

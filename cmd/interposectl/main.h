@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <json-c/json.h>
 #include <interpose/libinterpose.h>
@@ -69,6 +70,27 @@ int p_bad_option(const char *cmd, int c, char **argv);
  */
 int parse_dev_arg(const char *cmd, int argc, char **argv, bool optional,
 		  const char **devp, bool *helpp);
+
+/*
+ * Devices in JSON, the same in every command: "device" is the kernel name
+ * ("nullb0"; MAJ:MIN when sysfs does not know it), "dev" is "MAJ:MIN".
+ */
+const char *dev_str(dev_t dev, char *buf, size_t len);
+/* @name if it is not empty, else dev_str() of @dev */
+const char *name_or_dev(const char *name, dev_t dev, char *buf, size_t len);
+/* Add "device" and "dev" of @name, @dev to @obj. */
+void json_add_dev(json_object *obj, const char *name, dev_t dev);
+/* {"device": ..., "dev": ...} */
+json_object *dev_json(const char *name, dev_t dev);
+/* dev_json() of a kernel device name; "dev" is null if it is gone. */
+json_object *dev_name_json(const char *name);
+/*
+ * json_add_dev() of a device as the user named it (/dev/NAME, NAME or
+ * MAJ:MIN); the name as given and a null "dev" if it cannot be queried.
+ */
+void json_add_dev_arg(json_object *obj, const char *arg);
+/* The kernel name of @dev from /sys/dev/block, else dev_str() of it. */
+const char *dev_name(dev_t dev, char *buf, size_t len);
 
 /*
  * Report a failure found by interposectl itself, as p_err_lib() does:
@@ -182,7 +204,8 @@ void trace_usage(FILE *f);
 int do_trace(int argc, char **argv);
 /* "SF" for sync + fua, "-" for none */
 void trace_flags_str(__u32 opf, char *buf, size_t len);
-json_object *trace_event_json(const struct interpose_event *e);
+json_object *trace_event_json(const struct interpose_event *e,
+				 const char *name);
 
 /* interposectl hist DEV [--interval S [--count N]] */
 struct hist_args {

@@ -50,10 +50,10 @@ json_object *ops_info_json(const struct interpose_ops_info *ops)
 			       json_object_new_int64(interpose_ops_info__link_id(ops)) :
 			       NULL);
 	json_object_object_add(obj, "prog_dev", prog_dev ?
-			       json_object_new_string(prog_dev) : NULL);
+			       dev_name_json(prog_dev) : NULL);
 	devs = json_object_new_array();
 	for (i = 0; i < n; i++)
-		json_object_array_add(devs, json_object_new_string(
+		json_object_array_add(devs, dev_name_json(
 			interpose_ops_info__dev(ops, i)));
 	json_object_object_add(obj, "devices", devs);
 	return obj;

@@ -96,7 +96,7 @@ int do_var(int argc, char **argv)
 		return 0;
 	}
 	obj = json_object_new_object();
-	json_object_object_add(obj, "device", json_object_new_string(a.dev));
+	json_add_dev_arg(obj, a.dev);
 	json_object_object_add(obj, "var", json_object_new_string(a.name));
 	json_object_object_add(obj, "value", var_value_json(buf));
 	print_json(obj);

@@ -44,19 +44,6 @@ static __u64 counter(const struct interpose_info *info, size_t i)
 	return *(const __u64 *)((const char *)&c + counters[i].off);
 }
 
-static const char *dev_str(dev_t dev, char *buf, size_t len)
-{
-	snprintf(buf, len, "%u:%u", major(dev), minor(dev));
-	return buf;
-}
-
-/* A device's kernel name, or MAJ:MIN when sysfs did not know it. */
-static const char *name_or_dev(const char *name, dev_t dev, char *buf,
-			       size_t len)
-{
-	return name && name[0] ? name : dev_str(dev, buf, len);
-}
-
 /* "nullb1 (251:1)", or "251:1" when sysfs did not know the name. */
 static void print_dev(FILE *f, const char *name, dev_t dev)
 {
@@ -113,18 +100,6 @@ void show_info_text(FILE *f, const struct interpose_info *info)
 	if (interpose_info__flags(info))
 		fprintf(f, ", flags 0x%x", interpose_info__flags(info));
 	fprintf(f, "\n");
-}
-
-static json_object *dev_json(const char *name, dev_t dev)
-{
-	json_object *obj = json_object_new_object();
-	char b1[32], b2[32];
-
-	json_object_object_add(obj, "device", json_object_new_string(
-		name_or_dev(name, dev, b1, sizeof(b1))));
-	json_object_object_add(obj, "dev", json_object_new_string(
-		dev_str(dev, b2, sizeof(b2))));
-	return obj;
 }
 
 /* {"seen": N, "passed": N, ...} */

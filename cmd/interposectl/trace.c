@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/sysmacros.h>
 
 #include "main.h"
 
@@ -202,7 +203,8 @@ void trace_flags_str(__u32 opf, char *buf, size_t len)
 	buf[n < len ? n : len - 1] = '\0';
 }
 
-json_object *trace_event_json(const struct interpose_event *e)
+json_object *trace_event_json(const struct interpose_event *e,
+				 const char *name)
 {
 	json_object *obj = json_object_new_object(), *flags;
 	size_t i;
@@ -213,9 +215,8 @@ json_object *trace_event_json(const struct interpose_event *e)
 	json_object_object_add(obj, "pid", json_object_new_int64(e->pid));
 	json_object_object_add(obj, "comm", json_object_new_string_len(
 		e->comm, strnlen(e->comm, sizeof(e->comm))));
-	json_object_object_add(obj, "major", json_object_new_int(e->dev >> 20));
-	json_object_object_add(obj, "minor",
-			       json_object_new_int(e->dev & ((1U << 20) - 1)));
+	/* the kernel's dev_t: 12 bits of major, 20 of minor */
+	json_add_dev(obj, name, makedev(e->dev >> 20, e->dev & ((1U << 20) - 1)));
 	json_object_object_add(obj, "op", json_object_new_string(op_name(e->opf)));
 	flags = json_object_new_array();
 	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
@@ -242,6 +243,9 @@ struct trace_state {
 	__u64 max;		/* 0: no limit */
 	__u64 first_ns;
 	bool header;
+	/* the name of the last device seen in a record (JSON) */
+	__u32 name_dev;
+	char name[64];
 };
 
 static int trace_event(void *ctx, const struct interpose_event *e,
@@ -256,7 +260,14 @@ static int trace_event(void *ctx, const struct interpose_event *e,
 	st->printed++;
 	if (json_output) {
 		/* one object per line, even with -p */
-		json_object *obj = trace_event_json(e);
+		json_object *obj;
+
+		if (!st->name[0] || st->name_dev != e->dev) {
+			dev_name(makedev(e->dev >> 20, e->dev & ((1U << 20) - 1)),
+				 st->name, sizeof(st->name));
+			st->name_dev = e->dev;
+		}
+		obj = trace_event_json(e, st->name);
 
 		puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
 		json_object_put(obj);
@@ -636,7 +647,7 @@ static void hist_print(const char *dev, const struct interpose_hist *h,
 		return;
 	}
 	obj = json_object_new_object();
-	json_object_object_add(obj, "device", json_object_new_string(dev));
+	json_add_dev_arg(obj, dev);
 	if (seconds > 0)
 		json_object_object_add(obj, "interval_s",
 				       json_object_new_double(seconds));

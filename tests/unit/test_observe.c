@@ -110,10 +110,10 @@ static void test_trace_event_json(void **state)
 	char flags[16];
 
 	(void)state;
-	obj = trace_event_json(&e);
+	obj = trace_event_json(&e, "nullb3");
 	assert_string_equal(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN),
 		"{\"kind\":\"complete\",\"ts_ns\":1000,\"pid\":42,\"comm\":\"fio\","
-		"\"major\":251,\"minor\":3,\"op\":\"write\",\"flags\":[\"sync\",\"fua\"],"
+		"\"device\":\"nullb3\",\"dev\":\"251:3\",\"op\":\"write\",\"flags\":[\"sync\",\"fua\"],"
 		"\"sector\":2048,\"bytes\":4096,\"verdict\":\"redirect\",\"target\":1,"
 		"\"error\":-5,\"latency_ns\":25000}");
 	json_object_put(obj);
@@ -121,7 +121,7 @@ static void test_trace_event_json(void **state)
 	e.kind = INTERPOSE_EV_SUBMIT;
 	e.opf = 2;	/* flush */
 	e.action = 9;
-	obj = trace_event_json(&e);
+	obj = trace_event_json(&e, "nullb3");
 	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "flush");
 	assert_string_equal(json_object_get_string(json_object_object_get(obj, "verdict")), "unknown");
 	assert_null(json_object_object_get(obj, "latency_ns"));

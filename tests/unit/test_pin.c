@@ -214,7 +214,9 @@ static void test_ops_output(void **state)
 	obj = ops_info_json(&ops);
 	assert_string_equal(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN),
 			    "{\"name\":\"byop\",\"state\":\"registered\",\"map_id\":12,"
-			    "\"link_id\":5,\"prog_dev\":null,\"devices\":[\"nullb0\",\"nullb1\"]}");
+			    "\"link_id\":5,\"prog_dev\":null,\"devices\":["
+			    "{\"device\":\"nullb0\",\"dev\":\"251:0\"},"
+			    "{\"device\":\"nullb1\",\"dev\":\"252:0\"}]}");
 	json_object_put(obj);
 	ops.link_id = 0;
 	snprintf(ops.prog_dev, sizeof(ops.prog_dev), "nullb0");
@@ -222,7 +224,8 @@ static void test_ops_output(void **state)
 	assert_true(json_object_object_get_ex(obj, "link_id", &val));
 	assert_null(val);
 	assert_true(json_object_object_get_ex(obj, "prog_dev", &val));
-	assert_string_equal(json_object_get_string(val), "nullb0");
+	assert_string_equal(json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN),
+			    "{\"device\":\"nullb0\",\"dev\":\"251:0\"}");
 	json_object_put(obj);
 }
 

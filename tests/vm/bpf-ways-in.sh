@@ -64,7 +64,7 @@ expect_eq "byop has a link" true "$(ops_field byop '.link_id > 0')"
 
 "$CTL" attach ipa --ops byop --to ipa0 --to ipa1 || fail "attach ipa --ops byop"
 "$CTL" attach /dev/ipb --ops byop --to /dev/ipb0 --to /dev/ipb1 || fail "attach ipb --ops byop"
-expect_eq "byop used by" "ipa ipb" "$(ops_field byop '.devices | join(" ")')"
+expect_eq "byop used by" "ipa ipb" "$(ops_field byop '[.devices[].device] | join(" ")')"
 expect_eq "ops of ipa" byop "$(show_field ipa .ops)"
 grep -q "ops=byop" /sys/class/block/ipb/interposer || fail "sysfs of ipb does not name byop"
 byop_data ipa
@@ -100,7 +100,7 @@ done
 "$BPFTOOL" map show pinned /sys/fs/bpf/interpose/ipa/maps/bss >/dev/null ||
 	fail "bpftool cannot read the pinned bss map"
 expect_eq "ops of ipa" verdict "$(show_field ipa .ops)"
-expect_eq "verdict is the program of" ipa "$(ops_field verdict .prog_dev)"
+expect_eq "verdict is the program of" ipa "$(ops_field verdict .prog_dev.device)"
 "$CTL" ops | grep -q "^verdict: registered, map [0-9]*, link [0-9]*, program of ipa, devices ipa$" ||
 	fail "ops text: $("$CTL" ops)"
 expect_eq "var mode (set with --set)" 1 "$("$CTL" var ipa mode)"
@@ -115,7 +115,7 @@ expect_fail ENOENT "$CTL" var ipa nosuchvar
 
 log "a second device shares the program by name"
 "$CTL" attach ipb --ops verdict --to ipb0 --to ipb1 || fail "attach ipb --ops verdict"
-expect_eq "verdict used by" "ipa ipb" "$(ops_field verdict '.devices | join(" ")')"
+expect_eq "verdict used by" "ipa ipb" "$(ops_field verdict '[.devices[].device] | join(" ")')"
 expect_fail EBUSY "$CTL" detach ipa
 expect_eq "ipa still attached after the refusal" attached "$(show_field ipa .state)"
 "$CTL" detach ipb || fail "detach ipb"

@@ -51,6 +51,19 @@ run3() {
 	log "$*: text, -j = --json, -p = --pretty (indented, = -j) ok"
 }
 
+# devs_ok FILE WHAT: every object with a "device" in the JSON (lines) of
+# FILE names it as the kernel does and has its "dev", MAJ:MIN, beside it
+devs_ok() {
+	local name dev n=0
+	while read -r name dev; do
+		[ -e "/sys/class/block/$name/dev" ] || fail "$2: \"device\": \"$name\" is not a kernel name"
+		[ "$dev" = "$(cat "/sys/class/block/$name/dev")" ] || fail "$2: $name has dev $dev"
+		n=$((n + 1))
+	done < <(jq -r '.. | objects | select(has("device")) | "\(.device) \(.dev)"' "$1")
+	[ $n -gt 0 ] || fail "$2: no device named"
+	log "$2: $n devices named with their dev"
+}
+
 log "--version and help"
 "$CTL" --version | grep -q '^interposectl v[0-9.]* (libinterpose v[0-9.]*)$' || fail "--version: $("$CTL" --version)"
 "$CTL" -j --version >"$TMP/v.json" && json_ok "$TMP/v.json"
@@ -81,6 +94,7 @@ expect_eq "-j attach prints null" null "$(cat "$TMP/a.json")"
 dd if=/dev/zero of=/dev/ipa bs=4k count=8 oflag=direct status=none
 run3 show show ipa
 expect_eq "show targets" ipb "$(jq -r '.targets[0].device' "$TMP/show.json")"
+devs_ok "$TMP/show.json" "-j show"
 grep -q '^ipa ([0-9]*:[0-9]*): attached, targets ipb' "$TMP/show.txt" || fail "show text: $(cat "$TMP/show.txt")"
 run3 showall show
 log "global options after the command, as before it"
@@ -93,6 +107,7 @@ same_out "$TMP/stats.json" "$TMP/stats.json3" "'-j stats' and 'stats --json'"
 expect_eq "show all" '["ipa"]' "$(jq -c '[.[].device]' "$TMP/showall.json")"
 run3 stats stats /dev/ipa
 expect_eq "stats redirected" 8 "$(jq .counters.redirected "$TMP/stats.json")"
+devs_ok "$TMP/stats.json" "-j stats"
 grep -q '^redirected *8$' "$TMP/stats.txt" || fail "stats text: $(cat "$TMP/stats.txt")"
 "$CTL" -j detach /dev/ipa >"$TMP/d.json" || fail "-j detach"
 expect_eq "-j detach prints null" null "$(cat "$TMP/d.json")"
@@ -108,15 +123,22 @@ same_out "$TMP/d.json" "$TMP/d.pretty" "-j detach and -p detach (null)"
 log "program: attach --prog --set, ops, var, trace, hist, replace"
 "$CTL" attach ipa --prog "$PROGS/trace.bpf.o" --set min_us=0 || fail "attach trace"
 run3 ops ops
-expect_eq "ops lists trace on ipa" '["ipa"]' "$(jq -c '.[] | select(.name == "trace") | .devices' "$TMP/ops.json")"
+expect_eq "ops lists trace on ipa" '["ipa"]' "$(jq -c '.[] | select(.name == "trace") | [.devices[].device]' "$TMP/ops.json")"
+expect_eq "ops: the program's device" ipa "$(jq -r '.[] | select(.name == "trace") | .prog_dev.device' "$TMP/ops.json")"
+devs_ok "$TMP/ops.json" "-j ops"
 grep -q '^trace: registered' "$TMP/ops.txt" || fail "ops text: $(cat "$TMP/ops.txt")"
 dd if=/dev/ipa of=/dev/null bs=4k count=3 iflag=direct status=none
 run3 var var ipa traced
 expect_eq "var traced" 3 "$(cat "$TMP/var.txt")"
-expect_eq "-j var" '{"device":"ipa","var":"traced","value":3}' "$(jq -c . "$TMP/var.json")"
+ipa_dev=$(cat /sys/block/ipa/dev)
+expect_eq "-j var" '{"device":"ipa","dev":"'"$ipa_dev"'","var":"traced","value":3}' "$(jq -c . "$TMP/var.json")"
+"$CTL" -j var "$ipa_dev" traced >"$TMP/var.json3" || fail "-j var MAJ:MIN"
+same_out "$TMP/var.json" "$TMP/var.json3" "-j var ipa and -j var MAJ:MIN"
 "$CTL" -j trace ipa --duration 1 >"$TMP/tr.jsonl" || fail "-j trace --duration"
 jq -c . "$TMP/tr.jsonl" >/dev/null || fail "trace -j is not JSON lines"
 expect_eq "trace summary" 0 "$(tail -1 "$TMP/tr.jsonl" | jq .lost)"
+expect_eq "trace record device" "ipa $ipa_dev" "$(head -1 "$TMP/tr.jsonl" | jq -r '"\(.device) \(.dev)"')"
+devs_ok "$TMP/tr.jsonl" "-j trace"
 "$CTL" -p trace ipa --duration 0.5 >"$TMP/tr.p" || fail "-p trace"
 jq -c . "$TMP/tr.p" >/dev/null || fail "-p trace output"
 # no I/O now (the first trace took the events of the reads): only the
@@ -134,6 +156,7 @@ same_out "$TMP/tr.p1" "$TMP/tr.p2" "-p trace and --pretty trace (no I/O)"
 dd if=/dev/ipa of=/dev/null bs=4k count=5 iflag=direct status=none
 run3 hist hist ipa
 expect_eq "hist read count" 5 "$(jq '.hist[] | select(.op == "read") | .count' "$TMP/hist.json")"
+devs_ok "$TMP/hist.json" "-j hist"
 grep -q '^op = read: 5 bios' "$TMP/hist.txt" || fail "hist text"
 "$CTL" -j replace ipa --prog "$PROGS/trace.bpf.o" --set ops=1 >"$TMP/r.json" || fail "-j replace"
 expect_eq "-j replace prints null" null "$(cat "$TMP/r.json")"

@@ -169,7 +169,7 @@ busy_stop lost
 expect_eq "show" failed "$(show_field /dev/ipe .state)"
 failed_closed /dev/ipe
 expect_eq "ops of the failed device" '[{"name":"redirect","devices":["ipe"]}]' \
-	"$("$CTL" -j ops | jq -c 'map({name, devices})')"
+	"$("$CTL" -j ops | jq -c 'map({name, devices: [.devices[].device]})')"
 "$CTL" detach /dev/ipe || fail "detach of the failed device should remove the pins"
 dd if=/dev/ipe of=/dev/null bs=1M count=4 iflag=direct status=none || fail "original unusable"
 expect_eq "ops after detach" 0 "$("$CTL" -j ops | jq length)"
@@ -186,7 +186,7 @@ busy_stop gone
 ipg_detached() { kmsg_since "$mark" | grep -q "ipg: interposer detached"; }
 wait_for "detach message" ipg_detached
 expect_eq "ops of the gone device" '[{"name":"latency","devices":[]}]' \
-	"$("$CTL" -j ops | jq -c 'map({name, devices})')"
+	"$("$CTL" -j ops | jq -c 'map({name, devices: [.devices[].device]})')"
 nullb_remove ipg
 log "detach of the deleted device unloads its program"
 "$CTL" detach /dev/ipg || fail "detach of the deleted ipg"
@@ -196,7 +196,7 @@ expect_fail ENOENT "$CTL" detach /dev/ipg
 log "a new device of the same name gets a program again, and detach cleans up"
 nullb_create ipg 64 2
 "$CTL" attach /dev/ipg --prog "$BUILD/bpf/latency.bpf.o" || fail "attach to the new ipg"
-expect_eq "ops" '[{"name":"latency","devices":["ipg"]}]' "$("$CTL" -j ops | jq -c 'map({name, devices})')"
+expect_eq "ops" '[{"name":"latency","devices":["ipg"]}]' "$("$CTL" -j ops | jq -c 'map({name, devices: [.devices[].device]})')"
 "$CTL" detach /dev/ipg || fail detach
 expect_eq "ops after detach" 0 "$("$CTL" -j ops | jq length)"
 [ -z "$(ls /sys/fs/bpf/interpose 2>/dev/null)" ] || fail "pins left: $(ls -R /sys/fs/bpf/interpose)"
