@@ -501,6 +501,21 @@ interpose_info__counters(const struct interpose_info *info)
 	return &info->counters;
 }
 
+int interpose_info__counter(const struct interpose_info *info, size_t idx,
+			    const char **namep, __u64 *valp)
+{
+	ip_errmsg_clear();
+	if (!info || !namep || !valp)
+		return ip_err(EINVAL, "counter: no %s given",
+			      info ? "result pointer" : "interposer info");
+	if (idx >= ARRAY_SIZE(ip_counter_keys))
+		return -ENOENT;
+	*namep = ip_counter_keys[idx].key;
+	*valp = *(const __u64 *)((const char *)&info->counters +
+				 ip_counter_keys[idx].off);
+	return 0;
+}
+
 int interpose_info__get_counters(const struct interpose_info *info,
 				 struct interpose_counters *counters, size_t sz)
 {

@@ -26,24 +26,6 @@
 
 #include "main.h"
 
-static const struct {
-	const char *name;
-	size_t off;
-} counters[] = {
-#define C(f) { #f, offsetof(struct interpose_counters, f) }
-	C(seen), C(passed), C(redirected), C(remapped), C(failed),
-	C(completed), C(invalid), C(lost),
-#undef C
-};
-
-static __u64 counter(const struct interpose_info *info, size_t i)
-{
-	struct interpose_counters c;
-
-	interpose_info__get_counters(info, &c, sizeof(c));
-	return *(const __u64 *)((const char *)&c + counters[i].off);
-}
-
 /* "nullb1 (251:1)", or "251:1" when sysfs did not know the name. */
 static void print_dev(FILE *f, const char *name, dev_t dev)
 {
@@ -59,7 +41,8 @@ static void print_dev(FILE *f, const char *name, dev_t dev)
 void show_info_text(FILE *f, const struct interpose_info *info)
 {
 	unsigned int i, n = interpose_info__nr_targets(info);
-	const char *ops = interpose_info__ops_name(info);
+	const char *ops = interpose_info__ops_name(info), *name;
+	__u64 val;
 	struct interpose_counters c;
 	char buf[32];
 
@@ -94,9 +77,9 @@ void show_info_text(FILE *f, const struct interpose_info *info)
 			  interpose_info__target_dev(info, i));
 	}
 	fprintf(f, ", ops %s,", ops ?: "-");
-	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
-		fprintf(f, " %s %llu", counters[i].name,
-			(unsigned long long)counter(info, i));
+	/* every counter the library knows, in its order */
+	for (i = 0; !interpose_info__counter(info, i, &name, &val); i++)
+		fprintf(f, " %s %llu", name, (unsigned long long)val);
 	if (interpose_info__flags(info))
 		fprintf(f, ", flags 0x%x", interpose_info__flags(info));
 	fprintf(f, "\n");
@@ -106,11 +89,12 @@ void show_info_text(FILE *f, const struct interpose_info *info)
 static json_object *counters_json(const struct interpose_info *info)
 {
 	json_object *cnt = json_object_new_object();
+	const char *name;
 	size_t i;
+	__u64 val;
 
-	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
-		json_object_object_add(cnt, counters[i].name,
-				       json_object_new_uint64(counter(info, i)));
+	for (i = 0; !interpose_info__counter(info, i, &name, &val); i++)
+		json_object_object_add(cnt, name, json_object_new_uint64(val));
 	return cnt;
 }
 
@@ -236,11 +220,12 @@ int do_show(int argc, char **argv)
 
 void stats_text(FILE *f, const struct interpose_info *info)
 {
+	const char *name;
 	size_t i;
+	__u64 val;
 
-	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
-		fprintf(f, "%s %llu\n", counters[i].name,
-			(unsigned long long)counter(info, i));
+	for (i = 0; !interpose_info__counter(info, i, &name, &val); i++)
+		fprintf(f, "%s %llu\n", name, (unsigned long long)val);
 }
 
 json_object *stats_json(const struct interpose_info *info)

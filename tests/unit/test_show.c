@@ -467,6 +467,40 @@ struct counters_newer {
 	__u64 newer;
 };
 
+/* The counters by index: the one list of their names, in struct order. */
+static void test_counter_by_index(void **state)
+{
+	static const char *const names[] = {
+		"seen", "passed", "redirected", "remapped", "failed",
+		"completed", "invalid", "lost",
+	};
+	struct fake *f = *state;
+	struct interpose_counters c;
+	struct interpose_info *info;
+	const char *name;
+	__u64 val;
+	size_t i;
+
+	fake_attr(f, "nullb0", "interposer",
+		  "attached targets=252:0 ops=- seen=1 passed=2 redirected=3 remapped=4 failed=5 completed=6 invalid=7 lost=8");
+	assert_int_equal(interpose_query("251:0", &info), 0);
+	fake_attr(f, "nullb0", "interposer", "none");
+	interpose_info__get_counters(info, &c, sizeof(c));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		assert_int_equal(interpose_info__counter(info, i, &name, &val), 0);
+		assert_string_equal(name, names[i]);
+		assert_int_equal(val, i + 1);
+		/* the same field as the struct's */
+		assert_int_equal(val, ((const __u64 *)&c)[i]);
+	}
+	assert_int_equal(sizeof(c), sizeof(names) / sizeof(names[0]) * sizeof(__u64));
+	assert_int_equal(interpose_info__counter(info, i, &name, &val), -ENOENT);
+	assert_int_equal(interpose_info__counter(info, 0, NULL, &val), -EINVAL);
+	assert_int_equal(interpose_info__counter(NULL, 0, &name, &val), -EINVAL);
+	assert_string_equal(interpose_errmsg(), "counter: no interposer info given");
+	interpose_info__free(info);
+}
+
 static void test_counters_sizes(void **state)
 {
 	struct fake *f = *state;
@@ -607,6 +641,7 @@ int run_show_tests(unsigned int *total)
 		cmocka_unit_test(test_parse_sysfs),
 		cmocka_unit_test(test_parse_sysfs_failed),
 		cmocka_unit_test(test_query),
+		cmocka_unit_test(test_counter_by_index),
 		cmocka_unit_test(test_counters_sizes),
 		cmocka_unit_test(test_query_unsupported),
 		cmocka_unit_test(test_list),

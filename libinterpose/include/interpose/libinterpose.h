@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define LIBINTERPOSE_MAJOR_VERSION 0
-#define LIBINTERPOSE_MINOR_VERSION 5
+#define LIBINTERPOSE_MINOR_VERSION 6
 #define LIBINTERPOSE_PATCH_VERSION 0
 
 /*
@@ -312,6 +312,16 @@ LIBINTERPOSE_API const char *interpose_info__ops_name(const struct interpose_inf
 LIBINTERPOSE_API int
 interpose_info__get_counters(const struct interpose_info *info,
 			     struct interpose_counters *counters, size_t sz);
+/*
+ * Counter @idx of @info, in the order of struct interpose_counters: its
+ * name ("seen", "passed", ...) in *@namep and its value in *@valp.  The
+ * one list of counter names, so that a program can print every counter
+ * this library knows, also those added after it was built.  Returns 0,
+ * -ENOENT past the last counter, -EINVAL if a pointer is NULL.
+ */
+LIBINTERPOSE_API int
+interpose_info__counter(const struct interpose_info *info, size_t idx,
+			const char **namep, __u64 *valp);
 /*
  * Deprecated: a caller built against a newer header than the library's
  * reads past the library's object.  Kept for programs built against 0.4
