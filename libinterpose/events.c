@@ -200,7 +200,7 @@ int interpose_events__current(const struct interpose_events *ev)
 	ip_errmsg_clear();
 	if (!ev)
 		return ip_err(EINVAL, "events: no events object");
-	fd = interpose_prog_map_fd(ev->dev, INTERPOSE_EVENTS_MAP);
+	fd = ip_prog_map_fd_what("map", ev->dev, INTERPOSE_EVENTS_MAP);
 	if (fd < 0)
 		return 0;	/* gone: not the one we read */
 	ret = !bpf_map_get_info_by_fd(fd, &info, &len) && info.id == ev->map_id;
@@ -216,7 +216,7 @@ int interpose_events__lost(const struct interpose_events *ev, __u64 *lost)
 	ip_errmsg_clear();
 	if (!ev || !lost)
 		return ip_err(EINVAL, "events: no events object or result pointer");
-	err = interpose_prog_var(ev->dev, INTERPOSE_EVENTS_LOST, lost);
+	err = ip_prog_var(ev->dev, INTERPOSE_EVENTS_LOST, lost);
 	if (err == -ENOENT)
 		return ip_err(ENOENT, "events %s: the program has no %s counter, or it is gone",
 			      ev->dev, INTERPOSE_EVENTS_LOST);

@@ -31,22 +31,6 @@
 #define BLKGETDISKSEQ	_IOR(0x12, 128, __u64)
 #endif
 
-const char *ip_common_reason(int err)
-{
-	switch (err) {
-	case EPERM:
-		return "permission denied (CAP_SYS_ADMIN required)";
-	case ENODEV:
-		return "device is going away";
-	case ENOTTY:
-		return "kernel does not support block interposers";
-	case E2BIG:
-		return "the kernel does not know an option that was given";
-	default:
-		return NULL;
-	}
-}
-
 const char *ip_attach_reason(int err, const struct ip_attach_ctx *ctx,
 			     char *buf, size_t len)
 {

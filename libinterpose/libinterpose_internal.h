@@ -3,6 +3,13 @@
  * libinterpose internals, shared by the library's files and its unit tests
  * (which link the static library); nothing here is exported from the
  * shared library.
+ *
+ * The files call downwards only, never a public entry point of another
+ * file (tests/unit/layers checks it):
+ *   util.c                   messages, errors, roots, file helpers
+ *   dev.c, dm.c, query.c     devices, device-mapper, the query ioctl/sysfs
+ *   prog.c, pin.c, ops.c     BPF objects, BTF variables, pins, struct_ops
+ *   interposer.c, events.c   attach/detach/replace, ring buffers, hist
  */
 #ifndef __LIBINTERPOSE_INTERNAL_H
 #define __LIBINTERPOSE_INTERNAL_H
@@ -20,6 +27,9 @@
 #endif
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
+
+/* The reason for errnos that mean the same for every operation, or NULL. */
+const char *ip_common_reason(int err);
 
 /* Printing through the user's callback, if any. */
 __printf(2, 3) void ip_print(enum interpose_print_level level,
@@ -179,8 +189,6 @@ bool ip_fd_unsupported(int fd);
  */
 int ip_query_dev(const struct ip_dev *d, struct interpose_info *info);
 
-/* The reason for errnos that mean the same for every operation, or NULL. */
-const char *ip_common_reason(int err);
 /* What is known about a failed BLKINTERPOSE_ATTACH, to explain it. */
 struct ip_attach_ctx {
 	const char *ops_name;		/* NULL for a plain redirect */
@@ -299,6 +307,8 @@ int ip_unpin_all(const char *devname);
  * start with "@what DEV: ".  No errmsg clearing, no libbpf capture: the
  * caller's.
  */
+/* interpose_prog_var() for the library's own use: the message is kept */
+int ip_prog_var(const char *dev, const char *var, __u64 *val);
 int ip_prog_map_fd_what(const char *what, const char *dev,
 			const char *map_name);
 /* Open the pinned link of @devname: fd or -errno. */

@@ -328,16 +328,12 @@ static int ip_pinned_var(const char *what, const char *dev, const char *var,
 	return 0;
 }
 
-int interpose_prog_var(const char *dev, const char *var, __u64 *val)
+int ip_prog_var(const char *dev, const char *var, __u64 *val)
 {
 	struct ip_pinned_var pv;
 	char type[128];
 	int err;
 
-	ip_errmsg_clear();
-	if (!val)
-		return ip_err(EINVAL, "var %s: no result pointer given",
-			      dev ?: "(null)");
 	err = ip_pinned_var("var", dev, var, &pv);
 	if (err)
 		return err;
@@ -349,6 +345,15 @@ int interpose_prog_var(const char *dev, const char *var, __u64 *val)
 	}
 	ip_pinned_var_free(&pv);
 	return err;
+}
+
+int interpose_prog_var(const char *dev, const char *var, __u64 *val)
+{
+	ip_errmsg_clear();
+	if (!val)
+		return ip_err(EINVAL, "var %s: no result pointer given",
+			      dev ?: "(null)");
+	return ip_prog_var(dev, var, val);
 }
 
 int interpose_prog_var_fmt(const char *dev, const char *var, char *buf,

@@ -181,3 +181,19 @@ bool ip_has_sys_admin(void)
 	return data[CAP_SYS_ADMIN / 32].effective &
 	       (1U << (CAP_SYS_ADMIN % 32));
 }
+
+const char *ip_common_reason(int err)
+{
+	switch (err) {
+	case EPERM:
+		return "permission denied (CAP_SYS_ADMIN required)";
+	case ENODEV:
+		return "device is going away";
+	case ENOTTY:
+		return "kernel does not support block interposers";
+	case E2BIG:
+		return "the kernel does not know an option that was given";
+	default:
+		return NULL;
+	}
+}

@@ -108,6 +108,7 @@ int main(void)
 		run_dm_tests,
 		run_threads_tests,
 		run_events_tests,
+		run_layers_tests,
 	};
 	unsigned int total = 0, failed = 0, i;
 
