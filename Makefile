@@ -201,6 +201,10 @@ install: lib cli man
 	install -d $(DESTDIR)$(PREFIX)/include/interpose $(DESTDIR)$(BPF_OBJDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 bpf/include/interpose.bpf.h $(DESTDIR)$(PREFIX)/include/interpose/
+	@install -d $(DESTDIR)$(PREFIX)/include/interpose/skel; n=0; \
+	for skel in $(BUILD)/bpf/*.skel.h; do [ -e "$$skel" ] || continue; \
+		install -m 644 "$$skel" $(DESTDIR)$(PREFIX)/include/interpose/skel/ && n=$$((n + 1)); \
+	done; echo "install: $$n BPF skeletons in $(DESTDIR)$(PREFIX)/include/interpose/skel"
 	@n=0; for src in bpf/*.bpf.c; do [ -e "$$src" ] || continue; \
 		obj=$(BUILD)/bpf/$$(basename $$src .c).o; \
 		[ -f "$$obj" ] || { echo "install: warning: $$obj not built" >&2; continue; }; \

@@ -332,14 +332,89 @@ static int ip_stale_pins(const char *what, const char *devname)
 	return 0;
 }
 
+/* Where the program of an attach or a replace comes from. */
+struct ip_prog_src {
+	const char *path;
+	struct bpf_object *obj;
+	const void *buf;
+	size_t buf_sz;
+	const char *const *set_vars;
+	size_t nr_set_vars;
+	const struct interpose_var *vars;
+	size_t nr_vars;
+};
+
+/* The program fields of interpose_attach_opts or interpose_replace_opts. */
+#define IP_PROG_SRC(opts) ((struct ip_prog_src) {			\
+	.path = OPTS_GET(opts, prog_path, NULL),			\
+	.obj = OPTS_GET(opts, prog_obj, NULL),				\
+	.buf = OPTS_GET(opts, prog_buf, NULL),				\
+	.buf_sz = OPTS_GET(opts, prog_buf_sz, 0),			\
+	.set_vars = OPTS_GET(opts, set_vars, NULL),			\
+	.nr_set_vars = OPTS_GET(opts, nr_set_vars, 0),			\
+	.vars = OPTS_GET(opts, vars, NULL),				\
+	.nr_vars = OPTS_GET(opts, nr_vars, 0),				\
+})
+
+static bool ip_prog_src_any(const struct ip_prog_src *s)
+{
+	return s->path || s->obj || s->buf;
+}
+
+/* "" for an empty path; at most one source; counts with their arrays. */
+static int ip_prog_src_check(const char *what, struct ip_prog_src *s)
+{
+	if (s->path && !s->path[0])
+		s->path = NULL;
+	if (!!s->path + !!s->obj + !!s->buf > 1)
+		return ip_err(EINVAL, "%s: more than one of prog_path, prog_obj and prog_buf given",
+			      what);
+	if (s->buf && !s->buf_sz)
+		return ip_err(EINVAL, "%s: prog_buf_sz is 0", what);
+	if (s->nr_set_vars && !s->set_vars)
+		return ip_err(EINVAL, "%s: nr_set_vars is %zu but set_vars is NULL",
+			      what, s->nr_set_vars);
+	if (s->nr_vars && !s->vars)
+		return ip_err(EINVAL, "%s: nr_vars is %zu but vars is NULL",
+			      what, s->nr_vars);
+	if ((s->nr_set_vars || s->nr_vars) && !ip_prog_src_any(s))
+		return ip_err(EINVAL, "%s: variables can only be set for a program",
+			      what);
+	return 0;
+}
+
+/* Open the program, set its variables, name its ops @rename, load it. */
+static int ip_prog_prepare(const char *what, const struct ip_prog_src *s,
+			   const char *rename, struct ip_prog *p)
+{
+	int err;
+
+	if (s->obj)
+		err = ip_prog_use_obj(what, s->obj, p);
+	else if (s->buf)
+		err = ip_prog_open_mem(what, s->buf, s->buf_sz, p);
+	else
+		err = ip_prog_open(what, s->path, p);
+	if (err)
+		return err;
+	err = ip_prog_set_vars(what, p, s->set_vars, s->nr_set_vars);
+	if (!err)
+		err = ip_prog_set_typed_vars(what, p, s->vars, s->nr_vars);
+	if (!err && rename)
+		err = ip_prog_set_name(what, p, rename);
+	if (!err)
+		err = ip_prog_load(what, p);
+	return err;
+}
+
 /*
- * Load the object of an attach, register its ops and pin it for @devname.
- * On success *@linkp is the link and @p->name the registered name.
+ * Load the program of an attach, register its ops and pin it for
+ * @devname.  On success *@linkp is the link and @p->name the registered
+ * name.
  */
 static int ip_attach_prog(const char *what, const char *devname,
-			  const char *path, const char *const *vars,
-			  size_t nvars, const char *rename, struct ip_prog *p,
-			  struct bpf_link **linkp)
+			  const struct ip_prog_src *src, const char *rename,
+			  struct ip_prog *p, struct bpf_link **linkp)
 {
 	struct bpf_link *link;
 	char why[256];
@@ -349,14 +424,7 @@ static int ip_attach_prog(const char *what, const char *devname,
 	err = ip_stale_pins(what, devname);
 	if (err)
 		return err;
-	err = ip_prog_open(what, path, p);
-	if (err)
-		return err;
-	err = ip_prog_set_vars(what, p, vars, nvars);
-	if (!err && rename)
-		err = ip_prog_set_name(what, p, rename);
-	if (!err)
-		err = ip_prog_load(what, p);
+	err = ip_prog_prepare(what, src, rename, p);
 	if (err)
 		return err;
 
@@ -371,9 +439,10 @@ static int ip_attach_prog(const char *what, const char *devname,
 		else
 			snprintf(why, sizeof(why), "the kernel refused its struct_ops %s: %s",
 				 bpf_map__name(p->ops_map), strerror(err));
-		return ip_err(err, "%s: cannot register %s: %s", what, path, why);
+		return ip_err(err, "%s: cannot register %s: %s", what, p->path,
+			      why);
 	}
-	pr_debug("%s: registered ops %s from %s\n", what, p->name, path);
+	pr_debug("%s: registered ops %s from %s\n", what, p->name, p->path);
 	err = ip_pin_prog(what, devname, link, p->obj, p->ops_map);
 	if (err) {
 		ip_unpin_all(devname);
@@ -421,15 +490,16 @@ int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 	int fds[IP_MAX_TARGETS], ofd = -1, err;
 	__s32 kfds[IP_MAX_TARGETS];
 	char why[256], what[PATH_MAX + 8], devname[IP_NAME_LEN];
-	const char *const *names, *const *vars;
+	const char *const *names;
 	struct ip_attach_ctx ctx = { };
+	struct ip_prog_src src;
 	struct ip_prog prog = { };
 	struct blkinterpose_info ki;
 	bool have_ki;
 	struct bpf_link *link = NULL;
-	const char *ops, *olabel, *path;
+	const char *ops, *olabel;
 	struct ip_dev *devs;
-	size_t n, i, nfds = 0, nvars;
+	size_t n, i, nfds = 0;
 	const char *dmt, *dm_target[1];
 	char dm_tname[32], dm_name[IP_NAME_LEN] = "";
 	__u32 flags;
@@ -446,17 +516,17 @@ int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 	n = OPTS_GET(opts, nr_targets, 0);
 	ops = OPTS_GET(opts, ops_name, NULL);
 	flags = OPTS_GET(opts, flags, 0);
-	path = OPTS_GET(opts, prog_path, NULL);
-	vars = OPTS_GET(opts, set_vars, NULL);
-	nvars = OPTS_GET(opts, nr_set_vars, 0);
+	src = IP_PROG_SRC(opts);
 	dmt = OPTS_GET(opts, dm_table, NULL);
 	if (ops && !ops[0])
 		ops = NULL;
-	if (path && !path[0])
-		path = NULL;
 	if (dmt && !dmt[0])
 		dmt = NULL;
-	if (dmt && (n || ops || path))
+	snprintf(what, sizeof(what), "attach %s", dev);
+	err = ip_prog_src_check(what, &src);
+	if (err)
+		return err;
+	if (dmt && (n || ops || ip_prog_src_any(&src)))
 		return ip_err(EINVAL, "attach %s: a dm table cannot be combined with targets, an ops or a program",
 			      dev);
 
@@ -465,12 +535,6 @@ int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 	if (ops && strlen(ops) >= BLKINTERPOSE_NAME_LEN)
 		return ip_err(EINVAL, "attach %s: ops name %s is too long (at most %d characters)",
 			      dev, ops, BLKINTERPOSE_NAME_LEN - 1);
-	if (nvars && !path)
-		return ip_err(EINVAL, "attach %s: variables can only be set for a program file",
-			      dev);
-	if (nvars && !vars)
-		return ip_err(EINVAL, "attach %s: nr_set_vars is %zu but set_vars is NULL",
-			      dev, nvars);
 	if (!ip_has_sys_admin())
 		return ip_err(EPERM, "attach %s: %s", dev,
 			      ip_common_reason(EPERM));
@@ -486,7 +550,7 @@ int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 		names = dm_target;
 		n = 1;
 	}
-	if (!ops && !path && !n)
+	if (!ops && !ip_prog_src_any(&src) && !n)
 		return ip_err(EINVAL, "attach %s: no target given", dev);
 	if (n > IP_MAX_TARGETS)
 		return ip_err(EINVAL, "attach %s: too many targets (%zu, at most %d)",
@@ -504,7 +568,8 @@ int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 	if (err)
 		goto out;
 	olabel = ip_label(&devs[n], dev);
-	err = ip_attach_check(dev, &devs[n], devs, names, n, !ops && !path);
+	err = ip_attach_check(dev, &devs[n], devs, names, n,
+			      !ops && !ip_prog_src_any(&src));
 	if (err)
 		goto out;
 
@@ -545,7 +610,7 @@ int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 	arg.targets_ptr = n ? (__u64)(unsigned long)kfds : 0;
 	arg.flags = flags;
 
-	if (path) {
+	if (ip_prog_src_any(&src)) {
 		/* Nothing to load for a device that cannot take it. */
 		if (have_ki && ki.state != BLKINTERPOSE_STATE_NONE) {
 			ctx.orig_attached = ip_kstate_attached(ki.state);
@@ -558,8 +623,7 @@ int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
 		}
 		ip_pin_devname(&devs[n], devname, sizeof(devname));
 		snprintf(what, sizeof(what), "attach %s", olabel);
-		err = ip_attach_prog(what, devname, path, vars, nvars, ops,
-				     &prog, &link);
+		err = ip_attach_prog(what, devname, &src, ops, &prog, &link);
 		if (err)
 			goto out;
 		ops = prog.name;
@@ -783,10 +847,10 @@ int interpose_replace(const char *dev,
 		      const struct interpose_replace_opts *opts)
 {
 	char what[PATH_MAX + 8], devname[IP_NAME_LEN], name[BLKINTERPOSE_NAME_LEN];
-	const char *const *vars, *path, *label;
 	struct ip_prog prog = { };
+	struct ip_prog_src src;
 	struct bpf_link *link;
-	size_t nvars;
+	const char *label;
 	struct ip_dev d;
 	int link_fd = -1, err;
 	__u32 flags;
@@ -799,17 +863,16 @@ int interpose_replace(const char *dev,
 		return ip_err(-err, "replace %s: %s", dev, err == -E2BIG ?
 			      "options have non-zero fields unknown to this library" :
 			      "options size is too small");
-	path = OPTS_GET(opts, prog_path, NULL);
-	vars = OPTS_GET(opts, set_vars, NULL);
-	nvars = OPTS_GET(opts, nr_set_vars, 0);
+	src = IP_PROG_SRC(opts);
 	flags = OPTS_GET(opts, flags, 0);
 	if (flags)
 		return ip_err(EINVAL, "replace %s: unknown flags 0x%x", dev, flags);
-	if (!path || !path[0])
-		return ip_err(EINVAL, "replace %s: no program file given", dev);
-	if (nvars && !vars)
-		return ip_err(EINVAL, "replace %s: nr_set_vars is %zu but set_vars is NULL",
-			      dev, nvars);
+	snprintf(what, sizeof(what), "replace %s", dev);
+	err = ip_prog_src_check(what, &src);
+	if (err)
+		return err;
+	if (!ip_prog_src_any(&src))
+		return ip_err(EINVAL, "replace %s: no program given", dev);
 
 	err = ip_resolve(dev, &d);
 	if (err)
@@ -837,13 +900,7 @@ int interpose_replace(const char *dev,
 		goto out;
 	}
 
-	err = ip_prog_open(what, path, &prog);
-	if (!err)
-		err = ip_prog_set_vars(what, &prog, vars, nvars);
-	if (!err)
-		err = ip_prog_set_name(what, &prog, name);
-	if (!err)
-		err = ip_prog_load(what, &prog);
+	err = ip_prog_prepare(what, &src, name, &prog);
 	if (err)
 		goto out;
 
@@ -866,7 +923,7 @@ int interpose_replace(const char *dev,
 	}
 	if (err != -EEXIST) {
 		err = ip_err(-err, "%s: the kernel refused the struct_ops of %s: %s",
-			     what, path, err == -EPERM ? ip_common_reason(EPERM) :
+			     what, prog.path, err == -EPERM ? ip_common_reason(EPERM) :
 			     strerror(-err));
 		goto out;
 	}
@@ -877,7 +934,7 @@ int interpose_replace(const char *dev,
 			     strerror(err));
 		goto out;
 	}
-	pr_debug("%s: ops %s now runs %s\n", what, name, path);
+	pr_debug("%s: ops %s now runs %s\n", what, name, prog.path);
 	ip_unpin_maps(devname);
 	err = ip_pin_prog(what, devname, NULL, prog.obj, prog.ops_map);
 out:

@@ -11,6 +11,9 @@
 
 #include "libinterpose_internal.h"
 
+/* see ip_prog_use_obj(): the application's objects are not this libbpf's */
+const bool ip_libbpf_private = true;
+
 __attribute__((constructor)) static void ip_libbpf_private_init(void)
 {
 	libbpf_set_print(ip_libbpf_print);

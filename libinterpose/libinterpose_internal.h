@@ -234,6 +234,8 @@ struct ip_prog {
 	struct bpf_object *obj;
 	struct bpf_map *ops_map;	/* its blk_interposer_ops map */
 	char *name;			/* ->name in the map's initial value */
+	bool borrowed;			/* the caller's object: not closed */
+	bool loaded;			/* the caller loaded it already */
 };
 
 /*
@@ -241,6 +243,20 @@ struct ip_prog {
  * SEC(".struct_ops.link").  @what prefixes messages ("attach nullb0").
  */
 int ip_prog_open(const char *what, const char *path, struct ip_prog *p);
+/* The same for an object file of @sz bytes at @buf. */
+int ip_prog_open_mem(const char *what, const void *buf, size_t sz,
+		     struct ip_prog *p);
+/*
+ * The same for an object the caller opened (a skeleton's), loaded or not;
+ * ip_prog_close() leaves it open.
+ */
+int ip_prog_use_obj(const char *what, struct bpf_object *obj,
+		    struct ip_prog *p);
+/* The shared library, which bundles a libbpf of its own. */
+extern const bool ip_libbpf_private;
+/* Set global variables to typed values of their exact size. */
+int ip_prog_set_typed_vars(const char *what, struct ip_prog *p,
+			   const struct interpose_var *vars, size_t n);
 /*
  * Where an object's global variable @name is (before load): -ENOENT if it
  * has none of that name.

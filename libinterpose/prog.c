@@ -535,26 +535,14 @@ static int ip_ops_name_ptr(const char *what, struct ip_prog *p)
 		      BLKINTERPOSE_NAME_LEN);
 }
 
-int ip_prog_open(const char *what, const char *path, struct ip_prog *p)
+/* Find the object's one blk_interposer_ops map and its name. */
+static int ip_prog_inspect(const char *what, struct ip_prog *p)
 {
-	char why[256], names[128] = "";
+	const char *path = p->path, *type;
+	char names[128] = "";
 	struct bpf_map *map;
-	const char *type;
 	unsigned int n = 0;
 	int err;
-
-	memset(p, 0, sizeof(*p));
-	p->path = path;
-	ip_bpf_warning[0] = '\0';
-	p->obj = bpf_object__open_file(path, NULL);
-	err = p->obj ? 0 : -errno;
-	if (!p->obj) {
-		err = ip_libbpf_errno(err, why, sizeof(why));
-		if (err == ENOENT)
-			snprintf(why, sizeof(why), "no such file");
-		return ip_err(err, "%s: cannot open object %s: %s", what, path,
-			      why);
-	}
 
 	bpf_object__for_each_map(map, p->obj) {
 		if (bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS ||
@@ -593,6 +581,88 @@ fail:
 	return err;
 }
 
+int ip_prog_open(const char *what, const char *path, struct ip_prog *p)
+{
+	char why[256];
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->path = path;
+	ip_bpf_warning[0] = '\0';
+	p->obj = bpf_object__open_file(path, NULL);
+	err = p->obj ? 0 : -errno;
+	if (!p->obj) {
+		err = ip_libbpf_errno(err, why, sizeof(why));
+		if (err == ENOENT)
+			snprintf(why, sizeof(why), "no such file");
+		return ip_err(err, "%s: cannot open object %s: %s", what, path,
+			      why);
+	}
+	return ip_prog_inspect(what, p);
+}
+
+int ip_prog_open_mem(const char *what, const void *buf, size_t sz,
+		     struct ip_prog *p)
+{
+	char why[256];
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->path = "in memory";
+	ip_bpf_warning[0] = '\0';
+	p->obj = bpf_object__open_mem(buf, sz, NULL);
+	err = p->obj ? 0 : -errno;
+	if (!p->obj) {
+		err = ip_libbpf_errno(err, why, sizeof(why));
+		return ip_err(err, "%s: cannot open the object in memory (%zu bytes): %s",
+			      what, sz, why);
+	}
+	return ip_prog_inspect(what, p);
+}
+
+/* Whether the caller loaded @obj already: its programs have descriptors. */
+static bool ip_obj_loaded(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj)
+		if (bpf_program__fd(prog) >= 0)
+			return true;
+	return false;
+}
+
+/* true in the shared library, whose libbpf is its own (libbpf_private.c) */
+__attribute__((weak)) const bool ip_libbpf_private;
+
+int ip_prog_use_obj(const char *what, struct bpf_object *obj,
+		    struct ip_prog *p)
+{
+	memset(p, 0, sizeof(*p));
+	/*
+	 * A bpf_object is a structure of the libbpf that made it: the
+	 * shared library's private libbpf (of another version, maybe) must
+	 * not touch the application's.
+	 */
+	if (ip_libbpf_private)
+		return ip_err(EOPNOTSUPP, "%s: the shared libinterpose has a libbpf of its own and cannot take the application's bpf_object: link the static library (pkg-config --static) or pass the object's bytes (prog_buf, a skeleton's NAME__elf_bytes())",
+			      what);
+	p->obj = obj;
+	p->borrowed = true;
+	p->path = bpf_object__name(obj) ?: "(no name)";
+	p->loaded = ip_obj_loaded(obj);
+	return ip_prog_inspect(what, p);
+}
+
+/* Settings apply to an object that is not loaded yet. */
+static int ip_prog_not_loaded(const char *what, struct ip_prog *p,
+			      const char *setting)
+{
+	if (!p->loaded)
+		return 0;
+	return ip_err(EINVAL, "%s: object %s is loaded already: %s only before it is loaded",
+		      what, p->path, setting);
+}
+
 int ip_prog_find_var(struct ip_prog *p, const char *name, struct ip_var *v,
 		     char **datap)
 {
@@ -627,6 +697,9 @@ int ip_prog_set_vars(const char *what, struct ip_prog *p,
 	size_t i;
 	int err;
 
+	err = n ? ip_prog_not_loaded(what, p, "variables can be set") : 0;
+	if (err)
+		return err;
 	for (i = 0; i < n; i++) {
 		if (!vars[i])
 			return ip_err(EINVAL, "%s: set_vars[%zu] is NULL", what, i);
@@ -654,9 +727,45 @@ int ip_prog_set_vars(const char *what, struct ip_prog *p,
 	return 0;
 }
 
+int ip_prog_set_typed_vars(const char *what, struct ip_prog *p,
+			   const struct interpose_var *vars, size_t n)
+{
+	struct ip_var v;
+	char *data;
+	size_t i;
+	int err;
+
+	err = n ? ip_prog_not_loaded(what, p, "variables can be set") : 0;
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		if (!vars[i].name || !vars[i].value)
+			return ip_err(EINVAL, "%s: vars[%zu] has no %s", what, i,
+				      vars[i].name ? "value" : "name");
+		if (ip_prog_find_var(p, vars[i].name, &v, &data))
+			return ip_err(ENOENT, "%s: object %s has no global variable %s",
+				      what, p->path, vars[i].name);
+		if (vars[i].size != v.size)
+			return ip_err(EINVAL, "%s: object %s: variable %s has %u bytes, the value given %zu",
+				      what, p->path, vars[i].name, v.size,
+				      vars[i].size);
+		memcpy(data, vars[i].value, v.size);
+		pr_debug("%s: %s: %s set (%zu bytes)\n", what, p->path,
+			 vars[i].name, vars[i].size);
+	}
+	return 0;
+}
+
 int ip_prog_set_name(const char *what, struct ip_prog *p, const char *name)
 {
 	const char *c;
+	int err;
+
+	if (p->loaded && !strcmp(p->name, name))
+		return 0;
+	err = ip_prog_not_loaded(what, p, "its ops can be renamed");
+	if (err)
+		return err;
 
 	if (strlen(name) >= BLKINTERPOSE_NAME_LEN || !name[0])
 		return ip_err(EINVAL, "%s: ops name '%s' must have 1 to %d characters",
@@ -740,12 +849,16 @@ int ip_obj_load(const char *what, const char *path, struct bpf_object *obj)
 
 int ip_prog_load(const char *what, struct ip_prog *p)
 {
+	if (p->loaded)
+		return 0;
 	return ip_obj_load(what, p->path, p->obj);
 }
 
 void ip_prog_close(struct ip_prog *p)
 {
-	bpf_object__close(p->obj);
+	/* the caller's object stays the caller's */
+	if (!p->borrowed)
+		bpf_object__close(p->obj);
 	p->obj = NULL;
 	p->ops_map = NULL;
 	p->name = NULL;

@@ -112,6 +112,93 @@ static void test_open_errors(void **state)
 	expect_msg(msg);
 }
 
+/* The object from memory and from the caller's bpf_object. */
+static void test_open_mem_and_obj(void **state)
+{
+	struct bpf_object *bo;
+	struct ip_prog p;
+	char *buf = NULL;
+	size_t sz = 0;
+	FILE *f;
+
+	(void)state;
+	f = fopen(obj(NULL), "r");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	sz = ftell(f);
+	rewind(f);
+	buf = malloc(sz);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, sz, f), sz);
+	fclose(f);
+
+	ip_errmsg_clear();
+	assert_int_equal(ip_prog_open_mem(WHAT, buf, sz, &p), 0);
+	assert_string_equal(p.name, "tiny");
+	assert_string_equal(p.path, "in memory");
+	assert_false(p.borrowed);
+	ip_prog_close(&p);
+	assert_int_equal(ip_prog_open_mem(WHAT, buf, 16, &p), -EINVAL);
+	assert_non_null(strstr(interpose_errmsg(),
+			       WHAT ": cannot open the object in memory (16 bytes): "));
+	free(buf);
+
+	bo = bpf_object__open_file(obj(NULL), NULL);
+	assert_non_null(bo);
+	assert_int_equal(ip_prog_use_obj(WHAT, bo, &p), 0);
+	assert_true(p.borrowed);
+	assert_false(p.loaded);
+	assert_string_equal(p.name, "tiny");
+	assert_int_equal(ip_prog_set_name(WHAT, &p, "renamed"), 0);
+	ip_prog_close(&p);
+	/* still the caller's, and renamed in it */
+	assert_int_equal(ip_prog_use_obj(WHAT, bo, &p), 0);
+	assert_string_equal(p.name, "renamed");
+	ip_prog_close(&p);
+	bpf_object__close(bo);
+}
+
+static void test_set_typed_vars(void **state)
+{
+	__u32 mode = 42;
+	__u64 split = 1ULL << 40;
+	char label[8] = "xyz";
+	struct interpose_var ok[] = {
+		{ "mode", &mode, sizeof(mode) },
+		{ "split", &split, sizeof(split) },
+		{ "label", label, sizeof(label) },
+	};
+	struct interpose_var small = { "split", &mode, sizeof(mode) };
+	struct interpose_var none = { "nosuch", &mode, sizeof(mode) };
+	struct interpose_var noval = { "mode", NULL, 4 };
+	struct ip_prog p;
+	struct ip_var v;
+
+	(void)state;
+	open_tiny(&p);
+	assert_int_equal(ip_prog_set_typed_vars(WHAT, &p, ok, 3), 0);
+	assert_int_equal(*(__u32 *)var_data(&p, "mode", &v), 42);
+	assert_true(*(__u64 *)var_data(&p, "split", &v) == 1ULL << 40);
+	assert_string_equal((char *)var_data(&p, "label", &v), "xyz");
+	assert_int_equal(ip_prog_set_typed_vars(WHAT, &p, &small, 1), -EINVAL);
+	assert_non_null(strstr(interpose_errmsg(),
+			       ": variable split has 8 bytes, the value given 4"));
+	assert_true(*(__u64 *)var_data(&p, "split", &v) == 1ULL << 40);
+	assert_int_equal(ip_prog_set_typed_vars(WHAT, &p, &none, 1), -ENOENT);
+	assert_non_null(strstr(interpose_errmsg(), "has no global variable nosuch"));
+	assert_int_equal(ip_prog_set_typed_vars(WHAT, &p, &noval, 1), -EINVAL);
+	expect_msg(WHAT ": vars[0] has no value");
+	/* an object the caller loaded takes no settings */
+	p.loaded = true;
+	assert_int_equal(ip_prog_set_typed_vars(WHAT, &p, ok, 1), -EINVAL);
+	assert_non_null(strstr(interpose_errmsg(),
+			       "is loaded already: variables can be set only before it is loaded"));
+	assert_int_equal(ip_prog_set_name(WHAT, &p, "other"), -EINVAL);
+	assert_int_equal(ip_prog_set_name(WHAT, &p, "tiny"), 0);
+	p.loaded = false;
+	ip_prog_close(&p);
+}
+
 static void test_set_integers(void **state)
 {
 	struct ip_prog p;
@@ -422,9 +509,32 @@ static void test_attach_prog_opts(void **state)
 
 	(void)state;
 	assert_int_equal(attach_prog("nullb0", NULL, 1, vars, "x"), -EINVAL);
-	expect_msg("attach nullb0: variables can only be set for a program file");
+	expect_msg("attach nullb0: variables can only be set for a program");
 	assert_int_equal(attach_prog("nullb0", "t.bpf.o", 1, NULL, NULL), -EINVAL);
 	expect_msg("attach nullb0: nr_set_vars is 1 but set_vars is NULL");
+	{
+		static const char buf[4];
+		struct interpose_var tv = { "mode", buf, 4 };
+		LIBINTERPOSE_OPTS(interpose_attach_opts, o2,
+			.prog_path = "t.bpf.o", .prog_buf = buf,
+			.prog_buf_sz = sizeof(buf));
+
+		assert_int_equal(interpose_attach("nullb0", &o2), -EINVAL);
+		expect_msg("attach nullb0: more than one of prog_path, prog_obj and prog_buf given");
+		o2.prog_path = NULL;
+		o2.prog_buf_sz = 0;
+		assert_int_equal(interpose_attach("nullb0", &o2), -EINVAL);
+		expect_msg("attach nullb0: prog_buf_sz is 0");
+		o2.prog_buf = NULL;
+		o2.nr_vars = 1;
+		assert_int_equal(interpose_attach("nullb0", &o2), -EINVAL);
+		expect_msg("attach nullb0: nr_vars is 1 but vars is NULL");
+		o2.vars = &tv;
+		o2.targets = (const char *const[]){ "nullb1" };
+		o2.nr_targets = 1;
+		assert_int_equal(interpose_attach("nullb0", &o2), -EINVAL);
+		expect_msg("attach nullb0: variables can only be set for a program");
+	}
 	/* A program needs no target: the checks pass, the node is missing. */
 	assert_int_equal(attach_prog("nullb0", "t.bpf.o", 1, vars, NULL), -ENOENT);
 	expect_msg("attach nullb0: cannot open: no device node");
@@ -559,9 +669,9 @@ static void test_replace_opts(void **state)
 
 	(void)state;
 	assert_int_equal(replace("nullb0", NULL, 0, NULL), -EINVAL);
-	expect_msg("replace nullb0: no program file given");
+	expect_msg("replace nullb0: no program given");
 	assert_int_equal(interpose_replace("nullb0", NULL), -EINVAL);
-	expect_msg("replace nullb0: no program file given");
+	expect_msg("replace nullb0: no program given");
 	assert_int_equal(replace("nullb0", "t.bpf.o", 2, NULL), -EINVAL);
 	expect_msg("replace nullb0: nr_set_vars is 2 but set_vars is NULL");
 	assert_int_equal(replace(NULL, "t.bpf.o", 0, NULL), -EINVAL);
@@ -608,6 +718,8 @@ int run_prog_tests(unsigned int *total)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_ops_name),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_open_mem_and_obj),
+		cmocka_unit_test(test_set_typed_vars),
 		cmocka_unit_test(test_set_integers),
 		cmocka_unit_test(test_set_ranges),
 		cmocka_unit_test(test_set_not_numbers),

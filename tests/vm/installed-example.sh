@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: the installed tree of make install-test: its interposectl and BPF objects attach (a program on a bio-based dm-linear), the docs example (shared and static, built against the installed .pc) names devices, targets, ops and counters
+# desc: the installed tree of make install-test: its interposectl and BPF objects attach (a program on a bio-based dm-linear), the docs example (shared and static, built against the installed .pc) names devices, targets, ops and counters; interpose-skel attaches trace through its installed skeleton (bpf_object, and bytes with a typed variable)
 . "$REPO/tests/lib.sh"
 
 # Built on the host by tests/install/run (make install-test, which make
@@ -66,3 +66,23 @@ out=$(example shared /dev/nosuch)
 rc=$?
 [ $rc = 1 ] || fail "query of a missing device: exit status $rc"
 expect_eq "query of a missing device" "interpose-list: query /dev/nosuch: no such device (errno 2)" "$out"
+
+# docs/examples/interpose-skel (static): the ready program trace through
+# its installed skeleton, as a bpf_object (prog_obj: the count read from the
+# skeleton's mmaped .bss) and as bytes with a typed variable (prog_buf,
+# vars: the count read from the pins); it stays attached after the example
+SKEL=$T/static/interpose-skel
+if [ -x "$SKEL" ]; then
+	expect_eq "interpose-skel: prog_obj" "traced 3" "$("$SKEL" /dev/ipa 3 2>&1)"
+	expect_eq "still attached, ops trace" "attached trace" \
+		"$("$ICTL" -j show ipa | jq -r '"\(.state) \(.ops)"')"
+	expect_eq "the kernel's count" 3 "$(counter ipa seen)"
+	"$ICTL" detach /dev/ipa || fail "detach the skeleton's program"
+	expect_eq "interpose-skel --buf: prog_buf and vars" "traced 5" "$("$SKEL" --buf /dev/ipa 5 2>&1)"
+	expect_eq "its program" trace "$(show_field ipa .ops)"
+	"$ICTL" detach /dev/ipa || fail "detach the buffer's program"
+	out=$(LD_LIBRARY_PATH=$LIB "$T/shared/interpose-list" 2>&1)
+	expect_eq "nothing left" "no interposed devices" "$out"
+else
+	fail "no $SKEL: make install-test builds it"
+fi

@@ -92,6 +92,15 @@ LIBINTERPOSE_API const char *interpose_errmsg(void);
 LIBINTERPOSE_API int interpose_resolve_dev(const char *name, dev_t *devp,
 					   char *path, size_t len);
 
+struct bpf_object;
+
+/* A global variable of a program and its value (@size bytes at @value). */
+struct interpose_var {
+	const char *name;
+	const void *value;
+	size_t size;
+};
+
 struct interpose_attach_opts {
 	size_t sz;			/* sizeof(struct interpose_attach_opts) */
 	const char * const *targets;	/* target device names */
@@ -130,9 +139,32 @@ struct interpose_attach_opts {
 	 * with targets, ops_name or prog_path.
 	 */
 	const char *dm_table;
+	/*
+	 * The program from elsewhere than a file, instead of @prog_path
+	 * (since 0.6): @prog_obj, a BPF object the caller opened with libbpf
+	 * (a skeleton's obj), loaded or not; the library loads it if it is
+	 * not, registers, pins and attaches it, and leaves it open (the pins
+	 * keep the program when the caller closes it; a skeleton the caller
+	 * loaded keeps its mmaped .bss/.data, which read the attached
+	 * program's variables).  Only with the static library, which uses
+	 * the application's libbpf: the shared one has a libbpf of its own
+	 * and returns -EOPNOTSUPP.  Or an object file of @prog_buf_sz bytes
+	 * at @prog_buf (a skeleton's NAME__elf_bytes()), with either.  At
+	 * most one of @prog_path, @prog_obj and @prog_buf.
+	 */
+	struct bpf_object *prog_obj;
+	const void *prog_buf;
+	size_t prog_buf_sz;
+	/*
+	 * Typed values for global variables of the program (since 0.6), set
+	 * before it is loaded, as @set_vars are: each value has exactly the
+	 * size of its variable.  Not for a @prog_obj the caller loaded.
+	 */
+	const struct interpose_var *vars;
+	size_t nr_vars;
 	size_t :0;
 };
-#define interpose_attach_opts__last_field dm_table
+#define interpose_attach_opts__last_field nr_vars
 
 /*
  * Attach an interposer to @dev.  The devices are checked in userspace
@@ -197,13 +229,23 @@ LIBINTERPOSE_API int interpose_detach(const char *dev,
 
 struct interpose_replace_opts {
 	size_t sz;			/* sizeof(struct interpose_replace_opts) */
-	const char *prog_path;		/* the new BPF object, required */
+	const char *prog_path;		/* the new BPF object file */
 	const char * const *set_vars;	/* as for interpose_attach_opts */
 	size_t nr_set_vars;
 	__u32 flags;			/* must be 0 */
+	/*
+	 * As for interpose_attach_opts (since 0.6): one of @prog_path,
+	 * @prog_obj (opened, not loaded: it is registered under the old
+	 * ops' name) and @prog_buf is required.
+	 */
+	struct bpf_object *prog_obj;
+	const void *prog_buf;
+	size_t prog_buf_sz;
+	const struct interpose_var *vars;
+	size_t nr_vars;
 	size_t :0;
 };
-#define interpose_replace_opts__last_field flags
+#define interpose_replace_opts__last_field nr_vars
 
 /*
  * Replace the program of @dev, which was attached with a prog_path, by
