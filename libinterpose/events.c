@@ -231,25 +231,24 @@ void interpose_events__free(struct interpose_events *ev)
 	free(ev);
 }
 
-int interpose_hist_read(const char *dev, struct interpose_hist *hists,
-			size_t nr)
+int ip_hist_check(const char *dev, const struct bpf_map_info *info)
+{
+	if (info->type == BPF_MAP_TYPE_PERCPU_ARRAY &&
+	    info->value_size == sizeof(struct interpose_hist))
+		return 0;
+	return ip_err(EINVAL, "hist %s: map %s does not follow the convention of interpose/event.h (type %u, value size %u; expected type %u, value size %zu)",
+		      dev, INTERPOSE_HIST_MAP, info->type, info->value_size,
+		      BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(struct interpose_hist));
+}
+
+int ip_hist_read_fd(const char *dev, int fd, const struct bpf_map_info *info,
+		    struct interpose_hist *hists, size_t nr)
 {
 	struct interpose_hist *percpu = NULL;
-	struct bpf_map_info info;
-	int ncpus, fd, err = 0;
+	int ncpus, err = 0;
 	__u32 key, cpu, i;
 
-	ip_errmsg_clear();
-	if (!hists || !nr)
-		return ip_err(EINVAL, "hist %s: no result array", dev ?: "(null)");
 	memset(hists, 0, nr * sizeof(*hists));
-	fd = ip_open_conv_map("hist", dev, INTERPOSE_HIST_MAP,
-			      BPF_MAP_TYPE_PERCPU_ARRAY,
-			      sizeof(struct interpose_hist), &info);
-	if (fd < 0) {
-		err = fd;
-		goto out;
-	}
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0) {
 		err = ip_err(ncpus ? -ncpus : EINVAL,
@@ -261,7 +260,7 @@ int interpose_hist_read(const char *dev, struct interpose_hist *hists,
 		err = ip_err(ENOMEM, "hist %s: out of memory", dev);
 		goto out;
 	}
-	for (key = 0; key < info.max_entries && key < nr; key++) {
+	for (key = 0; key < info->max_entries && key < nr; key++) {
 		if (bpf_map_lookup_elem(fd, &key, percpu)) {
 			err = ip_err(errno, "hist %s: cannot read row %u: %s",
 				     dev, key, strerror(errno));
@@ -277,7 +276,25 @@ int interpose_hist_read(const char *dev, struct interpose_hist *hists,
 	err = key;
 out:
 	free(percpu);
-	if (fd >= 0)
-		close(fd);
+	return err;
+}
+
+int interpose_hist_read(const char *dev, struct interpose_hist *hists,
+			size_t nr)
+{
+	struct bpf_map_info info;
+	int fd, err;
+
+	ip_errmsg_clear();
+	if (!hists || !nr)
+		return ip_err(EINVAL, "hist %s: no result array", dev ?: "(null)");
+	memset(hists, 0, nr * sizeof(*hists));
+	fd = ip_open_conv_map("hist", dev, INTERPOSE_HIST_MAP,
+			      BPF_MAP_TYPE_PERCPU_ARRAY,
+			      sizeof(struct interpose_hist), &info);
+	if (fd < 0)
+		return fd;
+	err = ip_hist_read_fd(dev, fd, &info, hists, nr);
+	close(fd);
 	return err;
 }

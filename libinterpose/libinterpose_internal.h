@@ -10,6 +10,7 @@
  *   dev.c, dm.c, query.c     devices, device-mapper, the query ioctl/sysfs
  *   prog.c, pin.c, ops.c     BPF objects, BTF variables, pins, struct_ops
  *   interposer.c, events.c   attach/detach/replace, ring buffers, hist
+ *   handle.c                 struct interpose_prog, over pin.c and events.c
  */
 #ifndef __LIBINTERPOSE_INTERNAL_H
 #define __LIBINTERPOSE_INTERNAL_H
@@ -323,6 +324,18 @@ int ip_unpin_all(const char *devname);
  * start with "@what DEV: ".  No errmsg clearing, no libbpf capture: the
  * caller's.
  */
+/*
+ * The device of a program attached from an object: resolved, its pin
+ * directory's name in @devname; -ENOENT (with a message) if it has none.
+ */
+int ip_prog_dev(const char *what, const char *dev, struct ip_dev *d,
+		char *devname, size_t len);
+/* The "hist" map's info follows interpose/event.h: 0 or -EINVAL. */
+struct bpf_map_info;
+int ip_hist_check(const char *dev, const struct bpf_map_info *info);
+/* Read the "hist" map at @fd (see interpose_hist_read()). */
+int ip_hist_read_fd(const char *dev, int fd, const struct bpf_map_info *info,
+		    struct interpose_hist *hists, size_t nr);
 /* interpose_prog_var() for the library's own use: the message is kept */
 int ip_prog_var(const char *dev, const char *var, __u64 *val);
 int ip_prog_map_fd_what(const char *what, const char *dev,

@@ -179,8 +179,8 @@ int ip_pinned_link_fd(const char *devname)
 /* --- reading a program's data ------------------------------------------ */
 
 /* Resolve @dev for @what; its pin directory must exist. */
-static int ip_prog_dev(const char *what, const char *dev, struct ip_dev *d,
-		       char *devname, size_t len)
+int ip_prog_dev(const char *what, const char *dev, struct ip_dev *d,
+		char *devname, size_t len)
 {
 	char dir[PATH_MAX];
 	int err;

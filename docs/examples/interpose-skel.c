@@ -8,8 +8,12 @@
  *
  * With --buf, the library gets the skeleton's object bytes instead
  * (prog_buf, as the shared library takes them), its variable min_us a
- * typed value (vars), and the count is read from the pinned program
- * (interpose_prog_var()).
+ * typed value (vars), and the count is read through a handle on the
+ * attached program (interpose_prog__open()), which then sets the count
+ * to 100 in the running program and reads it again after one more read:
+ *
+ *	traced 3
+ *	set to 100, then traced 101
  *
  * The program stays attached when this exits (libinterpose pins it):
  * "interposectl detach DEV" takes it off.  The skeleton is the one make
@@ -56,6 +60,7 @@ static int attach_buf(const char *dev, int n)
 	struct interpose_var var = { "min_us", &min_us, sizeof(min_us) };
 	size_t sz;
 	const void *buf = trace_bpf__elf_bytes(&sz);
+	struct interpose_prog *prog = NULL;
 	__u64 traced;
 	int err;
 
@@ -69,14 +74,32 @@ static int attach_buf(const char *dev, int n)
 		return 1;
 	}
 	err = read_blocks(dev, n);
-	if (!err)
-		err = interpose_prog_var(dev, "traced", &traced);
 	if (err) {
-		fprintf(stderr, "%s: %d\n", dev, err);
+		fprintf(stderr, "read %s: %d\n", dev, err);
 		return 1;
 	}
+	err = interpose_prog__open(dev, &prog);
+	if (!err)
+		err = interpose_prog__var(prog, "traced", &traced);
+	if (err)
+		goto fail;
 	printf("traced %llu\n", (unsigned long long)traced);
+	/* the running program's .bss, written in place */
+	traced = 100;
+	err = interpose_prog__set_var(prog, "traced", &traced, sizeof(traced));
+	if (!err)
+		err = read_blocks(dev, 1);
+	if (!err)
+		err = interpose_prog__var(prog, "traced", &traced);
+	if (err)
+		goto fail;
+	printf("set to 100, then traced %llu\n", (unsigned long long)traced);
+	interpose_prog__free(prog);
 	return 0;
+fail:
+	fprintf(stderr, "%s (%d)\n", interpose_errmsg(), err);
+	interpose_prog__free(prog);
+	return 1;
 }
 
 int main(int argc, char **argv)

@@ -713,12 +713,34 @@ static void test_prog_var_no_pins(void **state)
 	expect_msg("map nullb0: bad map name '../x'");
 }
 
+static void test_prog_handle_errors(void **state)
+{
+	struct interpose_prog *p = (void *)1;
+	__u64 val = 1;
+
+	(void)state;
+	assert_int_equal(interpose_prog__open("nullb0", &p), -ENOENT);
+	expect_msg("prog nullb0: no program is pinned for it (it was not attached with a program file)");
+	assert_null(p);
+	assert_int_equal(interpose_prog__open("nosuchdev", &p), -ENOENT);
+	expect_msg("prog nosuchdev: no such device");
+	assert_int_equal(interpose_prog__open("nullb0", NULL), -EINVAL);
+	expect_msg("prog nullb0: no result pointer given");
+	interpose_prog__free(NULL);
+	assert_int_equal(interpose_prog__map_fd(NULL, "bss"), -EINVAL);
+	assert_int_equal(interpose_prog__var(NULL, "x", &val), -EINVAL);
+	assert_int_equal(interpose_prog__set_var(NULL, "x", &val, sizeof(val)),
+			 -EINVAL);
+	assert_int_equal(interpose_prog__hist_read(NULL, NULL, 0), -EINVAL);
+}
+
 int run_prog_tests(unsigned int *total)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_ops_name),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_open_mem_and_obj),
+		cmocka_unit_test(test_prog_handle_errors),
 		cmocka_unit_test(test_set_typed_vars),
 		cmocka_unit_test(test_set_integers),
 		cmocka_unit_test(test_set_ranges),

@@ -521,6 +521,50 @@ LIBINTERPOSE_API int interpose_hist_read(const char *dev,
 					 struct interpose_hist *hists,
 					 size_t nr);
 
+/*
+ * A handle on the program attached to a device from an object (since
+ * 0.6): its pinned maps opened once and their BTF loaded once, for
+ * programs that read (or write) them often.  The handle sees the program
+ * that was attached when it was opened: after interpose_replace() or a
+ * detach, open a new one.
+ *
+ * interpose_prog__open(): -ENOENT if @dev has no program attached from an
+ * object, -EPERM without CAP_SYS_ADMIN.
+ */
+struct interpose_prog;
+
+LIBINTERPOSE_API int interpose_prog__open(const char *dev,
+					  struct interpose_prog **progp);
+LIBINTERPOSE_API void interpose_prog__free(struct interpose_prog *prog);
+/*
+ * The descriptor of map @map_name (its pin name: "bss", "events", "hist",
+ * ...), owned by the handle: valid until interpose_prog__free(); dup() it
+ * to keep it.  -ENOENT if there is no such map.
+ */
+LIBINTERPOSE_API int interpose_prog__map_fd(const struct interpose_prog *prog,
+					    const char *map_name);
+/* As interpose_prog_var() and interpose_prog_var_fmt(), by the handle. */
+LIBINTERPOSE_API int interpose_prog__var(const struct interpose_prog *prog,
+					 const char *var, __u64 *val);
+LIBINTERPOSE_API int interpose_prog__var_fmt(const struct interpose_prog *prog,
+					     const char *var, char *buf,
+					     size_t len);
+/*
+ * Write global variable @var of the running program: @size bytes at
+ * @value, exactly its size (-EINVAL otherwise).  Only the variable's
+ * bytes are written, in place (the program keeps updating the others):
+ * .bss and .data only; -EPERM for a .rodata variable (set it before load
+ * with interpose_attach_opts.vars), -EOPNOTSUPP for a map that cannot be
+ * mapped.  A write of up to 8 aligned bytes is seen whole by the program.
+ */
+LIBINTERPOSE_API int interpose_prog__set_var(const struct interpose_prog *prog,
+					     const char *var,
+					     const void *value, size_t size);
+/* As interpose_hist_read(), by the handle. */
+LIBINTERPOSE_API int interpose_prog__hist_read(const struct interpose_prog *prog,
+					       struct interpose_hist *hists,
+					       size_t nr);
+
 #ifdef __cplusplus
 }
 #endif
