@@ -112,7 +112,6 @@ int interpose_events__new(const char *dev, interpose_event_fn fn,
 			  const struct interpose_events_opts *opts,
 			  struct interpose_events **evp)
 {
-	struct interpose_events *ev;
 	struct bpf_map_info info;
 	int fd, err;
 
@@ -134,18 +133,31 @@ int interpose_events__new(const char *dev, interpose_event_fn fn,
 			      BPF_MAP_TYPE_RINGBUF, 0, &info);
 	if (fd < 0)
 		return fd;
+	err = ip_events_new_fd(dev, fd, &info, fn, OPTS_GET(opts, ctx, NULL),
+			       evp);
+	close(fd);	/* the ring buffer holds the map */
+	return err;
+}
+
+int ip_events_new_fd(const char *dev, int fd, const struct bpf_map_info *info,
+		     interpose_event_fn fn, void *ctx,
+		     struct interpose_events **evp)
+{
+	struct interpose_events *ev;
+	int err;
+
+	if (info->type != BPF_MAP_TYPE_RINGBUF)
+		return ip_err(EINVAL, "events %s: map %s is not a ring buffer (type %u)",
+			      dev, INTERPOSE_EVENTS_MAP, info->type);
 	ev = calloc(1, sizeof(*ev));
-	if (!ev) {
-		close(fd);
+	if (!ev)
 		return ip_err(ENOMEM, "events %s: out of memory", dev);
-	}
-	strcpy(ev->dev, dev);
-	ev->map_id = info.id;
+	snprintf(ev->dev, sizeof(ev->dev), "%s", dev);
+	ev->map_id = info->id;
 	ev->fn = fn;
-	ev->ctx = OPTS_GET(opts, ctx, NULL);
+	ev->ctx = ctx;
 	ev->rb = ring_buffer__new(fd, ip_events_sample, ev, NULL);
 	err = ev->rb ? 0 : errno;
-	close(fd);	/* the ring buffer holds the map */
 	if (err) {
 		free(ev);
 		return ip_err(err, "events %s: cannot map the ring buffer: %s",

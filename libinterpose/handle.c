@@ -303,6 +303,32 @@ int interpose_prog__set_var(const struct interpose_prog *p, const char *var,
 	return 0;
 }
 
+int interpose_prog__events(const struct interpose_prog *p,
+			   interpose_event_fn fn,
+			   const struct interpose_events_opts *opts,
+			   struct interpose_events **evp)
+{
+	struct ip_handle_map *m;
+	int err;
+
+	ip_errmsg_clear();
+	if (!p || !fn || !evp)
+		return ip_err(EINVAL, "prog: no handle, callback or result pointer given");
+	*evp = NULL;
+	err = OPTS_CHECK(opts, interpose_events_opts);
+	if (err)
+		return ip_err(-err, "events %s: bad options (size %zu)", p->label,
+			      opts ? opts->sz : 0);
+	if (OPTS_GET(opts, flags, 0))
+		return ip_err(EINVAL, "events %s: flags must be 0", p->label);
+	m = ip_handle_map(p, INTERPOSE_EVENTS_MAP);
+	if (!m)
+		return ip_err(ENOENT, "events %s: its program has no map %s",
+			      p->label, INTERPOSE_EVENTS_MAP);
+	return ip_events_new_fd(p->label, m->fd, &m->info, fn,
+				OPTS_GET(opts, ctx, NULL), evp);
+}
+
 int interpose_prog__hist_read(const struct interpose_prog *p,
 			      struct interpose_hist *hists, size_t nr)
 {

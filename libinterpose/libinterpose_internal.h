@@ -336,6 +336,12 @@ int ip_hist_check(const char *dev, const struct bpf_map_info *info);
 /* Read the "hist" map at @fd (see interpose_hist_read()). */
 int ip_hist_read_fd(const char *dev, int fd, const struct bpf_map_info *info,
 		    struct interpose_hist *hists, size_t nr);
+/* An events object over the ring buffer at @fd (not kept: it is mapped). */
+#ifdef __LIBBPF_LIBBPF_H
+int ip_events_new_fd(const char *dev, int fd, const struct bpf_map_info *info,
+		     interpose_event_fn fn, void *ctx,
+		     struct interpose_events **evp);
+#endif
 /* interpose_prog_var() for the library's own use: the message is kept */
 int ip_prog_var(const char *dev, const char *var, __u64 *val);
 int ip_prog_map_fd_what(const char *what, const char *dev,

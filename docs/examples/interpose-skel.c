@@ -14,6 +14,10 @@
  *
  *	traced 3
  *	set to 100, then traced 101
+ *	events 4
+ *
+ * (the records of the 4 bios in its ring buffer, read through the
+ * handle too).
  *
  * The program stays attached when this exits (libinterpose pins it):
  * "interposectl detach DEV" takes it off.  The skeleton is the one make
@@ -53,6 +57,17 @@ static int read_blocks(const char *dev, int n)
 	return err;
 }
 
+static unsigned long long nr_events;
+
+static int count_event(void *ctx, const struct interpose_event *e, size_t size)
+{
+	(void)ctx;
+	(void)e;
+	(void)size;
+	nr_events++;
+	return 0;
+}
+
 /* The object's bytes, a typed variable, the count from the pins. */
 static int attach_buf(const char *dev, int n)
 {
@@ -61,6 +76,7 @@ static int attach_buf(const char *dev, int n)
 	size_t sz;
 	const void *buf = trace_bpf__elf_bytes(&sz);
 	struct interpose_prog *prog = NULL;
+	struct interpose_events *ev = NULL;
 	__u64 traced;
 	int err;
 
@@ -94,6 +110,13 @@ static int attach_buf(const char *dev, int n)
 	if (err)
 		goto fail;
 	printf("set to 100, then traced %llu\n", (unsigned long long)traced);
+	err = interpose_prog__events(prog, count_event, NULL, &ev);
+	if (!err)
+		err = interpose_events__consume(ev);
+	interpose_events__free(ev);
+	if (err < 0)
+		goto fail;
+	printf("events %llu\n", (unsigned long long)nr_events);
 	interpose_prog__free(prog);
 	return 0;
 fail:

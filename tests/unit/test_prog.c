@@ -732,6 +732,7 @@ static void test_prog_handle_errors(void **state)
 	assert_int_equal(interpose_prog__set_var(NULL, "x", &val, sizeof(val)),
 			 -EINVAL);
 	assert_int_equal(interpose_prog__hist_read(NULL, NULL, 0), -EINVAL);
+	assert_int_equal(interpose_prog__events(NULL, NULL, NULL, NULL), -EINVAL);
 }
 
 int run_prog_tests(unsigned int *total)

@@ -79,7 +79,8 @@ if [ -x "$SKEL" ]; then
 	expect_eq "the kernel's count" 3 "$(counter ipa seen)"
 	"$ICTL" detach /dev/ipa || fail "detach the skeleton's program"
 	expect_eq "interpose-skel --buf: prog_buf, vars, a handle" "traced 5
-set to 100, then traced 101" "$("$SKEL" --buf /dev/ipa 5 2>&1)"
+set to 100, then traced 101
+events 6" "$("$SKEL" --buf /dev/ipa 5 2>&1)"
 	expect_eq "its program" trace "$(show_field ipa .ops)"
 	"$ICTL" detach /dev/ipa || fail "detach the buffer's program"
 	out=$(LD_LIBRARY_PATH=$LIB "$T/shared/interpose-list" 2>&1)

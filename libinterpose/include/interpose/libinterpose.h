@@ -560,6 +560,11 @@ LIBINTERPOSE_API int interpose_prog__var_fmt(const struct interpose_prog *prog,
 LIBINTERPOSE_API int interpose_prog__set_var(const struct interpose_prog *prog,
 					     const char *var,
 					     const void *value, size_t size);
+/* As interpose_events__new(), by the handle. */
+LIBINTERPOSE_API int
+interpose_prog__events(const struct interpose_prog *prog, interpose_event_fn fn,
+		       const struct interpose_events_opts *opts,
+		       struct interpose_events **evp);
 /* As interpose_hist_read(), by the handle. */
 LIBINTERPOSE_API int interpose_prog__hist_read(const struct interpose_prog *prog,
 					       struct interpose_hist *hists,
