@@ -194,10 +194,20 @@ static int ip_handle_value(const struct interpose_prog *p,
 	return 0;
 }
 
+/* Where @var is and a copy of its map's value (to be freed) in *@valp. */
+static int ip_handle_var_value(const struct interpose_prog *p, const char *var,
+			       struct ip_var *v, void **valp)
+{
+	struct ip_handle_map *m;
+	int err;
+
+	err = ip_handle_var(p, var, &m, v);
+	return err ?: ip_handle_value(p, m, valp);
+}
+
 int interpose_prog__var(const struct interpose_prog *p, const char *var,
 			__u64 *valp)
 {
-	struct ip_handle_map *m;
 	char type[128];
 	struct ip_var v;
 	void *val;
@@ -206,9 +216,7 @@ int interpose_prog__var(const struct interpose_prog *p, const char *var,
 	ip_errmsg_clear();
 	if (!p || !valp)
 		return ip_err(EINVAL, "prog: no handle or result pointer given");
-	err = ip_handle_var(p, var, &m, &v);
-	if (!err)
-		err = ip_handle_value(p, m, &val);
+	err = ip_handle_var_value(p, var, &v, &val);
 	if (err)
 		return err;
 	err = ip_var_int(&v, (char *)val + v.offset, valp);
@@ -224,7 +232,6 @@ int interpose_prog__var(const struct interpose_prog *p, const char *var,
 int interpose_prog__var_fmt(const struct interpose_prog *p, const char *var,
 			    char *buf, size_t len)
 {
-	struct ip_handle_map *m;
 	struct ip_var v;
 	void *val;
 	int err;
@@ -232,9 +239,7 @@ int interpose_prog__var_fmt(const struct interpose_prog *p, const char *var,
 	ip_errmsg_clear();
 	if (!p || !buf)
 		return ip_err(EINVAL, "prog: no handle or buffer given");
-	err = ip_handle_var(p, var, &m, &v);
-	if (!err)
-		err = ip_handle_value(p, m, &val);
+	err = ip_handle_var_value(p, var, &v, &val);
 	if (err)
 		return err;
 	err = ip_var_format(&v, (char *)val + v.offset, buf, len);
