@@ -397,7 +397,10 @@ static int ip_prog_prepare(const char *what, const struct ip_prog_src *s,
 		err = ip_prog_open(what, s->path, p);
 	if (err)
 		return err;
-	err = ip_prog_set_vars(what, p, s->set_vars, s->nr_set_vars);
+	if (s->nr_set_vars || s->nr_vars)
+		err = ip_prog_not_loaded(what, p, "variables can be set");
+	if (!err)
+		err = ip_prog_set_vars(what, p, s->set_vars, s->nr_set_vars);
 	if (!err)
 		err = ip_prog_set_typed_vars(what, p, s->vars, s->nr_vars);
 	if (!err && rename)

@@ -255,6 +255,9 @@ int ip_prog_use_obj(const char *what, struct bpf_object *obj,
 		    struct ip_prog *p);
 /* The shared library, which bundles a libbpf of its own. */
 extern const bool ip_libbpf_private;
+/* Settings apply to an object not loaded yet: else -EINVAL, @setting. */
+int ip_prog_not_loaded(const char *what, struct ip_prog *p,
+		       const char *setting);
 /* Set global variables to typed values of their exact size. */
 int ip_prog_set_typed_vars(const char *what, struct ip_prog *p,
 			   const struct interpose_var *vars, size_t n);

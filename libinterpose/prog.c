@@ -653,9 +653,8 @@ int ip_prog_use_obj(const char *what, struct bpf_object *obj,
 	return ip_prog_inspect(what, p);
 }
 
-/* Settings apply to an object that is not loaded yet. */
-static int ip_prog_not_loaded(const char *what, struct ip_prog *p,
-			      const char *setting)
+int ip_prog_not_loaded(const char *what, struct ip_prog *p,
+		       const char *setting)
 {
 	if (!p->loaded)
 		return 0;
@@ -697,9 +696,6 @@ int ip_prog_set_vars(const char *what, struct ip_prog *p,
 	size_t i;
 	int err;
 
-	err = n ? ip_prog_not_loaded(what, p, "variables can be set") : 0;
-	if (err)
-		return err;
 	for (i = 0; i < n; i++) {
 		if (!vars[i])
 			return ip_err(EINVAL, "%s: set_vars[%zu] is NULL", what, i);
@@ -733,11 +729,7 @@ int ip_prog_set_typed_vars(const char *what, struct ip_prog *p,
 	struct ip_var v;
 	char *data;
 	size_t i;
-	int err;
 
-	err = n ? ip_prog_not_loaded(what, p, "variables can be set") : 0;
-	if (err)
-		return err;
 	for (i = 0; i < n; i++) {
 		if (!vars[i].name || !vars[i].value)
 			return ip_err(EINVAL, "%s: vars[%zu] has no %s", what, i,

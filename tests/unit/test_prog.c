@@ -190,7 +190,7 @@ static void test_set_typed_vars(void **state)
 	expect_msg(WHAT ": vars[0] has no value");
 	/* an object the caller loaded takes no settings */
 	p.loaded = true;
-	assert_int_equal(ip_prog_set_typed_vars(WHAT, &p, ok, 1), -EINVAL);
+	assert_int_equal(ip_prog_not_loaded(WHAT, &p, "variables can be set"), -EINVAL);
 	assert_non_null(strstr(interpose_errmsg(),
 			       "is loaded already: variables can be set only before it is loaded"));
 	assert_int_equal(ip_prog_set_name(WHAT, &p, "other"), -EINVAL);
