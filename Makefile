@@ -40,7 +40,7 @@ SUBMAKE_VARS := BUILD=$(BUILD) LIBBPF_INC=$(LIBBPF_INC) LIBBPF_A=$(LIBBPF_A) \
 KENV := REPO=$(REPO) BUILD=$(BUILD)
 
 DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
-	libssl-dev dwarves ccache qemu-system-x86 clang-19 llvm-19 lld-19 fio \
+	libssl-dev dwarves ccache clang-19 llvm-19 lld-19 fio \
 	libcap-dev libjson-c-dev libcmocka-dev pkg-config jq gdisk dmsetup \
 	util-linux mount procps xz-utils cpio python3 zlib1g-dev libzstd-dev \
 	kmod rsync e2fsprogs patch gnuplot-nox python3-docutils man-db \
@@ -84,6 +84,7 @@ deps:
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get install -y --no-install-recommends $$missing || \
 		{ apt-get update && apt-get install -y --no-install-recommends $$missing; }
+	@kernel/deps-qemu
 
 # --- kernel ---------------------------------------------------------------
 prepare:

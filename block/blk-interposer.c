@@ -40,10 +40,7 @@
 #include <linux/timekeeping.h>
 #include <linux/workqueue.h>
 
-#include <trace/events/block.h>
-
 #include "blk.h"
-#include "blk-cgroup.h"
 #include "blk-throttle.h"
 #include "blk-interposer.h"
 
@@ -240,6 +237,20 @@ blk_interposer_dest_bdev(struct blk_interposer *ip, unsigned int dest)
 }
 
 /*
+ * Enter @q if that needs no waiting, annotated for lockdep as
+ * bio_queue_enter() does: the submitter could have had to wait for the
+ * queue's freeze on another path.
+ */
+static bool blk_interposer_try_enter(struct request_queue *q)
+{
+	if (!blk_try_enter_queue(q, false))
+		return false;
+	rwsem_acquire_read(&q->io_lockdep_map, 0, 0, _RET_IP_);
+	rwsem_release(&q->io_lockdep_map, _RET_IP_);
+	return true;
+}
+
+/*
  * Count @bio as in transit to a target until it enters the target's queue
  * or ends (see blk_interposer_submit_bio() and blk_interposer_bio_end()):
  * a detach waits for it before the target may be released.
@@ -259,7 +270,7 @@ static void blk_interposer_transit_begin(struct bio *bio)
  * interposer a second time.
  *
  * With @direct, a bio that needs none of submit_bio_noacct()'s checks is
- * accounted as submit_bio_noacct_nocheck() does and handed back to the
+ * accounted (bio_start_submit()) and handed back to the
  * caller for the destination's queue, which skips a trip through
  * current->bio_list.  That queue is entered here, while the original's is
  * still held and the interposer with it, so that the destination cannot
@@ -288,20 +299,18 @@ blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
 	bio_set_dev(bio, bdev);
 	bio->bi_interposed = ip->orig->bd_dev;
 	if (direct && test_bit(dest, &ip->direct) &&
-	    blk_interposer_can_direct(bio, bdev) &&
-	    blk_try_enter_queue(bdev_get_queue(bdev), false)) {
-		if (blk_throtl_bio(bio)) {
-			/* the target's throttling owns it now */
-			blk_queue_exit(bdev_get_queue(bdev));
-			return BLK_INTERPOSER_TAKEN;
+	    blk_interposer_can_direct(bio, bdev)) {
+		struct request_queue *q = bdev_get_queue(bdev);
+
+		if (blk_interposer_try_enter(q)) {
+			if (blk_throtl_bio(bio)) {
+				/* the target's throttling owns it now */
+				blk_queue_exit(q);
+				return BLK_INTERPOSER_TAKEN;
+			}
+			bio_start_submit(bio);
+			return BLK_INTERPOSER_DIRECT;
 		}
-		blk_cgroup_bio_start(bio);
-		blkcg_bio_issue_init(bio);
-		if (!bio_flagged(bio, BIO_TRACE_COMPLETION)) {
-			trace_block_bio_queue(bio);
-			bio_set_flag(bio, BIO_TRACE_COMPLETION);
-		}
-		return BLK_INTERPOSER_DIRECT;
 	}
 	if (dest != BLK_INTERPOSER_ORIG)
 		blk_interposer_transit_begin(bio);
