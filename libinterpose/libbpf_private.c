@@ -12,7 +12,7 @@
 #include "libinterpose_internal.h"
 
 /* see ip_prog_use_obj(): the application's objects are not this libbpf's */
-const bool ip_libbpf_private = true;
+bool ip_libbpf_private = true;
 
 __attribute__((constructor)) static void ip_libbpf_private_init(void)
 {

@@ -253,8 +253,11 @@ int ip_prog_open_mem(const char *what, const void *buf, size_t sz,
  */
 int ip_prog_use_obj(const char *what, struct bpf_object *obj,
 		    struct ip_prog *p);
-/* The shared library, which bundles a libbpf of its own. */
-extern const bool ip_libbpf_private;
+/*
+ * The shared library, which bundles a libbpf of its own (set there; the
+ * unit tests, on the static library, turn it on to see the refusal).
+ */
+extern bool ip_libbpf_private;
 /* Settings apply to an object not loaded yet: else -EINVAL, @setting. */
 int ip_prog_not_loaded(const char *what, struct ip_prog *p,
 		       const char *setting);

@@ -632,7 +632,7 @@ static bool ip_obj_loaded(struct bpf_object *obj)
 }
 
 /* true in the shared library, whose libbpf is its own (libbpf_private.c) */
-__attribute__((weak)) const bool ip_libbpf_private;
+__attribute__((weak)) bool ip_libbpf_private;
 
 int ip_prog_use_obj(const char *what, struct bpf_object *obj,
 		    struct ip_prog *p)

@@ -15,9 +15,12 @@
  *	traced 3
  *	set to 100, then traced 101
  *	events 4
+ *	refused: prog DEV: variable min_us is read-only (rodata): ...
+ *	refused: prog DEV: variable traced has 8 bytes, the value given 4
  *
  * (the records of the 4 bios in its ring buffer, read through the
- * handle too).
+ * handle too; then two writes the handle refuses: a .rodata variable, a
+ * value of the wrong size).
  *
  * The program stays attached when this exits (libinterpose pins it):
  * "interposectl detach DEV" takes it off.  The skeleton is the one make
@@ -117,6 +120,12 @@ static int attach_buf(const char *dev, int n)
 	if (err < 0)
 		goto fail;
 	printf("events %llu\n", (unsigned long long)nr_events);
+	/* what a handle does not write: .rodata, a value of another size */
+	if (interpose_prog__set_var(prog, "min_us", &traced,
+				    sizeof(traced)) == -EPERM)
+		printf("refused: %s\n", interpose_errmsg());
+	if (interpose_prog__set_var(prog, "traced", &n, sizeof(n)) == -EINVAL)
+		printf("refused: %s\n", interpose_errmsg());
 	interpose_prog__free(prog);
 	return 0;
 fail:

@@ -158,6 +158,23 @@ static void test_open_mem_and_obj(void **state)
 	bpf_object__close(bo);
 }
 
+/* The shared library refuses the application's bpf_object. */
+static void test_prog_obj_shared(void **state)
+{
+	struct bpf_object *bo;
+	struct ip_prog p;
+
+	(void)state;
+	bo = bpf_object__open_file(obj(NULL), NULL);
+	assert_non_null(bo);
+	ip_libbpf_private = true;
+	ip_errmsg_clear();
+	assert_int_equal(ip_prog_use_obj(WHAT, bo, &p), -EOPNOTSUPP);
+	ip_libbpf_private = false;
+	expect_msg(WHAT ": the shared libinterpose has a libbpf of its own and cannot take the application's bpf_object: link the static library (pkg-config --static) or pass the object's bytes (prog_buf, a skeleton's NAME__elf_bytes())");
+	bpf_object__close(bo);
+}
+
 static void test_set_typed_vars(void **state)
 {
 	__u32 mode = 42;
@@ -742,6 +759,7 @@ int run_prog_tests(unsigned int *total)
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_open_mem_and_obj),
 		cmocka_unit_test(test_prog_handle_errors),
+		cmocka_unit_test(test_prog_obj_shared),
 		cmocka_unit_test(test_set_typed_vars),
 		cmocka_unit_test(test_set_integers),
 		cmocka_unit_test(test_set_ranges),

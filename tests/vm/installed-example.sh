@@ -80,7 +80,9 @@ if [ -x "$SKEL" ]; then
 	"$ICTL" detach /dev/ipa || fail "detach the skeleton's program"
 	expect_eq "interpose-skel --buf: prog_buf, vars, a handle" "traced 5
 set to 100, then traced 101
-events 6" "$("$SKEL" --buf /dev/ipa 5 2>&1)"
+events 6
+refused: prog /dev/ipa: variable min_us is read-only (rodata): set it before load (interpose_attach_opts.vars)
+refused: prog /dev/ipa: variable traced has 8 bytes, the value given 4" "$("$SKEL" --buf /dev/ipa 5 2>&1)"
 	expect_eq "its program" trace "$(show_field ipa .ops)"
 	"$ICTL" detach /dev/ipa || fail "detach the buffer's program"
 	out=$(LD_LIBRARY_PATH=$LIB "$T/shared/interpose-list" 2>&1)
