@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: attach/detach cycles (200, CYCLES=) to dm-linear over the original while fio --verify runs at QD32; each one turns the interposer's static key on and off under that I/O
+# desc: attach/detach cycles (60, CYCLES=; make stress runs 10000) to dm-linear over the original while fio --verify runs at QD32; each one turns the interposer's static key on and off under that I/O
 . "$REPO/tests/lib.sh"
 # Every attach and detach must turn the static key on and off: nothing
 # else may be interposed.  The key is a jump label patched in and out of
@@ -12,7 +12,7 @@
 grep -qw arch_jump_label_transform_queue /proc/kallsyms ||
 	fail "no jump labels in this kernel (CONFIG_JUMP_LABEL off): the key would be a plain branch and its patching untested"
 log "jump labels: the key is patched in and out of the submit path"
-cycles=${CYCLES:-200}
+cycles=${CYCLES:-60}
 nullb_create ipa 128 2
 sz=$(blockdev --getsz /dev/ipa)
 dm_create iplin "0 $sz linear /dev/ipa 0"

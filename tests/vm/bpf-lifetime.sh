@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: program replace (link update, 20 cycles, REPLACE_CYCLES=) and unregister while attached under fio --verify; counters match fio's I/O
+# desc: program replace (link update, 10 cycles, REPLACE_CYCLES=) and unregister while attached under fio --verify; counters match fio's I/O
 . "$REPO/tests/lib.sh"
 OBJ=$BPFOBJ/verdict.bpf.o
 nullb_create ipa 128 2
@@ -19,7 +19,7 @@ expect_eq "end_bio callbacks" "$n" "$(prog_var /dev/ipa completed)"
 log "replace cycles under load: pass <-> redirect to dm-linear over the original"
 fio_verify_start /dev/ipa --runtime="${FIO_RUNTIME:-3600}"
 "$CTL" attach /dev/ipa --prog "$OBJ" --to /dev/mapper/iplin --set mode=0 || fail attach
-for i in $(seq "${REPLACE_CYCLES:-20}"); do
+for i in $(seq "${REPLACE_CYCLES:-10}"); do
 	"$CTL" replace /dev/ipa --prog "$OBJ" --set mode=1 --set write_target=0 || fail "replace $i"
 	"$CTL" replace /dev/ipa --prog "$OBJ" --set mode=0 || fail "replace back $i"
 done

@@ -1,7 +1,7 @@
 #!/bin/bash
-# desc: program replace cycles (50, REPLACE_CYCLES=) passthrough -> redirect -> linear under fio --verify QD32: each replace takes effect, no verify error, counters add up
+# desc: program replace cycles (20, REPLACE_CYCLES=; make stress runs 1000) passthrough -> redirect -> linear under fio --verify QD32: each replace takes effect, no verify error, counters add up
 . "$REPO/tests/lib.sh"
-cycles=${REPLACE_CYCLES:-50}
+cycles=${REPLACE_CYCLES:-20}
 nullb_create ipa 128 2
 sz=$(blockdev --getsz /dev/ipa)
 # the targets see the original's data: every program keeps fio's data intact

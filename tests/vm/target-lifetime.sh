@@ -3,7 +3,7 @@
 . "$REPO/tests/lib.sh"
 nullb_create ipa 64 2
 load_start /dev/ipa
-rounds=${LIFETIME_ROUNDS:-25}
+rounds=${LIFETIME_ROUNDS:-12}
 for i in $(seq "$rounds"); do
 	# blk-mq (null_blk) and bio-based (dm-linear) targets in turn: the
 	# direct path and submit_bio_noacct()
