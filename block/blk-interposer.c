@@ -390,13 +390,20 @@ static DEFINE_PER_CPU(struct bio_list * [4], blk_interposer_completing);
  * bi_end_io would otherwise recurse through bio_chain_endio(); calling
  * the saved callback here is such a restore, so the interposer keeps the
  * walk iterative itself: a chain of any length completing last-first
- * takes one frame per context, not one per bio.
+ * takes one frame per context, not one per bio.  Only bio_chain_endio()
+ * ends the next bio of an unbounded series; any other callback is called
+ * directly, as a stacking driver calls its submitter's.
  */
 static void blk_interposer_endio(struct bio *bio)
 {
+	struct blk_interposer_io *io = bio->bi_private;
 	struct bio_list list = BIO_EMPTY_LIST;
 	struct bio_list **running;
 
+	if (likely(io->end_io != bio_chain_endio)) {
+		__blk_interposer_endio(bio);
+		return;
+	}
 	preempt_disable();
 	running = this_cpu_ptr(&blk_interposer_completing[interrupt_context_level()]);
 	if (*running) {
