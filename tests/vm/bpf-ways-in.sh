@@ -36,7 +36,7 @@ fresh() {
 byop_data() {
 	local o=$1
 	same "/dev/$o" "$TMP/${o}0" $MB || fail "reads of $o do not come from ${o}0"
-	head -c $((2 << 20)) /dev/urandom >"$TMP/$o.w"
+	pattern $((2 << 20)) >"$TMP/$o.w"
 	dd if="$TMP/$o.w" of="/dev/$o" bs=1M oflag=direct conv=fsync status=none ||
 		fail "write through $o"
 	same "/dev/${o}1" "$TMP/$o.w" 2 || fail "writes through $o did not land on ${o}1"

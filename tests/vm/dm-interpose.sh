@@ -128,8 +128,8 @@ dm=$(dm_of /dev/ipa)
 expect_fail EBUSY "$CTL" attach /dev/ipa --dm-table "0 $S linear /dev/ipa 0"
 expect_eq "kernel: second reservation for ipa" EBUSY "$("$DMLOAD" ipx "$(cat /sys/block/ipa/dev)" "0 $S linear /dev/ipa 0")"
 dmsetup remove ipx
-expect_eq "direct read of the dm device (EOPNOTSUPP)" ENOTSUP "$(pread_errno /dev/$dm 0)"
-expect_eq "direct write of the dm device (EOPNOTSUPP)" ENOTSUP "$(pwrite_errno /dev/$dm 4096)"
+expect_eq "direct read of the dm device (EOPNOTSUPP)" EOPNOTSUPP "$(pread_errno /dev/$dm 0)"
+expect_eq "direct write of the dm device (EOPNOTSUPP)" EOPNOTSUPP "$(pwrite_errno /dev/$dm 4096)"
 expect_eq "refused count" 2 "$(show_field /dev/$dm .counters.failed)"
 expect_fail EBUSY "$CTL" detach /dev/$dm
 expect_fail EBUSY "$CTL" attach /dev/ipc --to /dev/$dm

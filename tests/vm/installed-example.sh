@@ -30,7 +30,7 @@ done
 
 # a plain redirect with the installed CLI, 8 direct 4 KiB writes through it
 "$ICTL" attach /dev/ipa --to ipb || fail "installed interposectl: attach"
-head -c 32768 /dev/urandom >"$TMP/data"
+pattern 32768 >"$TMP/data"
 dd if="$TMP/data" of=/dev/ipa bs=4k oflag=direct status=none || fail "write ipa"
 dev_read /dev/ipb 0 32768 "$TMP/ipb"
 cmp "$TMP/data" "$TMP/ipb" || fail "the writes did not land on the target"

@@ -48,6 +48,6 @@ expect_eq "nothing reached the target" "$w0" "$(dev_stat /dev/ipc)"
 # the same write without RWF_NOWAIT goes through
 expect_eq "plain direct write" OK "$(dio_errno w /dev/ipa 8192 4096 110)"
 expect_eq "it reached the target" OK "$(dio_errno r /dev/mapper/ipfl 8192 4096 | cut -d' ' -f1)"
-expect_eq "with its data" "$(head -c 4096 /dev/zero | tr '\0' n | sha1sum | cut -d' ' -f1)" \
-	"$(dio_errno r /dev/ipa 8192 4096 | cut -d' ' -f2)"
+expect_range /dev/ipa 8192 4096 <(head -c 4096 /dev/zero | tr '\0' n) 0
+log "with its data"
 "$CTL" detach /dev/ipa || fail detach

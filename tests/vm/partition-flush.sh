@@ -14,7 +14,7 @@ defer rm -rf "/sys/fs/bpf/interpose/$(basename "$p1")"
 log "linear program on a partition: direct writes with fsync"
 "$CTL" attach "$p1" --prog "$BUILD/bpf/linear.bpf.o" --set offset=8 --to /dev/ipt ||
 	fail "attach linear"
-head -c 1M /dev/urandom >"$TMP/data"
+pattern 1M >"$TMP/data"
 dd if="$TMP/data" of="$p1" bs=64k oflag=direct conv=fsync status=none ||
 	fail "dd with fsync through the remapping program failed"
 expect_eq "invalid verdicts" 0 "$(counter "$p1" invalid)"

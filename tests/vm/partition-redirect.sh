@@ -13,7 +13,7 @@ part_test() {
 	# a partition's bios reach the target at partition-relative sectors:
 	# the target's first MB is what was written at p1's first MB
 	"$CTL" attach "$p1" --to /dev/ipb || fail "attach $p1"
-	head -c 1048576 /dev/urandom >"$TMP/c"
+	pattern 1048576 >"$TMP/c"
 	dd if="$TMP/c" of="$p1" bs=1M oflag=direct status=none || fail "write $p1"
 	"$CTL" detach "$p1" || fail "detach $p1"
 	same /dev/ipb "$TMP/c" 1 || fail "partition sector 0 did not map to target sector 0"

@@ -5,7 +5,7 @@ OBJ=$PROGOBJ/dust.bpf.o
 [ -f "$OBJ" ] || fail "$OBJ not built (make bpf)"
 nullb_create ipa 64 2
 fill /dev/ipa "$TMP/A" 16
-head -c $((1 << 20)) /dev/urandom >"$TMP/D"
+pattern $((1 << 20)) >"$TMP/D"
 M=$(map_path /dev/ipa badblocks)
 # add BLOCK [WRITE_FAILURES], del BLOCK
 add() {

@@ -7,7 +7,7 @@ nullb_create ipa 64 2
 nullb_create ipb 64 2
 fill /dev/ipa "$TMP/A" 16
 fill /dev/ipb "$TMP/B" 16
-head -c $((4 << 20)) /dev/urandom >"$TMP/D"
+pattern $((4 << 20)) >"$TMP/D"
 
 log "default offset 0: the original reads as target 0"
 "$CTL" attach /dev/ipa --prog "$OBJ" --to /dev/ipb || fail "attach"

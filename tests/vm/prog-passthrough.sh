@@ -4,7 +4,7 @@
 require_cmd dmsetup blockdev
 OBJ=$PROGOBJ/passthrough.bpf.o
 [ -f "$OBJ" ] || fail "$OBJ not built (make bpf)"
-head -c $((4 << 20)) /dev/urandom >"$TMP/D"
+pattern $((4 << 20)) >"$TMP/D"
 
 nullb_create ipa 64 2
 nullb_create ipb 64 2

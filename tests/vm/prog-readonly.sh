@@ -9,7 +9,7 @@ nullb_create_cached ipa 64
 # sector included) shows in the comparisons below
 expect_eq "device size" $((64 << 20)) "$(blockdev --getsize64 /dev/ipa)"
 fill /dev/ipa "$TMP/A" 64
-head -c $((1 << 20)) /dev/urandom >"$TMP/D"
+pattern $((1 << 20)) >"$TMP/D"
 
 "$CTL" attach /dev/ipa --prog "$OBJ" || fail "attach"
 expect_eq "ops" readonly "$(show_field /dev/ipa .ops)"

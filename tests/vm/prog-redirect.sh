@@ -9,7 +9,7 @@ nullb_create ipc 64 2
 fill /dev/ipa "$TMP/A" 16
 fill /dev/ipb "$TMP/B" 16
 fill /dev/ipc "$TMP/C" 16
-head -c $((16 << 20)) /dev/urandom >"$TMP/D"
+pattern $((16 << 20)) >"$TMP/D"
 
 attach() { "$CTL" attach /dev/ipa --prog "$OBJ" --to /dev/ipb --to /dev/ipc "$@" || fail "attach $*"; }
 detach() { "$CTL" detach /dev/ipa || fail detach; }

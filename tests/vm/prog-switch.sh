@@ -9,7 +9,7 @@ nullb_create ipc 64 2
 fill /dev/ipa "$TMP/A" 16
 fill /dev/ipb "$TMP/B" 16
 fill /dev/ipc "$TMP/C" 16
-head -c $((16 << 20)) /dev/urandom >"$TMP/D"
+pattern $((16 << 20)) >"$TMP/D"
 M=$(map_path /dev/ipa regions)
 # set_region R T: region R -> target T
 set_region() {

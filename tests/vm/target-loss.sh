@@ -59,7 +59,7 @@ mkfs.ext4 -q -F /dev/ipf || fail mkfs
 mkdir -p "$TMP/mnt"
 mount /dev/ipe "$TMP/mnt" || fail mount
 defer umount_if "$TMP/mnt"
-head -c 1M /dev/urandom >"$TMP/last"
+pattern 1M >"$TMP/last"
 cp "$TMP/last" "$TMP/mnt/last"                     # dirty in the page cache
 echo 0 >/sys/kernel/config/nullb/ipe/power        # del_gendisk: fs synced first
 umount -l "$TMP/mnt"
