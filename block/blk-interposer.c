@@ -1255,6 +1255,39 @@ void blk_interposer_unreserve(struct block_device *bdev)
 EXPORT_SYMBOL_GPL(blk_interposer_unreserve);
 
 /**
+ * blk_interposer_reserved_under - is a device interposed by a reserved one?
+ * @orig: a device number
+ *
+ * Tells a stacking driver whether the device @orig has a live interposer
+ * whose target is a device reserved for @orig: all I/O that enters @orig
+ * from its holder then goes through that device, so another driver may
+ * read @orig without claiming it (e.g. a snapshot of the data under a
+ * mounted filesystem, whose origin mapping is the reserved device).
+ *
+ * Context: process context, may sleep.
+ * Return: %true if it has.
+ */
+bool blk_interposer_reserved_under(dev_t orig)
+{
+	struct blk_interposer *ip, *res;
+	bool found = false;
+
+	mutex_lock(&blk_interposer_lock);
+	list_for_each_entry(ip, &blk_interposer_list, node) {
+		if (ip->reserved_for || ip->orig->bd_dev != orig ||
+		    ip->state != BLK_INTERPOSER_LIVE)
+			continue;
+		list_for_each_entry(res, &blk_interposer_list, node)
+			if (res->reserved_for == orig &&
+			    blk_interposer_has_target(ip, res->orig))
+				found = true;
+	}
+	mutex_unlock(&blk_interposer_lock);
+	return found;
+}
+EXPORT_SYMBOL_GPL(blk_interposer_reserved_under);
+
+/**
  * blk_interposer_bdev_gone - a device with or under interposers goes away
  * @bdev: a block device that is being deleted or lost its media
  *

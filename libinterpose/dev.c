@@ -280,3 +280,13 @@ bool ip_geom_overlap(const struct ip_geom *a, const struct ip_geom *b)
 	return a->start < b->start + b->nr_sectors &&
 	       b->start < a->start + a->nr_sectors;
 }
+
+int ip_open(const struct ip_dev *d, int flags)
+{
+	int fd;
+
+	if (!d->path[0])
+		return -ENOENT;
+	fd = open(d->path, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}

@@ -34,6 +34,10 @@
 #define DM_INTERPOSE_FLAG	(1 << 20)
 #endif
 
+#ifndef DM_INTERPOSE_READ_FLAG
+#define DM_INTERPOSE_READ_FLAG	(1 << 21)
+#endif
+
 #define IP_DM_BUF	16384
 
 /* "/dev/mapper/control", or under the dev root for the unit tests */
@@ -347,4 +351,141 @@ int ip_dm_ours(dev_t dev, const char *devname, char *name, size_t len,
 		*open_count = io->open_count;
 	free(io);
 	return 1;
+}
+
+/*
+ * The status (or with @table the table) of the first target of the mapped
+ * device @name, with @io as the buffer of @size bytes.
+ */
+static int ip_dm_target_status(struct dm_ioctl *io, size_t size,
+			       const char *name, bool table, char *buf,
+			       size_t len)
+{
+	struct dm_target_spec *spec;
+	int err;
+
+	memset(io, 0, size);
+	io->version[0] = DM_VERSION_MAJOR;
+	io->data_size = size;
+	io->data_start = sizeof(*io);
+	snprintf(io->name, sizeof(io->name), "%s", name);
+	io->flags = table ? DM_STATUS_TABLE_FLAG : 0;
+	err = ip_dm_ioctl(DM_TABLE_STATUS, io);
+	if (err)
+		return err;
+	if (io->flags & DM_BUFFER_FULL_FLAG)
+		return -ENOSPC;
+	if (!io->target_count) {
+		buf[0] = '\0';
+		return 0;
+	}
+	spec = (struct dm_target_spec *)((char *)io + io->data_start);
+	snprintf(buf, len, "%s", (char *)(spec + 1));
+	return 0;
+}
+
+int ip_dm_snap_find(const char *devname, struct ip_dm_snap *snap)
+{
+	struct dm_ioctl *io = ip_dm_new("", 4096);
+	int err;
+
+	memset(snap, 0, sizeof(*snap));
+	if (!io)
+		return -ENOMEM;
+	snprintf(io->uuid, sizeof(io->uuid), "%s%s", IP_DM_SNAP_UUID_PREFIX,
+		 devname);
+	err = ip_dm_ioctl(DM_DEV_STATUS, io);
+	if (err) {
+		free(io);
+		return err == -ENXIO ? 0 : err;
+	}
+	snprintf(snap->name, sizeof(snap->name), "%s", io->name);
+	snap->dev = (dev_t)io->dev;
+	snap->open_count = io->open_count;
+	ip_dm_target_status(io, 4096, snap->name, false, snap->status,
+			    sizeof(snap->status));
+	ip_dm_target_status(io, 4096, snap->name, true, snap->table,
+			    sizeof(snap->table));
+	free(io);
+	return 1;
+}
+
+int ip_dm_snap_create(const char *what, const struct ip_dev *orig,
+		      const char *devname, const struct ip_dev *cow,
+		      const char *name, __u32 chunk, __u64 sectors,
+		      dev_t *snapdev)
+{
+	struct dm_ioctl *io = ip_dm_new(name, 4096);
+	struct dm_target_spec *spec;
+	int err;
+
+	if (!io)
+		return ip_err(ENOMEM, "%s: out of memory", what);
+	snprintf(io->uuid, sizeof(io->uuid), "%s%s", IP_DM_SNAP_UUID_PREFIX,
+		 devname);
+	io->flags = DM_INTERPOSE_READ_FLAG;
+	io->dev = orig->dev;
+	err = ip_dm_ioctl(DM_DEV_CREATE, io);
+	if (err) {
+		err = ip_err(-err, "%s: cannot create dm device %s: %s", what,
+			     name, err == -EBUSY ?
+			     "a dm device of that name or a snapshot of it exists already" :
+			     strerror(-err));
+		goto out;
+	}
+	memset(io, 0, 4096);
+	io->version[0] = DM_VERSION_MAJOR;
+	io->data_size = 4096;
+	io->data_start = sizeof(*io);
+	snprintf(io->name, sizeof(io->name), "%s", name);
+	io->target_count = 1;
+	spec = (struct dm_target_spec *)((char *)io + io->data_start);
+	spec->sector_start = 0;
+	spec->length = sectors;
+	snprintf(spec->target_type, sizeof(spec->target_type), "snapshot");
+	snprintf((char *)(spec + 1), 4096 - sizeof(*io) - sizeof(*spec),
+		 "%u:%u %u:%u P %u", major(orig->dev), minor(orig->dev),
+		 major(cow->dev), minor(cow->dev), chunk);
+	spec->next = sizeof(*spec) + strlen((char *)(spec + 1)) + 1;
+	spec->next = (spec->next + 7) & ~7u;
+	err = ip_dm_ioctl(DM_TABLE_LOAD, io);
+	if (err) {
+		err = ip_err(-err, "%s: loading the snapshot table failed: %s (the kernel log says why)",
+			     what, strerror(-err));
+		goto out_remove;
+	}
+	memset(io, 0, sizeof(*io));
+	io->version[0] = DM_VERSION_MAJOR;
+	io->data_size = sizeof(*io);
+	io->data_start = sizeof(*io);
+	snprintf(io->name, sizeof(io->name), "%s", name);
+	err = ip_dm_ioctl(DM_DEV_SUSPEND, io);	/* resume */
+	if (err) {
+		err = ip_err(-err, "%s: cannot activate snapshot %s: %s (the kernel log says why)",
+			     what, name, strerror(-err));
+		goto out_remove;
+	}
+	*snapdev = (dev_t)io->dev;
+	goto out;
+
+out_remove:
+	ip_dm_remove(name);
+out:
+	free(io);
+	return err;
+}
+
+int ip_dm_suspend(const char *name, bool suspend)
+{
+	struct dm_ioctl *io = ip_dm_new(name, sizeof(*io));
+	int err;
+
+	if (!io)
+		return -ENOMEM;
+	/* no filesystem is on the mapped device: nothing to freeze there */
+	if (suspend)
+		io->flags = DM_SUSPEND_FLAG | DM_SKIP_LOCKFS_FLAG;
+	err = ip_dm_ioctl(DM_DEV_SUSPEND, io);
+	free(io);
+	return err;
 }

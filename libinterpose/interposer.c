@@ -289,16 +289,6 @@ static int ip_attach_resolve(const char *dev, struct ip_dev *orig,
 	return 0;
 }
 
-static int ip_open(const struct ip_dev *d, int flags)
-{
-	int fd;
-
-	if (!d->path[0])
-		return -ENOENT;
-	fd = open(d->path, flags | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
 /*
  * A program whose pins another attach left behind: @dev was detached
  * without interpose_detach() (the device went away, which detaches its
@@ -487,7 +477,7 @@ static int ip_attach_dm(const char *dev, const char *table, dev_t *dmdev,
 	return 0;
 }
 
-int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
+int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 {
 	struct blkinterpose_attach arg = { .size = sizeof(arg) };
 	int fds[IP_MAX_TARGETS], ofd = -1, err;
@@ -737,6 +727,35 @@ static int ip_detach_check_dm(const struct ip_dev *d, const char *label,
 	return 0;
 }
 
+/*
+ * The snapshot of @devname (interpose_snapshot()) goes before its origin
+ * mapping: -EBUSY while it is open, before anything is done.
+ */
+static int ip_detach_snapshot(const char *label, const char *devname)
+{
+	struct ip_dm_snap snap;
+	int err, i;
+
+	err = ip_dm_snap_find(devname, &snap);
+	if (err <= 0)
+		return err;
+	if (snap.open_count > 0)
+		return ip_err(EBUSY, "detach %s: its snapshot %s is open (%d opener%s): unmount or close it first",
+			      label, snap.name, snap.open_count,
+			      snap.open_count > 1 ? "s" : "");
+	for (i = 0; i < 50; i++) {
+		err = ip_dm_remove(snap.name);
+		if (err != -EBUSY)
+			break;
+		usleep(20000);
+	}
+	if (err && err != -ENXIO)
+		return ip_err(-err, "detach %s: cannot remove its snapshot %s: %s",
+			      label, snap.name, strerror(-err));
+	pr_info("detach %s: removed its snapshot %s\n", label, snap.name);
+	return 0;
+}
+
 /* Remove the dm device of a dm table after the detach. */
 static int ip_detach_dm(const char *label, const char *dm_name)
 {
@@ -775,7 +794,7 @@ static int ip_detach_gone(const char *dev)
 	return 0;
 }
 
-int interpose_detach(const char *dev, const struct interpose_detach_opts *opts)
+int ip_detach(const char *dev, const struct interpose_detach_opts *opts)
 {
 	struct blkinterpose_detach arg = { .size = sizeof(arg) };
 	char devname[IP_NAME_LEN], dm_name[IP_NAME_LEN];
@@ -817,6 +836,8 @@ int interpose_detach(const char *dev, const struct interpose_detach_opts *opts)
 	if (!err)
 		err = ip_detach_check_dm(&d, label, devname, dm_name,
 					 sizeof(dm_name));
+	if (!err && dm_name[0])
+		err = ip_detach_snapshot(label, devname);
 	if (err)
 		goto out;
 	pr_debug("detach %s (%u:%u)\n", label, major(d.dev), minor(d.dev));
@@ -945,4 +966,14 @@ out:
 	if (link_fd >= 0)
 		close(link_fd);
 	return err;
+}
+
+int interpose_attach(const char *dev, const struct interpose_attach_opts *opts)
+{
+	return ip_attach(dev, opts);
+}
+
+int interpose_detach(const char *dev, const struct interpose_detach_opts *opts)
+{
+	return ip_detach(dev, opts);
 }

@@ -46,6 +46,8 @@ __printf(2, 3) void ip_print(enum interpose_print_level level,
 __printf(2, 3) int ip_err(int err, const char *fmt, ...);
 /* Start of every public call: the message of the previous one goes. */
 void ip_errmsg_clear(void);
+/* interpose_errmsg(), for the library's own files */
+const char *ip_errmsg(void);
 /*
  * Whether the process has CAP_SYS_ADMIN in effect, which attach, detach
  * and replace need: checked first so that nothing is loaded or created
@@ -105,6 +107,8 @@ struct ip_dev {
 int ip_resolve(const char *arg, struct ip_dev *d);
 /* Why ip_resolve() failed, for messages. */
 const char *ip_resolve_reason(int err);
+/* Open the node of a resolved device: an fd or -errno (-ENOENT: none). */
+int ip_open(const struct ip_dev *d, int flags);
 /* Kernel name of @dev from sysfs, "" if unknown. */
 void ip_dev_name(dev_t dev, char *name, size_t len);
 /* The device node of @dev under the dev root, "" if none: 0 or -errno. */
@@ -423,5 +427,37 @@ int ip_dm_remove(const char *name);
  */
 int ip_dm_ours(dev_t dev, const char *devname, char *name, size_t len,
 	       int *open_count);
+
+/* --- interposer.c: interpose_attach() and interpose_detach() -------- */
+
+struct interpose_attach_opts;
+struct interpose_detach_opts;
+int ip_attach(const char *dev, const struct interpose_attach_opts *opts);
+int ip_detach(const char *dev, const struct interpose_detach_opts *opts);
+
+/* Suspend, or resume, the mapped device @name: 0 or -errno. */
+int ip_dm_suspend(const char *name, bool suspend);
+
+/* Snapshots (interpose_snapshot()): uuid "INTERPOSE-SNAP-DEVNAME". */
+#define IP_DM_SNAP_UUID_PREFIX	"INTERPOSE-SNAP-"
+
+struct ip_dm_snap {
+	char name[128];		/* dm name */
+	dev_t dev;		/* the snapshot device */
+	int open_count;
+	char status[128];	/* its target's status line */
+	char table[256];	/* its target's parameters */
+};
+/* 1 if @devname has a snapshot (filled in @snap), 0 if not, or -errno. */
+int ip_dm_snap_find(const char *devname, struct ip_dm_snap *snap);
+/*
+ * Create the snapshot device @name of @orig (DM_INTERPOSE_READ_FLAG) with
+ * a dm-snapshot table over @orig and @cow, chunks of @chunk sectors, and
+ * resume it; its number in *@snapdev.  Undone on failure.
+ */
+int ip_dm_snap_create(const char *what, const struct ip_dev *orig,
+		      const char *devname, const struct ip_dev *cow,
+		      const char *name, __u32 chunk, __u64 sectors,
+		      dev_t *snapdev);
 
 #endif /* __LIBINTERPOSE_INTERNAL_H */

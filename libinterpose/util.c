@@ -64,6 +64,11 @@ const char *interpose_errmsg(void)
 	return ip_errbuf;
 }
 
+const char *ip_errmsg(void)
+{
+	return ip_errbuf;
+}
+
 void ip_errmsg_clear(void)
 {
 	ip_errbuf[0] = '\0';

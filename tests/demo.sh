@@ -7,7 +7,9 @@
 #  2. a BPF program decides per bio: readonly refuses writes with EROFS,
 #     trace shows each bio live;
 #  3. device-mapper (dm-linear, then dm-flakey with dmsetup) slid under a
-#     mounted ext4 while it is written, and taken away again.
+#     mounted ext4 while it is written, and taken away again;
+#  4. a point-in-time snapshot of that mounted ext4 (stock dm-snapshot):
+#     it keeps the old file while the mounted one changes.
 # Every act checks its outcome; the demo fails if one does not hold.
 set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -101,6 +103,23 @@ if command -v mkfs.ext4 >/dev/null && command -v dmsetup >/dev/null; then
 	interposectl detach /dev/demo2
 	echo "detached; interpose-demo2 removed: $(dmsetup info interpose-demo2 >/dev/null 2>&1 && echo no || echo yes)"
 	cat /tmp/demo-mnt/file /tmp/demo-mnt/file2
+
+	say "a snapshot of the mounted ext4 (stock dm-snapshot)"
+	mk demo3
+	echo "+ interposectl snapshot /dev/demo2 --cow /dev/demo3"
+	interposectl snapshot /dev/demo2 --cow /dev/demo3
+	dmsetup mknodes demo2-snap	# udev makes the node on a real system
+	echo "changed after the snapshot" >/tmp/demo-mnt/file
+	sync
+	interposectl show demo2
+	mkdir -p /tmp/demo-snap
+	mount -o ro /dev/mapper/demo2-snap /tmp/demo-snap
+	echo "mounted: $(cat /tmp/demo-mnt/file); snapshot: $(cat /tmp/demo-snap/file)"
+	[ "$(cat /tmp/demo-snap/file)" = "file written through dm" ]
+	umount /tmp/demo-snap
+	fsck.ext4 -n -f /dev/mapper/demo2-snap >/dev/null && echo "fsck -n of the snapshot: clean"
+	interposectl detach /dev/demo2
+	echo "detached: demo2-snap removed: $(dmsetup info demo2-snap >/dev/null 2>&1 && echo no || echo yes)"
 	umount /tmp/demo-mnt
 	fsck.ext4 -n -f /dev/demo2 >/dev/null && echo "fsck -n: clean"
 fi

@@ -36,6 +36,7 @@ static const struct cmd {
 	{ "var",     do_var },
 	{ "trace",   do_trace },
 	{ "hist",    do_hist },
+	{ "snapshot", do_snapshot },
 };
 
 static void usage(FILE *f)
@@ -54,6 +55,7 @@ static void usage(FILE *f)
 		"       %1$s var DEV NAME\n"
 		"       %1$s trace DEV [--duration S] [--count N]\n"
 		"       %1$s hist DEV [--interval S [--count N]]\n"
+		"       %1$s snapshot DEV [DEV]... --cow COW [--cow COW]... [--chunk SIZE] [--name NAME]...\n"
 		"       %1$s help\n"
 		"\n"
 		"DEV and TARGET name a block device: /dev/NAME, NAME or MAJ:MIN.\n"

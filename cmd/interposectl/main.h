@@ -220,4 +220,26 @@ int do_hist(int argc, char **argv);
 void hist_text(FILE *f, const struct interpose_hist *hists, size_t nr);
 json_object *hist_json(const struct interpose_hist *hists, size_t nr);
 
+/*
+ * interposectl snapshot DEV [DEV]... --cow COW [--cow COW]...
+ *	[--chunk SIZE] [--name NAME]...
+ */
+struct snapshot_args {
+	const char **devs;	/* allocated, see snapshot_args_free() */
+	size_t nr_devs;
+	const char **cows;
+	size_t nr_cows;
+	const char **names;
+	size_t nr_names;
+	unsigned int chunk_sectors;	/* 0: the library's default */
+	bool help;
+};
+int snapshot_parse(int argc, char **argv, struct snapshot_args *a);
+void snapshot_args_free(struct snapshot_args *a);
+void snapshot_usage(FILE *f);
+int do_snapshot(int argc, char **argv);
+/* show: the snapshot of @dev, NULL / nothing printed if it has none */
+json_object *snapshot_json(const char *dev);
+void snapshot_text(FILE *f, const char *dev);
+
 #endif /* __INTERPOSECTL_MAIN_H */

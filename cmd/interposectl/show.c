@@ -83,6 +83,7 @@ void show_info_text(FILE *f, const struct interpose_info *info)
 	if (interpose_info__flags(info))
 		fprintf(f, ", flags 0x%x", interpose_info__flags(info));
 	fprintf(f, "\n");
+	snapshot_text(f, interpose_info__name(info));
 }
 
 /* {"seen": N, "passed": N, ...} */
@@ -139,6 +140,8 @@ json_object *show_info_json(const struct interpose_info *info)
 			       json_object_new_int64(interpose_info__flags(info)));
 
 	json_object_object_add(obj, "counters", counters_json(info));
+	json_object_object_add(obj, "snapshot", state == INTERPOSE_STATE_ATTACHED ?
+			       snapshot_json(interpose_info__name(info)) : NULL);
 	return obj;
 }
 

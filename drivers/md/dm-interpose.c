@@ -16,6 +16,14 @@
  * original).  The I/O the table sends to the original inherits the mark
  * of the bio it serves (bio_interposed()) and goes to the original's
  * driver.  The reservation ends when the mapped device is removed.
+ *
+ * DM_INTERPOSE_READ_FLAG is the other side: a mapped device created with
+ * it may read the original without claiming it, while a device reserved
+ * for the original interposes it.  That is a snapshot of a disk in use:
+ * the reserved device is a snapshot-origin table, which copies a chunk
+ * out before the holder's write replaces it, and the snapshot device
+ * reads the unchanged chunks from the original.  It cannot open the
+ * original for writing, so it adds no way in behind the holder's back.
  */
 
 #include <linux/blk-interposer.h>
@@ -29,22 +37,28 @@
 #define DM_MSG_PREFIX "interpose"
 
 /**
- * dm_interpose_create - take DM_INTERPOSE_FLAG of DM_DEV_CREATE
+ * dm_interpose_create - take DM_INTERPOSE_FLAG or DM_INTERPOSE_READ_FLAG of
+ *	DM_DEV_CREATE
  * @md: the new mapped device
  * @param: the DM_DEV_CREATE ioctl
  *
- * Return: 0, or -EINVAL with DM_PERSISTENT_DEV_FLAG (dm_ioctl::dev cannot
- * name both), -ENXIO if the original does not exist.
+ * Return: 0, or -EINVAL with both flags or with DM_PERSISTENT_DEV_FLAG
+ * (dm_ioctl::dev cannot name both), -ENXIO if the original does not exist.
  */
 int dm_interpose_create(struct mapped_device *md, const struct dm_ioctl *param)
 {
+	const __u32 flags = DM_INTERPOSE_FLAG | DM_INTERPOSE_READ_FLAG;
 	struct block_device *bdev;
 	dev_t orig;
 
-	if (!(param->flags & DM_INTERPOSE_FLAG))
+	if (!(param->flags & flags))
 		return 0;
+	if ((param->flags & flags) == flags) {
+		DMERR("DM_INTERPOSE_FLAG and DM_INTERPOSE_READ_FLAG exclude each other");
+		return -EINVAL;
+	}
 	if (param->flags & DM_PERSISTENT_DEV_FLAG) {
-		DMERR("DM_INTERPOSE_FLAG and DM_PERSISTENT_DEV_FLAG exclude each other");
+		DMERR("DM_INTERPOSE_FLAG and DM_INTERPOSE_READ_FLAG exclude DM_PERSISTENT_DEV_FLAG");
 		return -EINVAL;
 	}
 	orig = huge_decode_dev(param->dev);
@@ -56,6 +70,7 @@ int dm_interpose_create(struct mapped_device *md, const struct dm_ioctl *param)
 	}
 	blkdev_put_no_open(bdev);
 	md->interpose_orig = orig;
+	md->interpose_read = param->flags & DM_INTERPOSE_READ_FLAG;
 	return 0;
 }
 
@@ -70,6 +85,9 @@ int dm_interpose_create(struct mapped_device *md, const struct dm_ioctl *param)
  * (kcopyd copies), which takes one trip through this device like any other
  * I/O to the original.
  *
+ * A device in read mode (DM_INTERPOSE_READ_FLAG) may use the original or
+ * not, and any part of it.
+ *
  * Return: 0, or -EINVAL if @t does not reference the original or does not
  * cover exactly all of it.
  */
@@ -78,7 +96,7 @@ int dm_interpose_check(struct mapped_device *md, struct dm_table *t)
 	struct dm_dev_internal *dd;
 	struct block_device *orig = NULL;
 
-	if (!md->interpose_orig)
+	if (!md->interpose_orig || md->interpose_read)
 		return 0;
 	list_for_each_entry(dd, dm_table_get_devices(t), list)
 		if (dd->dm_dev->bdev->bd_dev == md->interpose_orig)
@@ -109,7 +127,7 @@ int dm_interpose_reserve(struct mapped_device *md)
 {
 	int r;
 
-	if (!md->interpose_orig || md->interpose_reserved)
+	if (!md->interpose_orig || md->interpose_read || md->interpose_reserved)
 		return 0;
 	r = blk_interposer_reserve(md->disk->part0, md->interpose_orig);
 	if (r) {
@@ -123,7 +141,7 @@ int dm_interpose_reserve(struct mapped_device *md)
 }
 
 /**
- * dm_interpose_shared - is @dev the original that @md interposes?
+ * dm_interpose_shared - is @dev the original that @md interposes or reads?
  * @md: the mapped device
  * @dev: a device its table uses
  *
@@ -132,6 +150,41 @@ int dm_interpose_reserve(struct mapped_device *md)
 bool dm_interpose_shared(struct mapped_device *md, dev_t dev)
 {
 	return md->interpose_orig && dev == md->interpose_orig;
+}
+
+/**
+ * dm_interpose_open - how a table of @md opens a device
+ * @md: the mapped device
+ * @dev: the device its table uses
+ * @mode: the mode the table asks for; the original is opened without
+ *	%BLK_OPEN_WRITE, as its holder may deny writers
+ * @holder: the claim; %NULL for the original
+ *
+ * Context: process context, may sleep.
+ * Return: 0; for a device in read mode, -EROFS if @mode asks for writing
+ * and -EBUSY if the original is not interposed by a device reserved for
+ * it (nothing would copy out what its holder overwrites).
+ */
+int dm_interpose_open(struct mapped_device *md, dev_t dev, blk_mode_t *mode,
+		      void **holder)
+{
+	if (!dm_interpose_shared(md, dev))
+		return 0;
+	if (md->interpose_read) {
+		if (*mode & BLK_OPEN_WRITE) {
+			DMERR("%s: %u:%u may only be read (DM_INTERPOSE_READ_FLAG)",
+			      md->name, MAJOR(dev), MINOR(dev));
+			return -EROFS;
+		}
+		if (!blk_interposer_reserved_under(dev)) {
+			DMERR("%s: %u:%u is not interposed by a device reserved for it",
+			      md->name, MAJOR(dev), MINOR(dev));
+			return -EBUSY;
+		}
+	}
+	*holder = NULL;
+	*mode &= ~BLK_OPEN_WRITE;
+	return 0;
 }
 
 /**

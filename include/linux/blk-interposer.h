@@ -156,6 +156,7 @@ int blk_interposer_attach(struct block_device *orig,
 int blk_interposer_detach(struct block_device *orig);
 int blk_interposer_reserve(struct block_device *bdev, dev_t orig);
 void blk_interposer_unreserve(struct block_device *bdev);
+bool blk_interposer_reserved_under(dev_t orig);
 int blk_interposer_ops_register(struct blk_interposer_ops *ops);
 void blk_interposer_ops_unregister(struct blk_interposer_ops *ops);
 int blk_interposer_ops_update(struct blk_interposer_ops *ops,
@@ -190,6 +191,11 @@ static inline int blk_interposer_reserve(struct block_device *bdev,
 
 static inline void blk_interposer_unreserve(struct block_device *bdev)
 {
+}
+
+static inline bool blk_interposer_reserved_under(dev_t orig)
+{
+	return false;
 }
 #endif /* CONFIG_BLK_INTERPOSER */
 

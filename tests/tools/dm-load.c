@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dm-load NAME MAJ:MIN "START LEN TYPE ARGS"
+ * dm-load [--read|--both] NAME MAJ:MIN "START LEN TYPE ARGS"
  *
  * Create the mapped device NAME with DM_INTERPOSE_FLAG naming MAJ:MIN as
- * the original (unless NAME exists) and load one target, straight through
+ * the original (with --read DM_INTERPOSE_READ_FLAG: the device only reads
+ * it; --both: the two flags, which the kernel refuses) unless NAME
+ * exists, and load one target, straight through
  * /dev/mapper/control: the VM tests use it to reach the kernel's own
  * checks without libinterpose's.  Prints "OK" or the errno name of the
  * load (E... as in errno.h); exit status 0 if it printed anything.
@@ -21,6 +23,9 @@
 
 #ifndef DM_INTERPOSE_FLAG
 #define DM_INTERPOSE_FLAG	(1 << 20)
+#endif
+#ifndef DM_INTERPOSE_READ_FLAG
+#define DM_INTERPOSE_READ_FLAG	(1 << 21)
 #endif
 
 static const char *ename(int err)
@@ -48,11 +53,21 @@ int main(int argc, char **argv)
 	unsigned long long start, len;
 	unsigned int maj, min;
 	char type[DM_MAX_TYPE_NAME];
+	__u32 flag = DM_INTERPOSE_FLAG;
 	int fd, n = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "--read")) {
+		flag = DM_INTERPOSE_READ_FLAG;
+		argv++;
+		argc--;
+	} else if (argc > 1 && !strcmp(argv[1], "--both")) {
+		flag |= DM_INTERPOSE_READ_FLAG;
+		argv++;
+		argc--;
+	}
 	if (argc != 4 || sscanf(argv[2], "%u:%u", &maj, &min) != 2 ||
 	    sscanf(argv[3], "%llu %llu %15s %n", &start, &len, type, &n) < 3) {
-		fprintf(stderr, "usage: dm-load NAME MAJ:MIN \"START LEN TYPE ARGS\"\n");
+		fprintf(stderr, "usage: dm-load [--read|--both] NAME MAJ:MIN \"START LEN TYPE ARGS\"\n");
 		return 2;
 	}
 	fd = open("/dev/mapper/control", O_RDWR);
@@ -65,7 +80,7 @@ int main(int argc, char **argv)
 	u.io.data_size = sizeof(u.io);
 	u.io.data_start = sizeof(u.io);
 	snprintf(u.io.name, sizeof(u.io.name), "%s", argv[1]);
-	u.io.flags = DM_INTERPOSE_FLAG;
+	u.io.flags = flag;
 	u.io.dev = makedev(maj, min);
 	if (ioctl(fd, DM_DEV_CREATE, &u.io) && errno != EBUSY) {
 		printf("create: %s\n", ename(errno));

@@ -190,6 +190,55 @@ static void test_lib_errors(void **state)
 	interpose_events__free(NULL);
 }
 
+static void test_snapshot_parse(void **state)
+{
+	struct snapshot_args a;
+
+	(void)state;
+	assert_int_equal(PARSE(snapshot_parse, "snapshot",
+			       ARGV("snapshot", "sdb", "--cow", "sdc"), &a), 0);
+	assert_int_equal(a.nr_devs, 1);
+	assert_string_equal(a.devs[0], "sdb");
+	assert_string_equal(a.cows[0], "sdc");
+	assert_int_equal(a.chunk_sectors, 0);
+	snapshot_args_free(&a);
+	assert_int_equal(PARSE(snapshot_parse, "snapshot",
+			       ARGV("snapshot", "sdb", "sdd", "-c", "sdc", "--cow", "sde",
+				    "--chunk", "64k", "-n", "b", "-n", "d"), &a), 0);
+	assert_int_equal(a.nr_devs, 2);
+	assert_string_equal(a.devs[1], "sdd");
+	assert_string_equal(a.cows[1], "sde");
+	assert_string_equal(a.names[1], "d");
+	assert_int_equal(a.chunk_sectors, 128);
+	snapshot_args_free(&a);
+	assert_int_equal(PARSE(snapshot_parse, "snapshot",
+			       ARGV("snapshot", "sdb", "--cow", "sdc", "-C", "512K"), &a), 0);
+	assert_int_equal(a.chunk_sectors, 1024);
+	snapshot_args_free(&a);
+	/* one --cow per device, names all or none, chunk 4k..512k, 2^n */
+	assert_int_equal(PARSE(snapshot_parse, "snapshot", ARGV("snapshot", "sdb"), &a),
+			 EXIT_USAGE);
+	assert_int_equal(PARSE(snapshot_parse, "snapshot",
+			       ARGV("snapshot", "sdb", "sdd", "--cow", "sdc"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(snapshot_parse, "snapshot",
+			       ARGV("snapshot", "sdb", "sdd", "--cow", "sdc", "--cow", "sde",
+				    "--name", "x"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(snapshot_parse, "snapshot", ARGV("snapshot", "--cow", "sdc"), &a),
+			 EXIT_USAGE);
+	assert_int_equal(PARSE(snapshot_parse, "snapshot",
+			       ARGV("snapshot", "sdb", "--cow", "sdc", "--chunk", "3k"), &a),
+			 EXIT_USAGE);
+	assert_int_equal(PARSE(snapshot_parse, "snapshot",
+			       ARGV("snapshot", "sdb", "--cow", "sdc", "--chunk", "2k"), &a),
+			 EXIT_USAGE);
+	assert_int_equal(PARSE(snapshot_parse, "snapshot",
+			       ARGV("snapshot", "sdb", "--cow", "sdc", "--chunk", "1m"), &a),
+			 EXIT_USAGE);
+	assert_int_equal(PARSE(snapshot_parse, "snapshot",
+			       ARGV("snapshot", "sdb", "--cow", "sdc", "--bogus"), &a),
+			 EXIT_USAGE);
+}
+
 int run_observe_tests(unsigned int *total)
 {
 	static const struct CMUnitTest tests[] = {
@@ -198,6 +247,7 @@ int run_observe_tests(unsigned int *total)
 		cmocka_unit_test(test_hist_parse),
 		cmocka_unit_test(test_trace_event_json),
 		cmocka_unit_test(test_hist_print),
+		cmocka_unit_test(test_snapshot_parse),
 		cmocka_unit_test(test_lib_errors),
 	};
 

@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define LIBINTERPOSE_MAJOR_VERSION 0
-#define LIBINTERPOSE_MINOR_VERSION 6
+#define LIBINTERPOSE_MINOR_VERSION 7
 #define LIBINTERPOSE_PATCH_VERSION 0
 
 /*
@@ -226,6 +226,69 @@ struct interpose_detach_opts {
  */
 LIBINTERPOSE_API int interpose_detach(const char *dev,
 				      const struct interpose_detach_opts *opts);
+
+struct interpose_snapshot_opts {
+	size_t sz;			/* sizeof(struct interpose_snapshot_opts) */
+	/*
+	 * Names of the snapshot devices (/dev/mapper/NAME), one per original;
+	 * NULL, or a NULL entry: "DEVNAME-snap".
+	 */
+	const char * const *names;
+	/* Chunk size in 512-byte sectors, a power of 2, 8 to 1024; 0: 8. */
+	__u32 chunk_sectors;
+	size_t :0;
+};
+#define interpose_snapshot_opts__last_field chunk_sectors
+
+/*
+ * Take a point-in-time snapshot of each of the @n devices @devs (since
+ * 0.7), with a copy-on-write store on @cows[i]: stock dm-snapshot.  The
+ * table "snapshot-origin DEV" is slid under each original as with
+ * interpose_attach()'s dm_table; then the filesystems mounted on the
+ * originals are all frozen (FIFREEZE), the snapshot devices are created
+ * over the originals (DM_INTERPOSE_READ_FLAG: read without a claim) and
+ * the stores, and the filesystems are thawed: one point in time for all.
+ * interpose_detach() of an original removes its snapshot, then the origin
+ * mapping.  Needs CAP_SYS_ADMIN.  Anything done is undone on failure.
+ *
+ * Errors: -EINVAL (a COW device is an original, or given twice; a bad
+ * chunk size; no device), -EBUSY (an original has an interposer already,
+ * a COW device is in use, a snapshot of that name exists), -EOPNOTSUPP (a
+ * zoned device), -ENOSPC (a COW device smaller than 1 MiB), -EPERM,
+ * -ENOENT (no such device), -ENOTTY (no block interposers), or what
+ * freezing a filesystem returned.
+ */
+LIBINTERPOSE_API int
+interpose_snapshot(const char * const *devs, const char * const *cows, size_t n,
+		   const struct interpose_snapshot_opts *opts);
+
+enum interpose_snapshot_state {
+	INTERPOSE_SNAPSHOT_VALID,
+	INTERPOSE_SNAPSHOT_INVALID,	/* its store filled up or failed */
+	INTERPOSE_SNAPSHOT_UNKNOWN,
+};
+
+struct interpose_snapshot_info {
+	size_t sz;			/* sizeof(struct interpose_snapshot_info) */
+	char name[128];			/* /dev/mapper/NAME */
+	dev_t dev;			/* the snapshot device */
+	dev_t cow;			/* its copy-on-write store */
+	__u32 chunk_sectors;
+	enum interpose_snapshot_state state;
+	__u64 allocated;		/* sectors of the store in use */
+	__u64 total;			/* sectors of the store */
+	__u64 metadata;			/* of @allocated, the metadata */
+	int open_count;
+};
+
+/*
+ * The snapshot of @dev (interpose_snapshot()), since 0.7: 0, -ENOENT if
+ * it has none.  @info->sz must be set; fields past it are not written.
+ */
+LIBINTERPOSE_API int interpose_snapshot_query(const char *dev,
+					      struct interpose_snapshot_info *info);
+LIBINTERPOSE_API const char *
+interpose_snapshot_state_str(enum interpose_snapshot_state state);
 
 struct interpose_replace_opts {
 	size_t sz;			/* sizeof(struct interpose_replace_opts) */
