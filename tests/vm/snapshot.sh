@@ -30,6 +30,7 @@ defer umount_if "$snapmnt"
 # --- 1. a mounted ext4 under fio verify --------------------------------
 nullb_create ipa 128
 nullb_create ipc 64
+nullb_create ipd 64
 defer dm_remove ipa-snap
 defer detach_if /dev/ipa
 mkfs.ext4 -q -F /dev/ipa || fail mkfs
@@ -67,6 +68,10 @@ expect_eq "A in the snapshot has its old content" "$old_a" "$(sha256sum <"$snapm
 [ ! -e "$snapmnt/B" ] || fail "B, written after the snapshot, is in it"
 log "B is not in the snapshot"
 expect_fail EBUSY "$CTL" detach /dev/ipa
+out=$("$CTL" snapshot /dev/ipa --cow /dev/ipd 2>&1) && fail "a second snapshot of ipa"
+echo "$out" | grep -q 'a dm table (interpose-ipa) is under it, with a snapshot; detach it first (EBUSY)' ||
+	fail "the second snapshot's refusal does not say why: $out"
+log "refused: $out"
 umount "$snapmnt"
 
 fio_verify_stop
@@ -99,7 +104,6 @@ expect_eq "its store holds no chunk yet" 0 \
 expect_fail EINVAL "$CTL" snapshot /dev/ipa --cow /dev/ipa
 expect_eq "--chunk 3k" EINVAL "$("$CTL" -j snapshot /dev/ipa --cow /dev/ipc --chunk 3k 2>/dev/null | jq -r .errno)"
 expect_eq "no --cow" EINVAL "$("$CTL" -j snapshot /dev/ipa 2>/dev/null | jq -r .errno)"
-nullb_create ipd 64
 "$CTL" attach /dev/ipd --to /dev/ipc || fail "attach ipd"
 out=$("$CTL" snapshot /dev/ipd --cow /dev/ipa 2>&1) && fail "a snapshot of a redirected device"
 echo "$out" | grep -q 'it redirects to ipc.*(EBUSY)' || fail "refusal does not say why: $out"
