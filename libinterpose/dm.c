@@ -230,6 +230,41 @@ int ip_dm_remove(const char *name)
 	return err;
 }
 
+/*
+ * Suspend (@suspend) or resume the mapped device @name; its number in
+ * *@devp if that is not NULL.  0 or -errno.
+ */
+int ip_dm_suspend(const char *name, bool suspend, dev_t *devp)
+{
+	struct dm_ioctl *io = ip_dm_new(name, sizeof(*io));
+	int err;
+
+	if (!io)
+		return -ENOMEM;
+	/* no filesystem is on our mapped devices: nothing to freeze there */
+	if (suspend)
+		io->flags = DM_SUSPEND_FLAG | DM_SKIP_LOCKFS_FLAG;
+	err = ip_dm_ioctl(DM_DEV_SUSPEND, io);
+	if (!err && devp)
+		*devp = (dev_t)io->dev;
+	free(io);
+	return err;
+}
+
+/* ip_dm_remove(), retried for a second while the device is still busy */
+int ip_dm_remove_wait(const char *name)
+{
+	int err, i;
+
+	for (i = 0; i < 50; i++) {
+		err = ip_dm_remove(name);
+		if (err != -EBUSY)
+			break;
+		usleep(20000);
+	}
+	return err;
+}
+
 int ip_dm_create(const char *what, const struct ip_dev *orig,
 		 const char *devname, const char *table, dev_t *dmdev)
 {
@@ -297,18 +332,12 @@ int ip_dm_create(const char *what, const struct ip_dev *orig,
 			     err == -EBUSY ? "" : " (the kernel log says why)");
 		goto out_remove;
 	}
-	memset(io, 0, sizeof(*io));
-	io->version[0] = DM_VERSION_MAJOR;
-	io->data_size = sizeof(*io);
-	io->data_start = sizeof(*io);
-	snprintf(io->name, sizeof(io->name), "%s", name);
-	err = ip_dm_ioctl(DM_DEV_SUSPEND, io);	/* no DM_SUSPEND_FLAG: resume */
+	err = ip_dm_suspend(name, false, dmdev);
 	if (err) {
 		err = ip_err(-err, "%s: cannot activate dm device %s: %s", what,
 			     name, strerror(-err));
 		goto out_remove;
 	}
-	*dmdev = (dev_t)io->dev;
 	pr_debug("%s: dm device %s (%u:%u), %llu sectors, reserved for it\n",
 		 what, name, major(*dmdev), minor(*dmdev),
 		 (unsigned long long)sectors);
@@ -415,17 +444,36 @@ int ip_dm_snap_create(const char *what, const struct ip_dev *orig,
 		      const char *name, __u32 chunk, __u64 sectors,
 		      dev_t *snapdev)
 {
+	char table[128], **args = NULL;
 	struct dm_ioctl *io = ip_dm_new(name, 4096);
-	struct dm_target_spec *spec;
+	size_t nargs = 0, i;
+	__u64 end;
 	int err;
 
 	if (!io)
 		return ip_err(ENOMEM, "%s: out of memory", what);
-	snprintf(io->uuid, sizeof(io->uuid), "%s%s", IP_DM_SNAP_UUID_PREFIX,
-		 devname);
-	io->flags = DM_INTERPOSE_READ_FLAG;
-	io->dev = orig->dev;
-	err = ip_dm_ioctl(DM_DEV_CREATE, io);
+	snprintf(table, sizeof(table), "0 %llu snapshot %u:%u %u:%u P %u",
+		 (unsigned long long)sectors, major(orig->dev),
+		 minor(orig->dev), major(cow->dev), minor(cow->dev), chunk);
+	err = ip_dm_parse_table(what, table, io, 4096, &end, &args, &nargs);
+	if (err)
+		goto out;
+
+	/* create, then load: the load reads from the create's name */
+	{
+		struct dm_ioctl *c = ip_dm_new(name, sizeof(*c));
+
+		if (!c) {
+			err = ip_err(ENOMEM, "%s: out of memory", what);
+			goto out;
+		}
+		snprintf(c->uuid, sizeof(c->uuid), "%s%s",
+			 IP_DM_SNAP_UUID_PREFIX, devname);
+		c->flags = DM_INTERPOSE_READ_FLAG;
+		c->dev = orig->dev;
+		err = ip_dm_ioctl(DM_DEV_CREATE, c);
+		free(c);
+	}
 	if (err) {
 		err = ip_err(-err, "%s: cannot create dm device %s: %s", what,
 			     name, err == -EBUSY ?
@@ -433,59 +481,27 @@ int ip_dm_snap_create(const char *what, const struct ip_dev *orig,
 			     strerror(-err));
 		goto out;
 	}
-	memset(io, 0, 4096);
-	io->version[0] = DM_VERSION_MAJOR;
-	io->data_size = 4096;
-	io->data_start = sizeof(*io);
-	snprintf(io->name, sizeof(io->name), "%s", name);
-	io->target_count = 1;
-	spec = (struct dm_target_spec *)((char *)io + io->data_start);
-	spec->sector_start = 0;
-	spec->length = sectors;
-	snprintf(spec->target_type, sizeof(spec->target_type), "snapshot");
-	snprintf((char *)(spec + 1), 4096 - sizeof(*io) - sizeof(*spec),
-		 "%u:%u %u:%u P %u", major(orig->dev), minor(orig->dev),
-		 major(cow->dev), minor(cow->dev), chunk);
-	spec->next = sizeof(*spec) + strlen((char *)(spec + 1)) + 1;
-	spec->next = (spec->next + 7) & ~7u;
 	err = ip_dm_ioctl(DM_TABLE_LOAD, io);
 	if (err) {
 		err = ip_err(-err, "%s: loading the snapshot table failed: %s (the kernel log says why)",
 			     what, strerror(-err));
 		goto out_remove;
 	}
-	memset(io, 0, sizeof(*io));
-	io->version[0] = DM_VERSION_MAJOR;
-	io->data_size = sizeof(*io);
-	io->data_start = sizeof(*io);
-	snprintf(io->name, sizeof(io->name), "%s", name);
-	err = ip_dm_ioctl(DM_DEV_SUSPEND, io);	/* resume */
+	err = ip_dm_suspend(name, false, snapdev);
 	if (err) {
 		err = ip_err(-err, "%s: cannot activate snapshot %s: %s (the kernel log says why)",
 			     what, name, strerror(-err));
 		goto out_remove;
 	}
-	*snapdev = (dev_t)io->dev;
 	goto out;
 
 out_remove:
 	ip_dm_remove(name);
 out:
+	for (i = 0; i < nargs; i++)
+		free(args[i]);
+	free(args);
 	free(io);
 	return err;
 }
 
-int ip_dm_suspend(const char *name, bool suspend)
-{
-	struct dm_ioctl *io = ip_dm_new(name, sizeof(*io));
-	int err;
-
-	if (!io)
-		return -ENOMEM;
-	/* no filesystem is on the mapped device: nothing to freeze there */
-	if (suspend)
-		io->flags = DM_SUSPEND_FLAG | DM_SKIP_LOCKFS_FLAG;
-	err = ip_dm_ioctl(DM_DEV_SUSPEND, io);
-	free(io);
-	return err;
-}

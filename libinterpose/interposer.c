@@ -734,7 +734,7 @@ static int ip_detach_check_dm(const struct ip_dev *d, const char *label,
 static int ip_detach_snapshot(const char *label, const char *devname)
 {
 	struct ip_dm_snap snap;
-	int err, i;
+	int err;
 
 	err = ip_dm_snap_find(devname, &snap);
 	if (err <= 0)
@@ -743,12 +743,7 @@ static int ip_detach_snapshot(const char *label, const char *devname)
 		return ip_err(EBUSY, "detach %s: its snapshot %s is open (%d opener%s): unmount or close it first",
 			      label, snap.name, snap.open_count,
 			      snap.open_count > 1 ? "s" : "");
-	for (i = 0; i < 50; i++) {
-		err = ip_dm_remove(snap.name);
-		if (err != -EBUSY)
-			break;
-		usleep(20000);
-	}
+	err = ip_dm_remove_wait(snap.name);
 	if (err && err != -ENXIO)
 		return ip_err(-err, "detach %s: cannot remove its snapshot %s: %s",
 			      label, snap.name, strerror(-err));
@@ -759,14 +754,9 @@ static int ip_detach_snapshot(const char *label, const char *devname)
 /* Remove the dm device of a dm table after the detach. */
 static int ip_detach_dm(const char *label, const char *dm_name)
 {
-	int err, i;
+	int err;
 
-	for (i = 0; i < 50; i++) {
-		err = ip_dm_remove(dm_name);
-		if (err != -EBUSY)
-			break;
-		usleep(20000);
-	}
+	err = ip_dm_remove_wait(dm_name);
 	if (err && err != -ENXIO)
 		return ip_err(-err, "detach %s: detached, but cannot remove dm device %s: %s",
 			      label, dm_name, strerror(-err));

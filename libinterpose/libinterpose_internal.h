@@ -435,8 +435,10 @@ struct interpose_detach_opts;
 int ip_attach(const char *dev, const struct interpose_attach_opts *opts);
 int ip_detach(const char *dev, const struct interpose_detach_opts *opts);
 
-/* Suspend, or resume, the mapped device @name: 0 or -errno. */
-int ip_dm_suspend(const char *name, bool suspend);
+/* Suspend, or resume, the mapped device @name (its number in *@devp). */
+int ip_dm_suspend(const char *name, bool suspend, dev_t *devp);
+/* ip_dm_remove(), retried for a second while the device is busy */
+int ip_dm_remove_wait(const char *name);
 
 /* Snapshots (interpose_snapshot()): uuid "INTERPOSE-SNAP-DEVNAME". */
 #define IP_DM_SNAP_UUID_PREFIX	"INTERPOSE-SNAP-"

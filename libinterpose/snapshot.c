@@ -59,7 +59,7 @@ static int ip_snap_origin(struct ip_snap *s, bool suspend)
 	if (s->suspended == suspend)
 		return 0;
 	ip_dm_name(s->devname, name, sizeof(name), false);
-	err = ip_dm_suspend(name, suspend);
+	err = ip_dm_suspend(name, suspend, NULL);
 	if (err)
 		return ip_err(-err, "snapshot %s: cannot %s its origin mapping %s: %s",
 			      s->label, suspend ? "suspend" : "resume", name,
