@@ -238,6 +238,20 @@ fio_verify_start() {
 	kill -0 $FIO_PID 2>/dev/null || { cat "$TMP/fio.err"; fail "fio did not start"; }
 }
 
+# fs_fio_start DIR [FILESIZE [IODEPTH]]: 4 files on DIR (default 8M each)
+# written and verified (default QD32) until fio_verify_stop
+fs_fio_start() {
+	fio --name=fsverify --directory="$1" --nrfiles=4 --filesize="${2:-8M}" \
+		--rw=randwrite --bs=4k --ioengine=libaio --iodepth="${3:-32}" --direct=1 \
+		--verify=crc32c --verify_backlog=256 --verify_fatal=1 \
+		--verify_state_save=0 --runtime=3600 --time_based \
+		--output-format=json >"$TMP/fio.out" 2>"$TMP/fio.err" &
+	FIO_PID=$!
+	defer stop_bg $FIO_PID INT
+	nap 2
+	kill -0 $FIO_PID 2>/dev/null || { cat "$TMP/fio.err"; fail "fio did not start"; }
+}
+
 # fio_verify_stop: stop fio (SIGINT) and check it saw no error at all.
 fio_verify_stop() {
 	local err w r

@@ -5,19 +5,6 @@ require_cmd fio jq mkfs.ext4 fsck.ext4 dmsetup sgdisk blockdev
 DMLOAD=$BUILD/tests/dm-load
 [ -x "$DMLOAD" ] || fail "$DMLOAD not built (make test-tools)"
 
-# fs_fio_start DIR [FILESIZE]: 4 files on DIR written and verified at QD32
-# until stopped
-fs_fio_start() {
-	fio --name=fsverify --directory="$1" --nrfiles=4 --filesize="${2:-8M}" \
-		--rw=randwrite --bs=4k --ioengine=libaio --iodepth=32 --direct=1 \
-		--verify=crc32c --verify_backlog=256 --verify_fatal=1 \
-		--verify_state_save=0 --runtime=3600 --time_based \
-		--output-format=json >"$TMP/fio.out" 2>"$TMP/fio.err" &
-	FIO_PID=$!
-	defer stop_bg $FIO_PID INT
-	sleep 2
-	kill -0 $FIO_PID 2>/dev/null || { cat "$TMP/fio.err"; fail "fio did not start"; }
-}
 # dm_of DEV: the dm device (dm-N) DEV is attached to
 dm_of() { show_field "$1" '.targets[0].device'; }
 # dm_ios dm-N: bios dm completed: reads + writes + discards + flushes

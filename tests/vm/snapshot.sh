@@ -5,18 +5,6 @@ require_cmd fio jq mkfs.ext4 fsck.ext4 dmsetup blockdev sha256sum sgdisk
 DMLOAD=$BUILD/tests/dm-load
 [ -x "$DMLOAD" ] || fail "$DMLOAD not built (make test-tools)"
 
-# fs_fio_start DIR: 4 files on DIR written and verified until stopped
-fs_fio_start() {
-	fio --name=fsverify --directory="$1" --nrfiles=4 --filesize=4M \
-		--rw=randwrite --bs=4k --ioengine=libaio --iodepth=16 --direct=1 \
-		--verify=crc32c --verify_backlog=256 --verify_fatal=1 \
-		--verify_state_save=0 --runtime=3600 --time_based \
-		--output-format=json >"$TMP/fio.out" 2>"$TMP/fio.err" &
-	FIO_PID=$!
-	defer stop_bg $FIO_PID INT
-	sleep 2
-	kill -0 $FIO_PID 2>/dev/null || { cat "$TMP/fio.err"; fail "fio did not start"; }
-}
 # snap_node NAME: /dev/mapper/NAME (no udev in the guest: dmsetup makes it)
 snap_node() {
 	dmsetup mknodes "$1" >/dev/null 2>&1
@@ -39,7 +27,7 @@ defer umount_if "$mnt"
 pattern 1M >"$mnt/A"
 old_a=$(sha256sum <"$mnt/A")
 sync
-fs_fio_start "$mnt"
+fs_fio_start "$mnt" 4M 16
 
 log "snapshot of the mounted ext4 while fio writes it"
 out=$("$CTL" snapshot /dev/ipa --cow /dev/ipc) || fail "snapshot: $out"
