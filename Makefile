@@ -62,7 +62,7 @@ help:
 	@echo 'make vmlinux-h     $(VMLINUX_H) from the test kernel'
 	@echo 'make bpf lib cli   bpf/, libinterpose/, cmd/interposectl/'
 	@echo 'make unit          host unit tests (tests/unit)'
-	@echo 'make man           build/man/interposectl.8, libinterpose.3 from docs/*.rst'
+	@echo 'make man           build/man/interposectl.8, libinterpose.3, interposetab.5 from docs/*.rst'
 	@echo 'make install       PREFIX=$(PREFIX) DESTDIR=: library, headers, .pc, CLI, BPF objects, man pages'
 	@echo 'make install-test  tests/install/run: install into build/install-test, build the example'
 	@echo 'make check         everything, unit tests on the host, tests/run in the VM'
@@ -174,7 +174,8 @@ INSTALL_VARS = PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) DESTDIR=$(DESTDIR)
 BPF_OBJDIR ?= $(LIBDIR)/interpose/bpf
 MANDIR ?= $(PREFIX)/share/man
 RST2MAN ?= rst2man
-MAN_PAGES := $(BUILD)/man/interposectl.8 $(BUILD)/man/libinterpose.3
+MAN_PAGES := $(BUILD)/man/interposectl.8 $(BUILD)/man/libinterpose.3 \
+	$(BUILD)/man/interposetab.5
 
 man: $(MAN_PAGES)
 
@@ -193,6 +194,8 @@ $(BUILD)/man/%.8: docs/%.rst
 	$(rst2man)
 $(BUILD)/man/%.3: docs/%.rst
 	$(rst2man)
+$(BUILD)/man/%.5: docs/%.rst
+	$(rst2man)
 
 install: lib cli man
 	$(call submake,libinterpose,install $(INSTALL_VARS))
@@ -200,7 +203,7 @@ install: lib cli man
 	@if [ -s $(VMLINUX_H) ]; then $(MAKE) -s -C bpf $(SUBMAKE_VARS); \
 	else echo "install: warning: no $(VMLINUX_H) (make vmlinux-h): installing the BPF objects already built" >&2; fi
 	install -d $(DESTDIR)$(PREFIX)/include/interpose $(DESTDIR)$(BPF_OBJDIR) \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man3
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 bpf/include/interpose.bpf.h $(DESTDIR)$(PREFIX)/include/interpose/
 	@install -d $(DESTDIR)$(PREFIX)/include/interpose/skel; n=0; \
 	for skel in $(BUILD)/bpf/*.skel.h; do [ -e "$$skel" ] || continue; \
@@ -213,6 +216,7 @@ install: lib cli man
 	done; echo "install: $$n BPF objects in $(DESTDIR)$(BPF_OBJDIR)"
 	install -m 644 $(BUILD)/man/interposectl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 $(BUILD)/man/libinterpose.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 $(BUILD)/man/interposetab.5 $(DESTDIR)$(MANDIR)/man5/
 
 # make install into build/install-test, then build and run the example of
 # docs/examples against it (tests/install/run; tests/vm/installed-example.sh

@@ -295,6 +295,9 @@ int ip_dm_create(const char *what, const struct ip_dev *orig,
 			     what);
 		goto out_free;
 	}
+	/* INTERPOSE_ATTACH_CHECK: the table is fine, create nothing */
+	if (!dmdev)
+		goto out_free;
 
 	/* create */
 	{

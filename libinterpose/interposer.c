@@ -452,7 +452,7 @@ static int ip_attach_prog(const char *what, const char *devname,
  * not be interposed; then the mapped device is made (dm.c).
  */
 static int ip_attach_dm(const char *dev, const char *table, dev_t *dmdev,
-			char *dm_name, size_t len)
+			char *dm_name, size_t len, bool check)
 {
 	char what[PATH_MAX + 8], devname[IP_NAME_LEN];
 	struct interpose_info info;
@@ -470,8 +470,8 @@ static int ip_attach_dm(const char *dev, const char *table, dev_t *dmdev,
 			      "it is reserved as a target of another device" :
 			      "already interposed");
 	ip_pin_devname(&d, devname, sizeof(devname));
-	err = ip_dm_create(what, &d, devname, table, dmdev);
-	if (err)
+	err = ip_dm_create(what, &d, devname, table, check ? NULL : dmdev);
+	if (err || check)
 		return err;
 	ip_dm_name(devname, dm_name, len, false);
 	return 0;
@@ -496,6 +496,7 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 	const char *dmt, *dm_target[1];
 	char dm_tname[32], dm_name[IP_NAME_LEN] = "";
 	__u32 flags;
+	bool check;
 
 	ip_errmsg_clear();
 	if (!dev)
@@ -523,8 +524,11 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 		return ip_err(EINVAL, "attach %s: a dm table cannot be combined with targets, an ops or a program",
 			      dev);
 
-	if (flags)
-		return ip_err(EINVAL, "attach %s: unknown flags 0x%x", dev, flags);
+	if (flags & ~INTERPOSE_ATTACH_CHECK)
+		return ip_err(EINVAL, "attach %s: unknown flags 0x%x", dev,
+			      flags & ~INTERPOSE_ATTACH_CHECK);
+	check = flags & INTERPOSE_ATTACH_CHECK;
+	flags &= ~INTERPOSE_ATTACH_CHECK;
 	if (ops && strlen(ops) >= BLKINTERPOSE_NAME_LEN)
 		return ip_err(EINVAL, "attach %s: ops name %s is too long (at most %d characters)",
 			      dev, ops, BLKINTERPOSE_NAME_LEN - 1);
@@ -534,8 +538,9 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 	if (dmt) {
 		dev_t dmdev;
 
-		err = ip_attach_dm(dev, dmt, &dmdev, dm_name, sizeof(dm_name));
-		if (err)
+		err = ip_attach_dm(dev, dmt, &dmdev, dm_name, sizeof(dm_name),
+				   check);
+		if (err || check)
 			return err;
 		snprintf(dm_tname, sizeof(dm_tname), "%u:%u", major(dmdev),
 			 minor(dmdev));
@@ -565,6 +570,13 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 			      !ops && !ip_prog_src_any(&src));
 	if (err)
 		goto out;
+	if (check) {
+		if (ip_prog_src_any(&src)) {
+			snprintf(what, sizeof(what), "attach %s", olabel);
+			err = ip_prog_prepare(what, &src, ops, &prog);
+		}
+		goto out;
+	}
 
 	/*
 	 * The kernel takes an attach only through a writable descriptor,

@@ -416,7 +416,8 @@ int ip_dm_parse_table(const char *what, const char *table,
 		      char ***argsp, size_t *nargsp);
 /*
  * Create, load with DM_INTERPOSE_FLAG for @orig, and resume the mapped
- * device for @devname; its number in *@dmdev.  Undone on failure.
+ * device for @devname; its number in *@dmdev.  Undone on failure.  With
+ * @dmdev NULL, only check the table (INTERPOSE_ATTACH_CHECK).
  */
 int ip_dm_create(const char *what, const struct ip_dev *orig,
 		 const char *devname, const char *table, dev_t *dmdev);

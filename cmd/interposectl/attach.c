@@ -208,6 +208,8 @@ int do_attach(int argc, char **argv)
 		.dm_table = a.dm_table,
 	);
 	err = interpose_attach(a.dev, &opts);
+	if (!err)
+		record_save(a.dev, &a);
 	attach_args_free(&a);
 	if (err)
 		return p_err_lib(err);
@@ -312,6 +314,7 @@ int do_detach(int argc, char **argv)
 	err = interpose_detach(a.dev, NULL);
 	if (err)
 		return p_err_lib(err);
+	record_remove(a.dev);
 	if (json_output)
 		print_json(NULL);
 	return 0;

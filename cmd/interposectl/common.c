@@ -17,6 +17,17 @@
 bool json_output;
 bool pretty_output;
 bool debug_output;
+char *err_capture;
+size_t err_capture_len;
+
+/* Keep @msg in err_capture instead of printing it, if that is set. */
+static bool captured(const char *msg)
+{
+	if (!err_capture)
+		return false;
+	snprintf(err_capture, err_capture_len, "%s", msg);
+	return true;
+}
 
 int print_debug(enum interpose_print_level level, const char *fmt,
 		va_list ap)
@@ -84,6 +95,8 @@ int p_err_lib(int err)
 	if (err < 0)
 		err = -err;
 	format_error(buf, sizeof(buf), msg[0] ? msg : strerror(err), err);
+	if (captured(buf))
+		return 1;
 	fprintf(stderr, "%s: %s\n", BIN_NAME, buf);
 	p_err_json(buf, err);
 	return 1;
@@ -98,6 +111,8 @@ int p_err(int err, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	format_error(buf, sizeof(buf), msg, err);
+	if (captured(buf))
+		return 1;
 	fprintf(stderr, "%s: %s\n", BIN_NAME, buf);
 	p_err_json(buf, err);
 	return 1;
@@ -111,6 +126,8 @@ int p_usage(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (captured(msg))
+		return EXIT_USAGE;
 	fprintf(stderr, "%s%s%s: %s\nTry '%s%s%s -h' for help.\n", BIN_NAME,
 		cmd ? " " : "", cmd ?: "", msg, BIN_NAME, cmd ? " " : "",
 		cmd ?: "");

@@ -5,7 +5,8 @@
  *
  * Global options come before the command or among its own options; each
  * command parses its own (attach.c: attach, detach, replace; show.c: show,
- * stats; ops.c: ops; prog.c: var; trace.c: trace, hist), calls
+ * stats; ops.c: ops; prog.c: var; trace.c: trace, hist; snapshot.c:
+ * snapshot; tab.c: apply, save), calls
  * libinterpose and prints.
  */
 #define _GNU_SOURCE
@@ -37,6 +38,8 @@ static const struct cmd {
 	{ "trace",   do_trace },
 	{ "hist",    do_hist },
 	{ "snapshot", do_snapshot },
+	{ "apply",   do_apply },
+	{ "save",    do_save },
 };
 
 static void usage(FILE *f)
@@ -56,6 +59,8 @@ static void usage(FILE *f)
 		"       %1$s trace DEV [--duration S] [--count N]\n"
 		"       %1$s hist DEV [--interval S [--count N]]\n"
 		"       %1$s snapshot DEV [DEV]... --cow COW [--cow COW]... [--chunk SIZE] [--name NAME]...\n"
+		"       %1$s apply [FILE] [--check] [--prune] [--device DEV]\n"
+		"       %1$s save\n"
 		"       %1$s help\n"
 		"\n"
 		"DEV and TARGET name a block device: /dev/NAME, NAME or MAJ:MIN.\n"
@@ -109,9 +114,14 @@ int main(int argc, char **argv)
 	};
 	static char help_opt[] = "-h";
 	bool help = false, show_version = false;
+	const char *base;
 	size_t i;
 	int c;
 
+	/* installed as a systemd generator: a link by that name */
+	base = strrchr(argv[0], '/');
+	if (!strcmp(base ? base + 1 : argv[0], "interpose-generator"))
+		return generator_main(argc, argv);
 	libbpf_set_print(print_libbpf);
 	getopt_reset();
 	/* "+": stop at the command, whose options are its own. */

@@ -28,6 +28,14 @@ extern bool debug_output;
 /* "libinterpose: MSG" on stderr, the print callback of -d */
 int print_debug(enum interpose_print_level level, const char *fmt, va_list ap);
 
+/*
+ * While err_capture is set, p_usage(), p_err() and p_err_lib() put their
+ * message there (err_capture_len bytes) instead of printing it: apply
+ * reports the errors of a tab line as its own.
+ */
+extern char *err_capture;
+extern size_t err_capture_len;
+
 /* "EBUSY" for EBUSY, NULL for a number that has no name. */
 const char *errno_name(int err);
 /* "MSG (ENAME)", or "MSG (errno N)" for an errno without a name. */
@@ -241,5 +249,83 @@ int do_snapshot(int argc, char **argv);
 /* show: the snapshot of @dev, NULL / nothing printed if it has none */
 json_object *snapshot_json(const char *dev);
 void snapshot_text(FILE *f, const char *dev);
+
+/*
+ * interposetab(5): one line, parsed.  words[0] is the device; argv is
+ * "attach", the device, the attach options (pointers into words).
+ */
+struct tab_line {
+	unsigned int lineno;
+	bool valid;		/* else error[] says why */
+	bool nofail;
+	bool required;
+	char error[512];
+	char **words;
+	size_t nr_words;
+	char **argv;
+	int argc;
+	struct attach_args a;	/* a.dev: the device of the line */
+	char *prog_abs;		/* realpath() of --prog, NULL if none */
+};
+struct tab {
+	const char *path;
+	struct tab_line *lines;	/* every line with words, valid or not */
+	size_t nr_lines;
+};
+/* $INTERPOSETAB, else /etc/interposetab */
+const char *tab_default_path(void);
+/*
+ * Split @s into words as a shell would (quotes, \ escapes, # comments):
+ * 0, or negative with the 1-based column and the reason.
+ */
+int tab_split(const char *s, char ***wordsp, size_t *np, size_t *colp,
+	      const char **whyp);
+/* Write @w as one word, quoted only if it needs it. */
+void tab_quote(FILE *f, const char *w);
+/*
+ * Parse line @lineno: 0 (l->valid), 1 for a line without words (blank or
+ * comment), negative for an invalid line (l->error).  tab_line_free()
+ * in every case.
+ */
+int tab_parse_line(const char *text, unsigned int lineno, struct tab_line *l);
+void tab_line_free(struct tab_line *l);
+/* Read and parse a file: 0 or -errno (cannot read it). */
+int tab_read(const char *path, struct tab *t);
+void tab_free(struct tab *t);
+/*
+ * 1 if the interposer @info is what line @l asks for, 0 if not (@why
+ * says how it differs), negative if the line cannot be compared.
+ */
+int tab_compare(const struct tab_line *l, const struct interpose_info *info,
+		char *why, size_t len);
+/*
+ * What attach and apply attached, kept for apply and save in
+ * /run/interposectl/MAJ:MIN ($INTERPOSECTL_RUN_DIR); best effort.
+ */
+void record_save(const char *devarg, const struct attach_args *a);
+void record_remove(const char *devarg);
+
+/* interposectl apply [FILE] [--check] [--prune] [--device DEV] */
+struct apply_args {
+	const char *file;
+	const char *device;
+	bool check;
+	bool prune;
+	bool help;
+};
+int apply_parse(int argc, char **argv, struct apply_args *a);
+void apply_usage(FILE *f);
+int do_apply(int argc, char **argv);
+/* interposectl save */
+void save_usage(FILE *f);
+int do_save(int argc, char **argv);
+
+/*
+ * interpose-generator NORMAL-DIR [EARLY-DIR LATE-DIR]: the systemd
+ * generator of interposetab(5), run when argv[0] is that name.
+ */
+int generator_main(int argc, char **argv);
+/* @path escaped as systemd escapes paths in unit names */
+void gen_escape_path(const char *path, char *buf, size_t len);
 
 #endif /* __INTERPOSECTL_MAIN_H */

@@ -109,6 +109,7 @@ int main(void)
 		run_threads_tests,
 		run_events_tests,
 		run_layers_tests,
+		run_tab_tests,
 	};
 	unsigned int total = 0, failed = 0, i;
 

@@ -215,6 +215,9 @@ static void test_bad_ops_and_flags(void **state)
 			  .flags = 4);
 	assert_int_equal(interpose_attach("nullb0", &opts), -EINVAL);
 	expect_msg("attach nullb0: unknown flags 0x4");
+	opts.flags = INTERPOSE_ATTACH_CHECK | 0x100;
+	assert_int_equal(interpose_attach("nullb0", &opts), -EINVAL);
+	expect_msg("attach nullb0: unknown flags 0x100");
 	opts.flags = 0;
 	opts.nr_targets = 1;
 	assert_int_equal(interpose_attach("nullb0", &opts), -EINVAL);
@@ -346,8 +349,8 @@ static void test_version(void **state)
 	assert_int_equal(libinterpose_major_version(), LIBINTERPOSE_MAJOR_VERSION);
 	assert_int_equal(libinterpose_minor_version(), LIBINTERPOSE_MINOR_VERSION);
 	assert_int_equal(libinterpose_major_version(), 0);
-	assert_int_equal(libinterpose_minor_version(), 7);
-	assert_string_equal(libinterpose_version_string(), "v0.7.0");
+	assert_int_equal(libinterpose_minor_version(), 8);
+	assert_string_equal(libinterpose_version_string(), "v0.8.0");
 }
 
 int run_attach_tests(unsigned int *total)

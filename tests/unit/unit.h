@@ -32,6 +32,7 @@ int run_prog_tests(unsigned int *total);
 int run_pin_tests(unsigned int *total);
 int run_observe_tests(unsigned int *total);
 int run_dm_tests(unsigned int *total);
+int run_tab_tests(unsigned int *total);
 int run_threads_tests(unsigned int *total);
 int run_events_tests(unsigned int *total);
 int run_layers_tests(unsigned int *total);

@@ -109,7 +109,7 @@ same_out "$TMP/v.json" "$TMP/v.json2" "-j --version and --json --version"
 pretty_ok "$TMP/v.pretty" "$TMP/v.json" "-p --version"
 "$CTL" --pretty --version >"$TMP/v.pretty2" || fail "--pretty --version"
 same_out "$TMP/v.pretty" "$TMP/v.pretty2" "-p --version and --pretty --version"
-for c in attach detach replace show stats ops var trace hist snapshot; do
+for c in attach detach replace show stats ops var trace hist snapshot apply save; do
 	"$CTL" $c -h >"$TMP/h.$c" || fail "$c -h"
 	read -r first <"$TMP/h.$c"
 	[[ $first == "Usage: interposectl $c"* ]] || fail "$c -h: $first"

@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define LIBINTERPOSE_MAJOR_VERSION 0
-#define LIBINTERPOSE_MINOR_VERSION 7
+#define LIBINTERPOSE_MINOR_VERSION 8
 #define LIBINTERPOSE_PATCH_VERSION 0
 
 /*
@@ -111,7 +111,7 @@ struct interpose_attach_opts {
 	 * at least as large as the original.
 	 */
 	const char *ops_name;
-	__u32 flags;			/* must be 0 */
+	__u32 flags;			/* INTERPOSE_ATTACH_* */
 	/*
 	 * A BPF object file with one blk_interposer_ops struct_ops map in
 	 * SEC(".struct_ops.link"): loaded, registered under the name in the
@@ -165,6 +165,17 @@ struct interpose_attach_opts {
 	size_t :0;
 };
 #define interpose_attach_opts__last_field nr_vars
+
+/*
+ * interpose_attach_opts::flags (since 0.8).  INTERPOSE_ATTACH_CHECK: check
+ * everything that can be checked without attaching, and attach nothing:
+ * the devices resolve and fit (as for an attach), the program opens, its
+ * variables exist and take their values, and it loads and passes the
+ * verifier (then it is unloaded again, never registered); a dm table
+ * parses, uses the original and covers it.  Not checked: whether the
+ * devices can be opened and whether an ops of that name is registered.
+ */
+#define INTERPOSE_ATTACH_CHECK		(1U << 0)
 
 /*
  * Attach an interposer to @dev.  The devices are checked in userspace
