@@ -44,11 +44,11 @@ DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libcap-dev libjson-c-dev libcmocka-dev pkg-config jq gdisk dmsetup \
 	util-linux mount procps xz-utils cpio python3 zlib1g-dev libzstd-dev \
 	kmod rsync e2fsprogs patch gnuplot-nox python3-docutils man-db \
-	bash-completion
+	bash-completion systemd udev debhelper lintian
 
 .PHONY: all help deps prepare kernel kernel-test kernel-bench kernel-config \
 	tools libbpf bpftool vmlinux-h bpf lib cli unit test-tools check demo \
-	bench stress checkpatch clean kernel-clean distclean man install install-test
+	bench stress checkpatch clean kernel-clean distclean man install install-test deb
 
 all: kernel tools lib cli
 
@@ -65,6 +65,7 @@ help:
 	@echo 'make man           build/man/interposectl.8, libinterpose.3, interposetab.5 from docs/*.rst'
 	@echo 'make install       PREFIX=$(PREFIX) DESTDIR=: library, headers, .pc, CLI, BPF objects, man pages'
 	@echo 'make install-test  tests/install/run: install into build/install-test, build the example'
+	@echo 'make deb           Debian packages in build/deb/ (debhelper), checked by lintian'
 	@echo 'make check         everything, unit tests on the host, tests/run in the VM'
 	@echo 'make demo          tests/demo.sh in the VM'
 	@echo 'make bench         tests/bench/run in the VM (bench kernel, -icount)'
@@ -223,6 +224,27 @@ install: lib cli man
 # runs the result in the VM).  kernel/run-check runs it as part of make check.
 install-test: lib cli man
 	@$(KENV) tests/install/run
+
+# --- Debian packages --------------------------------------------------------
+# dpkg-buildpackage (debhelper, debian/) on a copy of the checkout in
+# build/deb/src, with the project's build/ as it is (IP_BUILD): the
+# packages land in build/deb/, then lintian checks them (errors fail).
+# tests/deb/run (part of make check) installs them into a throwaway root.
+DEB_DIR := $(BUILD)/deb
+deb: lib cli man bpf
+	@command -v dh >/dev/null && command -v dpkg-buildpackage >/dev/null || \
+		{ echo "deb: needs debhelper and dpkg-dev (make deps)" >&2; exit 1; }
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	rsync -a --exclude=/build --exclude=/.git ./ $(DEB_DIR)/src/
+	cd $(DEB_DIR)/src && IP_BUILD=$(BUILD) dpkg-buildpackage -b -us -uc \
+		>$(DEB_DIR)/build.log 2>&1 || { tail -30 $(DEB_DIR)/build.log; exit 1; }
+	@ls -1 $(DEB_DIR)/*.deb
+	@if command -v lintian >/dev/null; then \
+		lintian --fail-on error --tag-display-limit 0 $(DEB_DIR)/*.deb \
+			| tee $(DEB_DIR)/lintian.log; rc=$${PIPESTATUS[0]}; \
+		echo "lintian: $$(grep -c '^E:' $(DEB_DIR)/lintian.log) errors, $$(grep -c '^W:' $(DEB_DIR)/lintian.log) warnings"; \
+		exit $$rc; \
+	else echo "deb: lintian not installed: packages not checked" >&2; fi
 
 # --- tests in the VM ------------------------------------------------------
 check:

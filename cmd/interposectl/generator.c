@@ -14,7 +14,8 @@
  *   - the mount units of /etc/fstab's entries for DEVICE (the same path,
  *     UUID=... for /dev/disk/by-uuid/..., or the same device node now)
  *     get a drop-in: Requires= it (Wants= for a nofail line) and After=;
- *   - a required line is Before= and RequiredBy= local-fs-pre.target;
+ *   - a required line pulls in local-fs-pre.target (a passive target)
+ *     and is Before= and RequiredBy= it;
  *     every line is WantedBy= sysinit.target, so that it is part of the
  *     boot transaction and its ordering applies.
  * A line it cannot parse is logged to the kernel log (FILE:LINE: why) and
@@ -40,6 +41,7 @@
 /* A message for the kernel log (systemd's generators have no journal). */
 __printf(2, 3) static void gen_log(int prio, const char *fmt, ...)
 {
+	const char *target;
 	char msg[1024];
 	va_list ap;
 	int fd, n;
@@ -47,7 +49,10 @@ __printf(2, 3) static void gen_log(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	/* SYSTEMD_LOG_TARGET=console, as for systemd's own generators */
+	target = getenv("SYSTEMD_LOG_TARGET");
+	fd = target && !strcmp(target, "console") ? -1 :
+	     open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd >= 0) {
 		char line[1100];
 
@@ -246,8 +251,9 @@ static int gen_line(const char *dir, const char *tab, const struct tab_line *l,
 	fprintf(f, "Wants=blockdev@%s.target\nBefore=blockdev@%s.target\n",
 		esc, esc);
 	fprintf(f, "Conflicts=umount.target\nBefore=umount.target\n");
+	/* a passive target: pulled in by the units that must precede it */
 	if (l->required)
-		fprintf(f, "Before=local-fs-pre.target\n");
+		fprintf(f, "Wants=local-fs-pre.target\nBefore=local-fs-pre.target\n");
 	fprintf(f, "\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=");
 	unit_quote(f, ctl);
 	fputs(" apply ", f);

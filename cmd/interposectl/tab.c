@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -875,6 +876,27 @@ static void apply_prune(struct apply_ctx *ctx, const struct tab *t,
 	interpose_list__free(infos, n);
 }
 
+/*
+ * One apply at a time on this machine: a boot unit and a hotplug unit may
+ * apply the same line at once, and the one that loses the attach must
+ * find the other's record.  -1 if there is no lock to take (no /run).
+ */
+static int apply_lock(void)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (mkdir(record_dir(), 0755) && errno != EEXIST)
+		return -1;
+	snprintf(path, sizeof(path), "%s/.lock", record_dir());
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && flock(fd, LOCK_EX)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 int do_apply(int argc, char **argv)
 {
 	struct apply_args a;
@@ -882,7 +904,7 @@ int do_apply(int argc, char **argv)
 	struct tab t;
 	dev_t only = 0;
 	size_t i;
-	int err;
+	int err, lock;
 
 	if (apply_parse(argc, argv, &a))
 		return EXIT_USAGE;
@@ -899,6 +921,7 @@ int do_apply(int argc, char **argv)
 			     strerror(-err));
 	ctx.file = a.file;
 	ctx.results = json_object_new_array();
+	lock = a.check ? -1 : apply_lock();
 	for (i = 0; i < t.nr_lines; i++) {
 		struct tab_line *l = &t.lines[i];
 		dev_t d;
@@ -915,6 +938,8 @@ int do_apply(int argc, char **argv)
 	}
 	if (a.prune)
 		apply_prune(&ctx, &t, a.check);
+	if (lock >= 0)
+		close(lock);
 	tab_free(&t);
 	if (json_output)
 		print_json(ctx.results);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "unit.h"
 #include "main.h"
@@ -261,6 +262,155 @@ static void test_read_file(void **state)
 	assert_int_equal(tab_read("/nonexistent/tab", &t), -ENOENT);
 }
 
+/* As systemd-escape --path does. */
+static void test_escape_path(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "/dev/disk/by-uuid/abcd-1234", "dev-disk-by\\x2duuid-abcd\\x2d1234" },
+		{ "/mnt/b x", "mnt-b\\x20x" },
+		{ "/dev/loop0", "dev-loop0" },
+		{ "/.hidden/x", "\\x2ehidden-x" },
+		{ "/a//b/", "a-b" },
+		{ "/", "-" },
+		{ "/dev/disk/by-path/pci-0000:00:1f.2-ata-3",
+		  "dev-disk-by\\x2dpath-pci\\x2d0000:00:1f.2\\x2data\\x2d3" },
+	};
+	char buf[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		gen_escape_path(cases[i][0], buf, sizeof(buf));
+		assert_string_equal(buf, cases[i][1]);
+	}
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+	char path[512], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+static bool is_link(const char *dir, const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return !lstat(path, &st) && S_ISLNK(st.st_mode);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The generator's units, links and drop-ins for a tab and an fstab. */
+static void test_generator(void **state)
+{
+	char dir[] = "/tmp/gen-unit.XXXXXX", tab[64], fstab[64], cmd[256];
+	char *argv[] = { (char *)"interpose-generator", dir, dir, dir, NULL };
+	char *unit, *err;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(tab, sizeof(tab), "%s.tab", dir);
+	snprintf(fstab, sizeof(fstab), "%s.fstab", dir);
+	write_file(tab,
+		   "/dev/disk/by-uuid/abcd-1234 --to /dev/sdz required\n"
+		   "/dev/vdb --to /dev/vdc nofail\n"
+		   "/dev/vdc --bogus\n"
+		   "/dev/vdb --to /dev/vdd\n");
+	write_file(fstab,
+		   "UUID=abcd-1234 /srv/data ext4 defaults 0 2\n"
+		   "/dev/vdb /mnt/b\\040x xfs defaults,nofail 0 0\n"
+		   "/dev/vdb none swap sw 0 0\n"
+		   "/dev/vdb / ext4 defaults 0 1\n"
+		   "LABEL=other /other ext4 defaults 0 2\n");
+	snprintf(cmd, sizeof(cmd), "quiet interposetab=%s ro", tab);
+	setenv("SYSTEMD_PROC_CMDLINE", cmd, 1);
+	setenv("SYSTEMD_FSTAB", fstab, 1);
+	setenv("SYSTEMD_LOG_TARGET", "console", 1);
+	capture_start(2);
+	assert_int_equal(generator_main(4, argv), 0);
+	err = capture_end(2);
+	assert_non_null(strstr(err, ".tab:3: unknown option '--bogus'; line skipped"));
+	assert_non_null(strstr(err, ".tab:4: /dev/vdb is listed twice; line skipped"));
+	free(err);
+
+	unit = slurp(dir, "interpose-dev-disk-by\\x2duuid-abcd\\x2d1234.service");
+	assert_non_null(unit);
+	assert_non_null(strstr(unit, "\nBindsTo=dev-disk-by\\x2duuid-abcd\\x2d1234.device\n"));
+	assert_non_null(strstr(unit, "\nBefore=blockdev@dev-disk-by\\x2duuid-abcd\\x2d1234.target\n"));
+	assert_non_null(strstr(unit, "\nWants=local-fs-pre.target\nBefore=local-fs-pre.target\n"));
+	assert_non_null(strstr(unit, "--device \"/dev/disk/by-uuid/abcd-1234\"\n"));
+	free(unit);
+	assert_true(is_link(dir, "local-fs-pre.target.requires/interpose-dev-disk-by\\x2duuid-abcd\\x2d1234.service"));
+	assert_true(is_link(dir, "sysinit.target.wants/interpose-dev-vdb.service"));
+	assert_false(is_link(dir, "local-fs-pre.target.requires/interpose-dev-vdb.service"));
+	unit = slurp(dir, "interpose-dev-vdb.service");
+	assert_non_null(unit);
+	assert_null(strstr(unit, "local-fs-pre"));
+	free(unit);
+	assert_null(slurp(dir, "interpose-dev-vdc.service"));
+
+	/* UUID= is the by-uuid link: its mount requires the interposer */
+	unit = slurp(dir, "srv-data.mount.d/50-interpose.conf");
+	assert_non_null(unit);
+	assert_non_null(strstr(unit, "\nRequires=interpose-dev-disk-by\\x2duuid-abcd\\x2d1234.service\n"));
+	free(unit);
+	/* nofail: wanted only; swap and / are left alone */
+	unit = slurp(dir, "mnt-b\\x20x.mount.d/50-interpose.conf");
+	assert_non_null(unit);
+	assert_non_null(strstr(unit, "\nWants=interpose-dev-vdb.service\nAfter=interpose-dev-vdb.service\n"));
+	free(unit);
+	assert_null(slurp(dir, "-.mount.d/50-interpose.conf"));
+	assert_null(slurp(dir, "other.mount.d/50-interpose.conf"));
+	/* the hotplug units read the same tab */
+	unit = slurp(dir, "interpose-hotplug@.service.d/50-tab.conf");
+	assert_non_null(unit);
+	assert_non_null(strstr(unit, "Environment=\"INTERPOSETAB="));
+	free(unit);
+
+	/* interposetab=no: nothing at all */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/* && rmdir '%s'", dir, dir);
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(mkdtemp(strcpy(dir, "/tmp/gen-unit.XXXXXX")));
+	setenv("SYSTEMD_PROC_CMDLINE", "interposetab=no", 1);
+	capture_start(2);
+	assert_int_equal(generator_main(4, argv), 0);
+	free(capture_end(2));
+	assert_null(slurp(dir, "interpose-dev-vdb.service"));
+	/* a tab named on the command line that does not exist: logged */
+	setenv("SYSTEMD_PROC_CMDLINE", "interposetab=/nonexistent/tab", 1);
+	capture_start(2);
+	assert_int_equal(generator_main(4, argv), 1);
+	err = capture_end(2);
+	assert_non_null(strstr(err, "cannot read /nonexistent/tab"));
+	free(err);
+	unsetenv("SYSTEMD_PROC_CMDLINE");
+	unsetenv("SYSTEMD_FSTAB");
+	unsetenv("SYSTEMD_LOG_TARGET");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", dir, tab, fstab);
+	assert_int_equal(system(cmd), 0);
+}
+
 int run_tab_tests(unsigned int *total)
 {
 	static const struct CMUnitTest tests[] = {
@@ -272,6 +422,8 @@ int run_tab_tests(unsigned int *total)
 		cmocka_unit_test(test_parse_line_quiet),
 		cmocka_unit_test(test_apply_args),
 		cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_escape_path),
+		cmocka_unit_test(test_generator),
 	};
 
 	return RUN_GROUP("tab", tests, NULL, NULL, total);
