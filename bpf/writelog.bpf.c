@@ -29,7 +29,7 @@ int BPF_PROG(writelog_submit, struct bio *bio, struct blk_interposer_verdict *v)
 {
 	struct interpose_event e;
 	bool ordered = bio_has_flag(bio, REQ_FUA | REQ_PREFLUSH) ||
-		       bio_op(bio) == REQ_OP_FLUSH;
+		       bio_is_flush(bio);
 
 	if (!bio_is_write(bio) && !ordered)
 		return interpose_pass();

@@ -65,7 +65,10 @@ static __always_inline __u32 bio_op(const struct bio *bio)
 	return bio->bi_opf & REQ_OP_MASK;
 }
 
-/* writes, discards, write-zeroes: every op that changes data is odd */
+/*
+ * writes, discards, write-zeroes: every op that changes data is odd (also
+ * an empty preflush write, which orders them: see bio_is_flush())
+ */
 static __always_inline bool bio_is_write(const struct bio *bio)
 {
 	return bio_op(bio) & 1;
@@ -84,6 +87,20 @@ static __always_inline bool bio_has_flag(const struct bio *bio, __u32 flag)
 static __always_inline __u32 bio_bytes(const struct bio *bio)
 {
 	return bio->bi_iter.bi_size;
+}
+
+/*
+ * A flush: REQ_OP_FLUSH, or what the kernel sends for one, a write
+ * without data that carries REQ_PREFLUSH (fsync, a filesystem's journal
+ * commit).  bio_is_write() is true for the second one: it orders writes.
+ */
+static __always_inline bool bio_is_flush(const struct bio *bio)
+{
+	__u32 op = bio_op(bio);
+
+	return op == REQ_OP_FLUSH ||
+	       (op == REQ_OP_WRITE && !bio->bi_iter.bi_size &&
+		(bio->bi_opf & REQ_PREFLUSH));
 }
 
 static __always_inline __u64 bio_nr_sectors(const struct bio *bio)
@@ -108,9 +125,14 @@ static __always_inline __u32 bio_dev(const struct bio *bio)
 	return bio->bi_bdev->bd_dev;
 }
 
-/* "read", "write", "flush", "discard", "write_zeroes" or "other" */
+/*
+ * "read", "write", "flush" (also an empty preflush write), "discard",
+ * "write_zeroes" or "other"
+ */
 static __always_inline const char *bio_op_name(const struct bio *bio)
 {
+	if (bio_is_flush(bio))
+		return "flush";
 	switch (bio_op(bio)) {
 	case REQ_OP_READ:		return "read";
 	case REQ_OP_WRITE:		return "write";
@@ -186,9 +208,11 @@ static __always_inline int interpose_complete(void)
 		__type(value, struct interpose_hist);			\
 	} hist SEC(".maps")
 
-/* the histogram row of a bio's op */
+/* the histogram row of a bio's op: an empty preflush write is a flush */
 static __always_inline __u32 interpose_hist_op(const struct bio *bio)
 {
+	if (bio_is_flush(bio))
+		return INTERPOSE_HIST_FLUSH;
 	switch (bio_op(bio)) {
 	case REQ_OP_READ:		return INTERPOSE_HIST_READ;
 	case REQ_OP_WRITE:		return INTERPOSE_HIST_WRITE;

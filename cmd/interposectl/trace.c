@@ -54,9 +54,16 @@ static const char *const action_names[] = {
 	"pass", "redirect", "remap", "fail", "complete",
 };
 
-static const char *op_name(__u32 opf)
+#define REQ_OP_WRITE	1
+#define REQ_PREFLUSH	(1U << 18)
+
+/* An empty preflush write (fsync, a journal commit) is a flush. */
+static const char *op_name(__u32 opf, __u32 bytes)
 {
 	__u32 op = opf & REQ_OP_MASK;
+
+	if (op == REQ_OP_WRITE && !bytes && (opf & REQ_PREFLUSH))
+		return "flush";
 
 	if (op < sizeof(op_names) / sizeof(op_names[0]) && op_names[op])
 		return op_names[op];
@@ -217,7 +224,7 @@ json_object *trace_event_json(const struct interpose_event *e,
 		e->comm, strnlen(e->comm, sizeof(e->comm))));
 	/* the kernel's dev_t: 12 bits of major, 20 of minor */
 	json_add_dev(obj, name, makedev(e->dev >> 20, e->dev & ((1U << 20) - 1)));
-	json_object_object_add(obj, "op", json_object_new_string(op_name(e->opf)));
+	json_object_object_add(obj, "op", json_object_new_string(op_name(e->opf, e->bytes)));
 	flags = json_object_new_array();
 	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
 		if (e->opf & (1U << flag_names[i].bit))
@@ -288,7 +295,7 @@ static int trace_event(void *ctx, const struct interpose_event *e,
 		snprintf(lat, sizeof(lat), "%.1f", e->latency_ns / 1000.0);
 	printf("%-11.6f %-16.16s %-7u %-12s %-5s %-12llu %-8u %-8s %-4d %s\n",
 	       (double)(int64_t)(e->ts_ns - st->first_ns) / 1e9,
-	       e->comm[0] ? e->comm : "?", e->pid, op_name(e->opf), flags,
+	       e->comm[0] ? e->comm : "?", e->pid, op_name(e->opf, e->bytes), flags,
 	       (unsigned long long)e->sector, e->bytes, action_name(e->action),
 	       e->error < 0 ? -e->error : e->error, lat);
 	return 0;

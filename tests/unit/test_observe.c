@@ -127,6 +127,17 @@ static void test_trace_event_json(void **state)
 	assert_null(json_object_object_get(obj, "latency_ns"));
 	json_object_put(obj);
 
+	/* an empty preflush write is a flush; one with data a write */
+	e.opf = 1 | (1U << 18);
+	e.bytes = 0;
+	obj = trace_event_json(&e, "nullb3");
+	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "flush");
+	json_object_put(obj);
+	e.bytes = 4096;
+	obj = trace_event_json(&e, "nullb3");
+	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "write");
+	json_object_put(obj);
+
 	trace_flags_str(1U << 18, flags, sizeof(flags));
 	assert_string_equal(flags, "P");
 	trace_flags_str(0, flags, sizeof(flags));

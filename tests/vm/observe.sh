@@ -109,6 +109,11 @@ total=$(jq -s '[.[].hist[] | select(.op == "read") | .count] | add' "$TMP/hist-i
 expect_eq "reads over the $n intervals" 300 "$total"
 "$CTL" -j hist /dev/ipa --interval 0.3 --count 2 >"$TMP/hist-c.json" || fail "hist --count"
 expect_eq "hist --interval 0.3 --count 2: intervals" 2 "$(jq -s length "$TMP/hist-c.json")"
+log "an fsync (an empty preflush write) counts as a flush, not as a write"
+for i in 1 2 3; do expect_eq "fsync $i" OK "$(dio fsync /dev/ipa)"; done
+"$CTL" -j hist /dev/ipa >"$TMP/hist2.json" || fail hist
+expect_eq "hist flushes" 3 "$(jq '.hist[] | select(.op == "flush") | .count' "$TMP/hist2.json")"
+expect_eq "hist writes unchanged" "$w" "$(jq '.hist[] | select(.op == "write") | .count' "$TMP/hist2.json")"
 "$CTL" detach /dev/ipa || fail detach
 
 log "writelog: every write and flush in submission order"
@@ -125,6 +130,7 @@ expect_eq "no reads logged" 0 "$(wev '[.[] | select(.op == "read")] | length')"
 flushes=$(wev '[.[] | select(.bytes == 0 and (.flags | index("preflush")))] | length')
 [ "$syncs" -ge 1 ] || fail "fio did no fsync"
 expect_eq "flushes logged, one per fsync of fio" "$syncs" "$flushes"
+expect_eq "and named flush" "$syncs" "$(wev '[.[] | select(.op == "flush")] | length')"
 expect_eq "sequential writes logged in order, 8 sectors apart" true \
 	"$(wev '[.[] | select(.op == "write" and .bytes > 0) | .sector] | . as $s | [range(1; length)] | all($s[.] == $s[. - 1] + 8)')"
 expect_eq "first logged write at sector 0" 0 "$(wev '[.[] | select(.op == "write" and .bytes > 0)][0].sector')"
