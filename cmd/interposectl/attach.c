@@ -113,18 +113,21 @@ static int one_dev(const char *cmd, int argc, char **argv, const char **devp)
 	return 0;
 }
 
+const struct option attach_longopts[] = {
+	{ "to",   required_argument, NULL, 't' },
+	{ "ops",  required_argument, NULL, 'o' },
+	{ "prog", required_argument, NULL, 'P' },
+	{ "set",  required_argument, NULL, 's' },
+	{ "dm-table", required_argument, NULL, 'm' },
+	{ "help", no_argument,       NULL, 'h' },
+	GLOBAL_LONGOPTS,
+	{ }
+};
+const char attach_shortopts[] = ":t:o:P:s:m:h" GLOBAL_SHORTOPTS;
+
 int attach_parse(int argc, char **argv, struct attach_args *a)
 {
-	static const struct option opts[] = {
-		{ "to",   required_argument, NULL, 't' },
-		{ "ops",  required_argument, NULL, 'o' },
-		{ "prog", required_argument, NULL, 'P' },
-		{ "set",  required_argument, NULL, 's' },
-		{ "dm-table", required_argument, NULL, 'm' },
-		{ "help", no_argument,       NULL, 'h' },
-		GLOBAL_LONGOPTS,
-		{ }
-	};
+	const struct option *opts = attach_longopts;
 	int c, err = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -137,8 +140,7 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 	}
 
 	getopt_reset();
-	while (!err && (c = getopt_long(argc, argv,
-					":t:o:P:s:m:h" GLOBAL_SHORTOPTS,
+	while (!err && (c = getopt_long(argc, argv, attach_shortopts,
 					opts, NULL)) != -1) {
 		switch (c) {
 		case 't':

@@ -305,7 +305,10 @@ static char *cmdline_tab(void)
 	return res;
 }
 
-/* The path of this program, for ExecStart=. */
+/*
+ * The path of this program for ExecStart=: interposectl under its own
+ * name (/proc/self/exe is the file the generator link leads to).
+ */
 static void self_path(char *buf, size_t len, const char *argv0)
 {
 	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
@@ -351,15 +354,6 @@ int generator_main(int argc, char **argv)
 		return 1;
 	}
 	self_path(ctl, sizeof(ctl), argv[0]);
-	/* the interposectl of the units is this program, under its own name */
-	if (!strcmp(strrchr(ctl, '/') ? strrchr(ctl, '/') + 1 : ctl, GEN_NAME)) {
-		char *real = realpath(ctl, NULL);
-
-		if (real) {
-			snprintf(ctl, sizeof(ctl), "%s", real);
-			free(real);
-		}
-	}
 	for (i = 0; i < t.nr_lines; i++) {
 		const struct tab_line *l = &t.lines[i];
 

@@ -7,6 +7,7 @@
 #ifndef __INTERPOSECTL_MAIN_H
 #define __INTERPOSECTL_MAIN_H
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -121,6 +122,9 @@ struct attach_args {
 	const char *dm_table;	/* --dm-table */
 	bool help;
 };
+/* attach's options, for the tab parser: what takes a value, what not */
+extern const struct option attach_longopts[];
+extern const char attach_shortopts[];
 /* 0, or EXIT_USAGE after reporting the error; argv[0] is "attach". */
 int attach_parse(int argc, char **argv, struct attach_args *a);
 void attach_args_free(struct attach_args *a);

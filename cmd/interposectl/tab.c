@@ -194,31 +194,50 @@ static char *tab_format(const char *dev, const struct attach_args *a)
 	return buf;
 }
 
-static bool takes_arg(const char *w)
+/*
+ * Whether word @w is an attach option, and whether the next word is its
+ * value: 1 takes one, 0 takes none, -1 not an option of attach's tables
+ * (attach_parse() reports it).  --opt=value and -tvalue carry their value.
+ */
+static int attach_opt_arg(const char *w)
 {
-	static const char *const opts[] = {
-		"--to", "-t", "--ops", "-o", "--prog", "-P", "--set", "-s",
-		"--dm-table", "-m",
-	};
-	size_t i;
+	const struct option *o;
+	const char *p;
 
-	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		if (!strcmp(w, opts[i]))
-			return true;
-	return false;
+	if (w[0] != '-' || !w[1])
+		return -1;
+	if (w[1] == '-') {
+		for (o = attach_longopts; o->name; o++)
+			if (!strcmp(w + 2, o->name))
+				return o->has_arg == required_argument;
+		return strchr(w, '=') ? 0 : -1;
+	}
+	p = strchr(attach_shortopts + 1, w[1]);
+	if (!p || w[1] == ':')
+		return -1;
+	return p[1] == ':' && !w[2];
 }
 
-static bool global_word(const char *w)
+/*
+ * An option of attach that takes no value: --help and the global options
+ * (-j, -p, -d), which have no place in a line; in a cluster (-jp) the
+ * first letter says.
+ */
+static bool novalue_opt(const char *w)
 {
-	static const char *const opts[] = {
-		"-j", "-p", "-d", "-h", "--json", "--pretty", "--debug", "--help",
-	};
-	size_t i;
+	const struct option *o;
+	const char *p;
 
-	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		if (!strcmp(w, opts[i]))
-			return true;
-	return false;
+	if (w[0] != '-' || !w[1])
+		return false;
+	if (w[1] == '-') {
+		for (o = attach_longopts; o->name; o++)
+			if (!strcmp(w + 2, o->name))
+				return o->has_arg == no_argument;
+		return false;
+	}
+	p = strchr(attach_shortopts + 1, w[1]);
+	return p && w[1] != ':' && p[1] != ':';
 }
 
 void tab_line_free(struct tab_line *l)
@@ -276,9 +295,9 @@ int tab_parse_line(const char *text, unsigned int lineno, struct tab_line *l)
 			l->required = true;
 			continue;
 		}
-		if (!value && global_word(w))
+		if (!value && novalue_opt(w))
 			return line_err(l, "option '%s' has no place in a tab line", w);
-		value = !value && takes_arg(w);
+		value = !value && attach_opt_arg(w) == 1;
 		l->argv[l->argc++] = w;
 	}
 	if (l->nofail && l->required)
@@ -526,6 +545,25 @@ static bool record_fits(const struct tab_policy *r,
 	return true;
 }
 
+/*
+ * The record of @info's device, if it describes @info (a record of an
+ * earlier attach is stale): 0 with *@rec parsed and *@have its policy
+ * (pointing into *@rec: tab_line_free() it after), else -ENOENT.
+ */
+static int record_of(const struct interpose_info *info, struct tab_line *rec,
+		     struct tab_policy *have)
+{
+	char why[64];
+
+	if (record_load(interpose_info__dev(info), rec))
+		return -ENOENT;
+	if (!policy_of_line(rec, have, why, sizeof(why)) &&
+	    record_fits(have, info))
+		return 0;
+	tab_line_free(rec);
+	return -ENOENT;
+}
+
 /* "--to nullb1 --ops NAME" of what the kernel reports of @info. */
 static void info_opts(const struct interpose_info *info, char *buf, size_t len)
 {
@@ -589,20 +627,14 @@ int tab_compare(const struct tab_line *l, const struct interpose_info *info,
 	if (ret)
 		return ret;
 	args_opts(&l->a, w, sizeof(w));
-	if (!record_load(interpose_info__dev(info), &rec)) {
-		char rwhy[64];
-
-		if (!policy_of_line(&rec, &have, rwhy, sizeof(rwhy)) &&
-		    record_fits(&have, info)) {
-			ret = policy_equal(&want, &have);
-			args_opts(&rec.a, h, sizeof(h));
-			tab_line_free(&rec);
-			if (!ret)
-				snprintf(why, len, "it is interposed with '%s', the line asks for '%s'",
-					 h, w);
-			return ret;
-		}
+	if (!record_of(info, &rec, &have)) {
+		ret = policy_equal(&want, &have);
+		args_opts(&rec.a, h, sizeof(h));
 		tab_line_free(&rec);
+		if (!ret)
+			snprintf(why, len, "it is interposed with '%s', the line asks for '%s'",
+				 h, w);
+		return ret;
 	}
 	/* attached by other means: the kernel knows targets and ops only */
 	info_opts(info, h, sizeof(h));
@@ -976,7 +1008,7 @@ static char *save_line(const struct interpose_info *info, const char **note)
 	struct interpose_snapshot_info snap = { .sz = sizeof(snap) };
 	struct tab_policy have;
 	struct tab_line rec;
-	char path[80], name[64], opts[512], why[64], pins[128], *line = NULL;
+	char path[80], name[64], opts[512], pins[128], *line = NULL;
 
 	snprintf(path, sizeof(path), "/dev/%s",
 		 dev_name(interpose_info__dev(info), name, sizeof(name)));
@@ -985,10 +1017,8 @@ static char *save_line(const struct interpose_info *info, const char **note)
 		*note = "a snapshot (interposectl snapshot), not made at boot";
 		return NULL;
 	}
-	if (!record_load(interpose_info__dev(info), &rec)) {
-		if (!policy_of_line(&rec, &have, why, sizeof(why)) &&
-		    record_fits(&have, info))
-			line = tab_format(rec.a.dev, &rec.a);
+	if (!record_of(info, &rec, &have)) {
+		line = tab_format(rec.a.dev, &rec.a);
 		tab_line_free(&rec);
 		if (line)
 			return line;

@@ -135,6 +135,16 @@ static void test_parse_line(void **state)
 	assert_string_equal(l.a.targets[1], "/dev/c");
 	tab_line_free(&l);
 
+	/* a value carried in the option's word: the next word is a line option */
+	assert_int_equal(tab_parse_line("a -t/dev/b nofail --to=/dev/c required", 1, &l), -EINVAL);
+	assert_string_equal(l.error, "nofail and required exclude each other");
+	tab_line_free(&l);
+	assert_int_equal(tab_parse_line("a -t/dev/b nofail --ops=x", 1, &l), 0);
+	assert_true(l.nofail);
+	assert_string_equal(l.a.targets[0], "/dev/b");
+	assert_string_equal(l.a.ops, "x");
+	tab_line_free(&l);
+
 	/* a line option as the value of an option is that option's value */
 	assert_int_equal(tab_parse_line("a --ops nofail required", 1, &l), 0);
 	assert_string_equal(l.a.ops, "nofail");
@@ -178,6 +188,10 @@ static void test_parse_line_errors(void **state)
 	expect_line_error("/dev/a --to b extra", "unexpected argument 'extra'");
 	expect_line_error("/dev/a --to b -j", "option '-j' has no place in a tab line");
 	expect_line_error("/dev/a --to b --help", "option '--help' has no place in a tab line");
+	/* derived from attach's own options: clusters and long forms too */
+	expect_line_error("/dev/a --to b -jp", "option '-jp' has no place in a tab line");
+	expect_line_error("/dev/a --to b --pretty", "option '--pretty' has no place in a tab line");
+	expect_line_error("/dev/a --to b -d", "option '-d' has no place in a tab line");
 	expect_line_error("/dev/a --to b nofail required", "nofail and required exclude each other");
 	expect_line_error("/dev/a --prog x.bpf.o", "--prog x.bpf.o: a tab line needs an absolute path");
 	expect_line_error("/dev/a --set x=1 --to b", "--set needs --prog");
