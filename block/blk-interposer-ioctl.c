@@ -96,12 +96,16 @@ static int blk_interposer_ioctl_attach(struct block_device *bdev,
 				      BLKINTERPOSE_ATTACH_SIZE_VER0, argp);
 	if (ret)
 		return ret;
-	if (arg.flags || arg.reserved0 ||
+	if ((arg.flags & ~BLKINTERPOSE_ATTACH_OBSERVER) || arg.reserved0 ||
 	    !blk_interposer_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)) ||
 	    arg.nr_targets > BLK_INTERPOSER_MAX_TARGETS ||
 	    (arg.nr_targets && !arg.targets_ptr) ||
 	    strnlen(arg.ops_name, sizeof(arg.ops_name)) == sizeof(arg.ops_name))
 		return -EINVAL;
+	/* an observer has an ops and no targets */
+	if (arg.flags & BLKINTERPOSE_ATTACH_OBSERVER)
+		return arg.nr_targets ? -EINVAL :
+			blk_interposer_observe(bdev, arg.ops_name);
 	if (copy_from_user(fds, u64_to_user_ptr(arg.targets_ptr),
 			   arg.nr_targets * sizeof(fds[0])))
 		return -EFAULT;
@@ -134,15 +138,22 @@ static int blk_interposer_ioctl_detach(struct block_device *bdev,
 				      BLKINTERPOSE_DETACH_SIZE_VER0, argp);
 	if (ret)
 		return ret;
-	if (arg.flags ||
-	    !blk_interposer_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)))
+	if ((arg.flags & ~BLKINTERPOSE_DETACH_OBSERVER) ||
+	    !blk_interposer_zeroed(arg.reserved, ARRAY_SIZE(arg.reserved)) ||
+	    strnlen(arg.ops_name, sizeof(arg.ops_name)) == sizeof(arg.ops_name))
 		return -EINVAL;
+	/* an observer is named, the whole interposer is not */
+	if (!(arg.flags & BLKINTERPOSE_DETACH_OBSERVER) != !arg.ops_name[0])
+		return -EINVAL;
+	if (arg.flags & BLKINTERPOSE_DETACH_OBSERVER)
+		return blk_interposer_unobserve(bdev, arg.ops_name);
 	return blk_interposer_detach(bdev);
 }
 
 static int blk_interposer_ioctl_query(struct block_device *bdev,
 				      void __user *argp)
 {
+	struct blkinterpose_observer observers[BLK_INTERPOSER_MAX_OBSERVERS] = { };
 	struct blkinterpose_dev targets[BLK_INTERPOSER_MAX_TARGETS] = { };
 	struct blkinterpose_info info = { }, in = { };
 	u32 usize, n;
@@ -155,12 +166,17 @@ static int blk_interposer_ioctl_query(struct block_device *bdev,
 	if (copy_from_user(&in, argp, min_t(u32, usize, sizeof(in))))
 		return -EFAULT;
 
-	blk_interposer_query(bdev, &info, targets);
+	blk_interposer_query(bdev, &info, targets, observers);
 	n = min(in.nr_targets, info.nr_targets);
 	if (n && copy_to_user(u64_to_user_ptr(in.targets_ptr), targets,
 			      n * sizeof(targets[0])))
 		return -EFAULT;
+	n = min(in.nr_observers, info.nr_observers);
+	if (n && copy_to_user(u64_to_user_ptr(in.observers_ptr), observers,
+			      n * sizeof(observers[0])))
+		return -EFAULT;
 	info.targets_ptr = in.targets_ptr;
+	info.observers_ptr = in.observers_ptr;
 	info.size = min_t(u32, usize, sizeof(info));
 	if (copy_to_user(argp, &info, info.size))
 		return -EFAULT;
@@ -194,13 +210,14 @@ int blk_interposer_ioctl(struct block_device *bdev, blk_mode_t mode,
 static ssize_t interposer_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
+	struct blkinterpose_observer observers[BLK_INTERPOSER_MAX_OBSERVERS] = { };
 	struct blkinterpose_dev targets[BLK_INTERPOSER_MAX_TARGETS];
 	struct blkinterpose_info info = { };
 	const struct blkinterpose_counters *c = &info.counters;
 	unsigned int i;
 	int len;
 
-	blk_interposer_query(dev_to_bdev(dev), &info, targets);
+	blk_interposer_query(dev_to_bdev(dev), &info, targets, observers);
 	if (info.state == BLKINTERPOSE_STATE_RESERVED)
 		return sysfs_emit(buf, "reserved for=%u:%u refused=%llu\n",
 				  info.reserved_for.major,
@@ -211,6 +228,8 @@ static ssize_t interposer_show(struct device *dev,
 	if (info.state == BLKINTERPOSE_STATE_FAILED)
 		len = sysfs_emit(buf, "failed lost=%u:%u targets=",
 				 info.lost.major, info.lost.minor);
+	else if (info.state == BLKINTERPOSE_STATE_OBSERVED)
+		len = sysfs_emit(buf, "observed targets=");
 	else
 		len = sysfs_emit(buf, "attached targets=");
 	for (i = 0; i < info.nr_targets; i++)
@@ -219,9 +238,13 @@ static ssize_t interposer_show(struct device *dev,
 	len += sysfs_emit_at(buf, len, " ops=%s",
 			     info.ops_name[0] ? info.ops_name : "-");
 	len += sysfs_emit_at(buf, len,
-			     " seen=%llu passed=%llu redirected=%llu remapped=%llu failed=%llu completed=%llu invalid=%llu lost=%llu\n",
+			     " seen=%llu passed=%llu redirected=%llu remapped=%llu failed=%llu completed=%llu invalid=%llu lost=%llu",
 			     c->seen, c->passed, c->redirected, c->remapped,
 			     c->failed, c->completed, c->invalid, c->lost);
+	for (i = 0; i < info.nr_observers; i++)
+		len += sysfs_emit_at(buf, len, "%s%s", i ? "," : " observers=",
+				     observers[i].ops_name);
+	len += sysfs_emit_at(buf, len, "\n");
 	return len;
 }
 DEVICE_ATTR_RO(interposer);

@@ -77,8 +77,12 @@ enum blk_interposer_state {
  * @lost: the target that went away, 0 while none did; every bio then fails
  * @state: where it is in its life, under blk_interposer_lock
  * @prog: the registered ops deciding per bio, %NULL for a plain redirect
+ *	(or for no policy at all if there are no targets: observers only)
+ * @observers: the ops watching the device, %NULL if none; replaced as a
+ *	whole under blk_interposer_lock, read under RCU.  An interposer
+ *	without a policy keeps its last array until it is freed.
  * @stats: per-cpu bio counters
- * @inflight: bios in flight whose completion @prog sees
+ * @inflight: bios in flight whose completion @prog or an observer sees
  * @drained: completed when @inflight drops to zero after a detach
  * @io_pool: struct blk_interposer_io of those bios
  * @release_work: takes it off its device and releases it when that cannot
@@ -101,6 +105,7 @@ struct blk_interposer {
 	dev_t				lost;
 	enum blk_interposer_state	state;
 	struct blk_interposer_prog	*prog;
+	struct blk_interposer_observers __rcu *observers;
 	struct blkinterpose_counters __percpu *stats;
 	struct percpu_ref		inflight;
 	struct completion		drained;
@@ -130,6 +135,43 @@ struct blk_interposer_prog {
 };
 
 /**
+ * struct blk_interposer_obs_stats - what one observer saw
+ * @seen: bios that entered the device
+ * @ended: completions
+ */
+struct blk_interposer_obs_stats {
+	u64	seen;
+	u64	ended;
+};
+
+/**
+ * struct blk_interposer_observer - an ops watching a device
+ * @prog: the registered ops; a reference is held
+ * @stats: per-cpu counters
+ */
+struct blk_interposer_observer {
+	struct blk_interposer_prog		*prog;
+	struct blk_interposer_obs_stats __percpu *stats;
+};
+
+/**
+ * struct blk_interposer_observers - the observers of a device
+ * @rcu: frees a replaced array
+ * @gone: the entry to release with a replaced array, -1 for none
+ * @nr: number of entries in @obs
+ * @obs: the observers, in the order they were attached
+ *
+ * Never changed once published: attaching or detaching an observer
+ * publishes a new array.
+ */
+struct blk_interposer_observers {
+	struct rcu_head			rcu;
+	int				gone;
+	unsigned int			nr;
+	struct blk_interposer_observer	obs[] __counted_by(nr);
+};
+
+/**
  * struct blk_interposer_io - what the interposer keeps of a bio whose
  * completion a program wants to see
  * @ip: the interposer
@@ -140,6 +182,8 @@ struct blk_interposer_prog {
  * @interposed: bio_interposed() of the bio as submitted
  * @flags: BIO_REMAPPED of the bio as submitted
  * @action: the verdict
+ * @policy_end: the policy's ops wants the completion (observers get it
+ *	whenever there are any)
  * @start_ns: when the interposer took the bio
  *
  * The bio itself is sent on (no clone): its completion callback is taken
@@ -155,6 +199,7 @@ struct blk_interposer_io {
 	dev_t				interposed;
 	unsigned short			flags;
 	enum blk_interposer_action	action;
+	bool				policy_end;
 	u64				start_ns;
 };
 
@@ -331,21 +376,36 @@ static sector_t blk_interposer_rel_sector(struct bio *bio)
 	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
 }
 
+/*
+ * Show a bio's completion to the policy's ops (if @policy_end) and to the
+ * observers attached now.
+ */
 static void blk_interposer_end(struct blk_interposer *ip, struct bio *bio,
-			       enum blk_interposer_action action, u64 start_ns)
+			       enum blk_interposer_action action, u64 start_ns,
+			       bool policy_end)
 {
 	struct blk_interposer_completion c = {
 		.action = action,
 		.error = blk_status_to_errno(bio->bi_status),
 		.start_ns = start_ns,
+		.latency_ns = ktime_get_ns() - start_ns,
 	};
+	struct blk_interposer_observers *obs;
 	struct blk_interposer_ops *ops;
+	unsigned int i;
 
 	rcu_read_lock();
-	ops = rcu_dereference(ip->prog->ops);
-	if (ops && ops->end_bio) {
-		c.latency_ns = ktime_get_ns() - start_ns;
-		ops->end_bio(bio, &c);
+	if (policy_end) {
+		ops = rcu_dereference(ip->prog->ops);
+		if (ops && ops->end_bio)
+			ops->end_bio(bio, &c);
+	}
+	obs = rcu_dereference(ip->observers);
+	for (i = 0; obs && i < obs->nr; i++) {
+		ops = rcu_dereference(obs->obs[i].prog->ops);
+		this_cpu_inc(obs->obs[i].stats->ended);
+		if (ops && ops->end_bio)
+			ops->end_bio(bio, &c);
 	}
 	rcu_read_unlock();
 }
@@ -369,7 +429,7 @@ static void __blk_interposer_endio(struct bio *bio)
 	bio->bi_iter = io->iter;
 	bio->bi_interposed = io->interposed;
 	bio->bi_flags = (bio->bi_flags & ~BLK_INTERPOSER_IO_FLAGS) | io->flags;
-	blk_interposer_end(ip, bio, io->action, io->start_ns);
+	blk_interposer_end(ip, bio, io->action, io->start_ns, io->policy_end);
 	mempool_free(io, &ip->io_pool);
 	if (bio->bi_end_io)
 		bio->bi_end_io(bio);
@@ -425,7 +485,7 @@ static void blk_interposer_endio(struct bio *bio)
  */
 static bool blk_interposer_hook(struct blk_interposer *ip, struct bio *bio,
 				enum blk_interposer_action action,
-				u64 start_ns)
+				u64 start_ns, bool policy_end)
 {
 	gfp_t gfp = bio->bi_opf & REQ_NOWAIT ? GFP_NOWAIT : GFP_NOIO;
 	struct blk_interposer_io *io;
@@ -443,6 +503,7 @@ static bool blk_interposer_hook(struct blk_interposer *ip, struct bio *bio,
 	io->interposed = bio->bi_interposed;
 	io->flags = bio->bi_flags & BLK_INTERPOSER_IO_FLAGS;
 	io->action = action;
+	io->policy_end = policy_end;
 	io->start_ns = start_ns;
 	percpu_ref_get(&ip->inflight);
 	bio->bi_end_io = blk_interposer_endio;
@@ -453,13 +514,14 @@ static bool blk_interposer_hook(struct blk_interposer *ip, struct bio *bio,
 /* End @bio here: failed, completed without I/O, or refused. */
 static void blk_interposer_finish(struct blk_interposer *ip, struct bio *bio,
 				  enum blk_interposer_action action,
-				  blk_status_t status, u64 start_ns)
+				  blk_status_t status, u64 start_ns,
+				  bool policy_end)
 {
 	if (action == BLK_INTERPOSE_COMPLETE && bio_data_dir(bio) == READ)
 		zero_fill_bio(bio);
 	bio->bi_status = status;
 	if (start_ns)
-		blk_interposer_end(ip, bio, action, start_ns);
+		blk_interposer_end(ip, bio, action, start_ns, policy_end);
 	bio_endio(bio);
 }
 
@@ -526,11 +588,15 @@ static blk_status_t blk_interposer_fail_status(s32 error)
 	}
 }
 
-/* Apply a program's verdict; @sector: the bio's start on its device. */
+/*
+ * Apply a verdict; @sector: the bio's start on its device.  With
+ * @start_ns, the completion is shown to the policy (@policy_end) and the
+ * observers.
+ */
 static enum blk_interposer_ret
 blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 		     const struct blk_interposer_verdict *v, sector_t sector,
-		     u64 start_ns, bool direct)
+		     u64 start_ns, bool policy_end, bool direct)
 {
 	blk_status_t status;
 	int dest;
@@ -539,7 +605,8 @@ blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 	case BLK_INTERPOSE_PASS:
 		this_cpu_inc(ip->stats->passed);
 		/* on to the original's driver, seen again at completion */
-		if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns))
+		if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns,
+						     policy_end))
 			return BLK_INTERPOSER_TAKEN;
 		return BLK_INTERPOSER_PASS;
 	case BLK_INTERPOSE_REDIRECT:
@@ -557,23 +624,27 @@ blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 		if (status == BLK_STS_OK)
 			goto invalid;
 		this_cpu_inc(ip->stats->failed);
-		blk_interposer_finish(ip, bio, action, status, start_ns);
+		blk_interposer_finish(ip, bio, action, status, start_ns,
+				      policy_end);
 		return BLK_INTERPOSER_TAKEN;
 	case BLK_INTERPOSE_COMPLETE:
 		this_cpu_inc(ip->stats->completed);
-		blk_interposer_finish(ip, bio, action, BLK_STS_OK, start_ns);
+		blk_interposer_finish(ip, bio, action, BLK_STS_OK, start_ns,
+				      policy_end);
 		return BLK_INTERPOSER_TAKEN;
 	default:
 		goto invalid;
 	}
 
-	if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns))
+	if (start_ns &&
+	    !blk_interposer_hook(ip, bio, action, start_ns, policy_end))
 		return BLK_INTERPOSER_TAKEN;
 	return blk_interposer_send(ip, bio, dest, sector, direct);
 
 invalid:
 	this_cpu_inc(ip->stats->invalid);
-	blk_interposer_finish(ip, bio, action, BLK_STS_IOERR, start_ns);
+	blk_interposer_finish(ip, bio, action, BLK_STS_IOERR, start_ns,
+			      policy_end);
 	return BLK_INTERPOSER_TAKEN;
 }
 
@@ -608,19 +679,44 @@ blk_interposer_lost(struct blk_interposer *ip, struct bio *bio)
 	return BLK_INTERPOSER_TAKEN;
 }
 
+/*
+ * Show a bio that entered the device to its observers, with the policy's
+ * verdict; under rcu_read_lock().  They get a copy: they cannot change it.
+ */
+static void blk_interposer_observe_bio(struct blk_interposer_observers *obs,
+				       struct bio *bio,
+				       const struct blk_interposer_verdict *v)
+{
+	struct blk_interposer_verdict copy;
+	struct blk_interposer_ops *ops;
+	unsigned int i;
+
+	for (i = 0; i < obs->nr; i++) {
+		ops = rcu_dereference(obs->obs[i].prog->ops);
+		this_cpu_inc(obs->obs[i].stats->seen);
+		if (ops && ops->submit_bio) {
+			copy = *v;
+			ops->submit_bio(bio, &copy);
+		}
+	}
+}
+
 enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 						    struct bio *bio,
 						    bool direct)
 {
 	sector_t sector = blk_interposer_rel_sector(bio);
 	struct blk_interposer_verdict v = { .sector = sector };
+	struct blk_interposer_observers *obs;
 	struct blk_interposer_ops *ops;
 	int action = BLK_INTERPOSE_PASS;
+	bool policy_end = false;
 	u64 start_ns = 0;
 
 	if (unlikely(READ_ONCE(ip->lost)))
 		return blk_interposer_lost(ip, bio);
-	if (!ip->prog) {
+	/* plain redirect, nobody watching */
+	if (!ip->prog && likely(!rcu_access_pointer(ip->observers))) {
 		if (unlikely(ip->reserved_for))
 			return blk_interposer_reserved(ip, bio);
 		this_cpu_inc(ip->stats->redirected);
@@ -635,17 +731,30 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 		return BLK_INTERPOSER_PASS;
 
 	rcu_read_lock();
-	ops = rcu_dereference(ip->prog->ops);
-	/* an ops unregistered but not yet taken off the device passes */
-	if (likely(ops)) {
-		if (ops->end_bio)
+	if (ip->prog) {
+		ops = rcu_dereference(ip->prog->ops);
+		/* an ops unregistered but not yet taken off the device passes */
+		if (likely(ops)) {
+			if (ops->end_bio) {
+				start_ns = blk_time_get_ns() ?: 1;
+				policy_end = true;
+			}
+			if (ops->submit_bio)
+				action = ops->submit_bio(bio, &v);
+		}
+	} else if (ip->nr_targets) {
+		/* a plain redirect, watched */
+		action = BLK_INTERPOSE_REDIRECT;
+	}
+	obs = rcu_dereference(ip->observers);
+	if (obs) {
+		if (!start_ns)
 			start_ns = blk_time_get_ns() ?: 1;
-		if (ops->submit_bio)
-			action = ops->submit_bio(bio, &v);
+		blk_interposer_observe_bio(obs, bio, &v);
 	}
 	rcu_read_unlock();
 	return blk_interposer_apply(ip, bio, action, &v, sector, start_ns,
-				    direct);
+				    policy_end, direct);
 }
 
 /**
@@ -752,12 +861,85 @@ static void blk_interposer_prog_put(struct blk_interposer_prog *prog)
 		kfree(prog);
 }
 
-/* Wait for the bios still in flight, then release everything. */
-static void blk_interposer_free(struct blk_interposer *ip)
+static void blk_interposer_observer_release(struct blk_interposer_observer *o)
+{
+	free_percpu(o->stats);
+	blk_interposer_prog_put(o->prog);
+}
+
+/* Free a replaced observer array and the entry it was replaced without. */
+static void blk_interposer_observers_rcu_free(struct rcu_head *head)
+{
+	struct blk_interposer_observers *obs =
+		container_of(head, struct blk_interposer_observers, rcu);
+
+	if (obs->gone >= 0)
+		blk_interposer_observer_release(&obs->obs[obs->gone]);
+	kfree(obs);
+}
+
+/*
+ * A new observer array: @old (or none) without its entry @drop (or -1),
+ * with @add (or %NULL) appended.  The entries are shared, not copied.
+ */
+static struct blk_interposer_observers *
+blk_interposer_observers_new(const struct blk_interposer_observers *old,
+			     const struct blk_interposer_observer *add,
+			     int drop)
+{
+	unsigned int n = old ? old->nr : 0, i, j = 0;
+	struct blk_interposer_observers *obs;
+
+	obs = kzalloc(struct_size(obs, obs, n + 1), GFP_KERNEL);
+	if (!obs)
+		return NULL;
+	obs->gone = -1;
+	obs->nr = n + (add ? 1 : 0) - (drop >= 0 ? 1 : 0);
+	for (i = 0; i < n; i++)
+		if (i != drop)
+			obs->obs[j++] = old->obs[i];
+	if (add)
+		obs->obs[j] = *add;
+	return obs;
+}
+
+/* The index of the observer using @prog in @obs, or -1. */
+static int blk_interposer_observer_of(const struct blk_interposer_observers *obs,
+				      const struct blk_interposer_prog *prog)
 {
 	unsigned int i;
 
-	/* only interposers with a program count bios in flight */
+	for (i = 0; obs && i < obs->nr; i++)
+		if (obs->obs[i].prog == prog)
+			return i;
+	return -1;
+}
+
+/* The observers of @ip, which the caller keeps from changing. */
+static struct blk_interposer_observers *
+blk_interposer_observers(struct blk_interposer *ip)
+{
+	return rcu_dereference_protected(ip->observers,
+			lockdep_is_held(&blk_interposer_lock) ||
+			ip->state == BLK_INTERPOSER_LEAVING);
+}
+
+/*
+ * Observers only: no ops, no target to redirect to, no reservation.
+ * Such an interposer leaves with its last observer.
+ */
+static bool blk_interposer_no_policy(const struct blk_interposer *ip)
+{
+	return !ip->prog && !ip->nr_targets && !ip->reserved_for;
+}
+
+/* Wait for the bios still in flight, then release everything. */
+static void blk_interposer_free(struct blk_interposer *ip)
+{
+	struct blk_interposer_observers *obs;
+	unsigned int i;
+
+	/* reservations do not count bios in flight */
 	if (ip->inflight.data) {
 		percpu_ref_kill(&ip->inflight);
 		wait_for_completion(&ip->drained);
@@ -765,6 +947,11 @@ static void blk_interposer_free(struct blk_interposer *ip)
 	percpu_ref_exit(&ip->inflight);
 	if (ip->prog)
 		blk_interposer_prog_put(ip->prog);
+	/* off its device, nothing in flight: nobody reads the observers */
+	obs = rcu_dereference_protected(ip->observers, true);
+	for (i = 0; obs && i < obs->nr; i++)
+		blk_interposer_observer_release(&obs->obs[i]);
+	kfree(obs);
 	mempool_exit(&ip->io_pool);
 	for (i = 0; i < ip->nr_targets; i++)
 		if (ip->target_files[i])
@@ -775,21 +962,39 @@ static void blk_interposer_free(struct blk_interposer *ip)
 	kfree(ip);
 }
 
-/* Tell the program that it is attached to or was detached from @orig. */
-static void blk_interposer_notify(struct blk_interposer *ip,
-				  struct block_device *orig, bool attach)
+/* Tell an ops that it is attached to or was detached from @orig. */
+static void blk_interposer_notify_prog(struct blk_interposer_prog *prog,
+				       struct block_device *orig, bool attach)
 {
 	struct blk_interposer_ops *ops;
 
-	if (!ip->prog)
-		return;
 	rcu_read_lock();
-	ops = rcu_dereference(ip->prog->ops);
+	ops = rcu_dereference(prog->ops);
 	if (ops && attach && ops->attach)
 		ops->attach(orig);
 	else if (ops && !attach && ops->detach)
 		ops->detach(orig);
 	rcu_read_unlock();
+}
+
+/*
+ * Tell the policy's ops that it is attached to @orig, or it and every
+ * observer that they were detached from it.  An observer is told of its
+ * attach when it is attached (blk_interposer_observe()).
+ */
+static void blk_interposer_notify(struct blk_interposer *ip,
+				  struct block_device *orig, bool attach)
+{
+	struct blk_interposer_observers *obs;
+	unsigned int i;
+
+	if (ip->prog)
+		blk_interposer_notify_prog(ip->prog, orig, attach);
+	if (attach)
+		return;
+	obs = blk_interposer_observers(ip);
+	for (i = 0; obs && i < obs->nr; i++)
+		blk_interposer_notify_prog(obs->obs[i].prog, orig, false);
 }
 
 /*
@@ -876,6 +1081,19 @@ static bool blk_interposer_start_leaving(struct blk_interposer *ip)
 	lockdep_assert_held(&blk_interposer_lock);
 	ip->state = BLK_INTERPOSER_LEAVING;
 	return state == BLK_INTERPOSER_LIVE;
+}
+
+/* What an interposer needs to see the completions of bios. */
+static int blk_interposer_init_io(struct blk_interposer *ip)
+{
+	int ret;
+
+	ret = percpu_ref_init(&ip->inflight, blk_interposer_inflight_release,
+			      0, GFP_KERNEL);
+	if (ret)
+		return ret;
+	return mempool_init_slab_pool(&ip->io_pool, BLK_INTERPOSER_IO_POOL,
+				      blk_interposer_io_cache);
 }
 
 /* A new interposer with its counters, not yet published. */
@@ -1089,17 +1307,10 @@ int blk_interposer_attach(struct block_device *orig,
 	if (!ip)
 		return -ENOMEM;
 	ip->flags = params->flags;
-	if (!plain) {
-		ret = percpu_ref_init(&ip->inflight,
-				      blk_interposer_inflight_release, 0,
-				      GFP_KERNEL);
-		if (!ret)
-			ret = mempool_init_slab_pool(&ip->io_pool,
-						     BLK_INTERPOSER_IO_POOL,
-						     blk_interposer_io_cache);
-		if (ret)
-			goto out_free;
-	}
+	/* observers may come later, even to a plain redirect */
+	ret = blk_interposer_init_io(ip);
+	if (ret)
+		goto out_free;
 
 	ret = blk_interposer_open_targets(ip, params);
 	if (ret)
@@ -1177,6 +1388,182 @@ int blk_interposer_detach(struct block_device *orig)
 	return 0;
 }
 EXPORT_SYMBOL_GPL(blk_interposer_detach);
+
+/*
+ * Add observer @o to @ip, live on @orig; under blk_interposer_lock.  The
+ * observer's attach callback runs before its first bio.
+ */
+static int blk_interposer_add_observer(struct blk_interposer *ip,
+				       struct block_device *orig,
+				       const struct blk_interposer_observer *o)
+{
+	struct blk_interposer_observers *old = blk_interposer_observers(ip);
+	struct blk_interposer_observers *obs;
+
+	if (ip->state != BLK_INTERPOSER_LIVE || ip->reserved_for)
+		return -EBUSY;
+	if (ip->prog == o->prog || blk_interposer_observer_of(old, o->prog) >= 0)
+		return -EEXIST;
+	if (old && old->nr >= BLK_INTERPOSER_MAX_OBSERVERS)
+		return -ENOSPC;
+	obs = blk_interposer_observers_new(old, o, -1);
+	if (!obs)
+		return -ENOMEM;
+	refcount_inc(&o->prog->ref);
+	blk_interposer_notify_prog(o->prog, orig, true);
+	rcu_assign_pointer(ip->observers, obs);
+	if (old)
+		call_rcu(&old->rcu, blk_interposer_observers_rcu_free);
+	return 0;
+}
+
+/**
+ * blk_interposer_observe - attach an ops as an observer of a block device
+ * @orig: the device, a whole disk or a partition
+ * @ops_name: name of a registered interposer ops
+ *
+ * The ops sees every bio that enters @orig, after the device's policy (a
+ * plain redirect, an ops or a reserved device's table) decided it, and its
+ * completion, but its verdicts are ignored.  A device without an
+ * interposer gets one without a policy, published with its queue frozen
+ * as blk_interposer_attach() does: every bio then passes.  Observers are
+ * called in the order they were attached; adding one to an interposer
+ * that is already live freezes nothing.
+ *
+ * Context: process context, may sleep; must not hold any disk's open_mutex.
+ * Return: 0 on success; -EINVAL for an empty name, -ENOENT for an unknown
+ * ops, -EEXIST if the ops already is the policy or an observer of @orig,
+ * -ENOSPC if @orig has %BLK_INTERPOSER_MAX_OBSERVERS observers, -EBUSY if
+ * @orig is reserved or its interposer is being attached or detached,
+ * -ELOOP if @orig is the target of an interposer, -ENODEV if @orig is
+ * going away, -ENOMEM.
+ */
+int blk_interposer_observe(struct block_device *orig, const char *ops_name)
+{
+	struct blk_interposer_observers *obs = NULL;
+	struct blk_interposer_observer o = { };
+	struct blk_interposer *ip, *nip;
+	int ret;
+
+	if (!ops_name || !ops_name[0])
+		return -EINVAL;
+	o.stats = alloc_percpu(struct blk_interposer_obs_stats);
+	if (!o.stats)
+		return -ENOMEM;
+	/* an interposer without a policy, in case @orig has none */
+	nip = blk_interposer_alloc();
+	if (!nip) {
+		free_percpu(o.stats);
+		return -ENOMEM;
+	}
+	ret = blk_interposer_init_io(nip);
+	if (ret)
+		goto out_free;
+
+	static_branch_inc(&blk_interposer_in_use);
+	mutex_lock(&blk_interposer_lock);
+	o.prog = blk_interposer_find_prog(ops_name);
+	ip = blk_interposer_of(orig);
+	if (!o.prog) {
+		ret = -ENOENT;
+	} else if (ip) {
+		ret = blk_interposer_add_observer(ip, orig, &o);
+		if (!ret)
+			o.stats = NULL;
+	} else {
+		ret = blk_interposer_check_locked(nip, orig);
+		if (!ret) {
+			obs = blk_interposer_observers_new(NULL, &o, -1);
+			if (!obs)
+				ret = -ENOMEM;
+		}
+	}
+	if (ret || ip) {
+		mutex_unlock(&blk_interposer_lock);
+		static_branch_dec(&blk_interposer_in_use);
+		goto out_free;
+	}
+	refcount_inc(&o.prog->ref);
+	RCU_INIT_POINTER(nip->observers, obs);
+	blk_interposer_notify_prog(o.prog, orig, true);
+	blk_interposer_claim(nip, orig);
+	mutex_unlock(&blk_interposer_lock);
+	return blk_interposer_go_live(nip);
+
+out_free:
+	free_percpu(o.stats);
+	blk_interposer_free(nip);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(blk_interposer_observe);
+
+/**
+ * blk_interposer_unobserve - detach an observer from a block device
+ * @orig: the device
+ * @ops_name: the observer's ops
+ *
+ * The policy and the other observers stay.  Taking the last observer off
+ * a device without a policy detaches its interposer as
+ * blk_interposer_detach() does; otherwise nothing is frozen.  No callback
+ * of the observer runs for @orig once this returns, but its detach
+ * callback.
+ *
+ * Context: process context, may sleep; must not hold any disk's open_mutex.
+ * Return: 0 on success; -ENOENT if @orig has no such observer (or is being
+ * detached), -EBUSY if its interposer is still being attached, -ENOMEM.
+ */
+int blk_interposer_unobserve(struct block_device *orig, const char *ops_name)
+{
+	struct blk_interposer_observers *old, *obs = NULL;
+	struct blk_interposer *ip;
+	int idx, ret = 0;
+
+	mutex_lock(&blk_interposer_lock);
+	ip = blk_interposer_of(orig);
+	if (!ip || ip->state == BLK_INTERPOSER_LEAVING) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (ip->state != BLK_INTERPOSER_LIVE) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	old = blk_interposer_observers(ip);
+	idx = blk_interposer_observer_of(old,
+					 blk_interposer_find_prog(ops_name));
+	if (idx < 0) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (old->nr == 1 && blk_interposer_no_policy(ip)) {
+		/* its last observer: the interposer goes */
+		blk_interposer_start_leaving(ip);
+		mutex_unlock(&blk_interposer_lock);
+		blk_interposer_leave(ip);
+		return 0;
+	}
+	if (old->nr > 1) {
+		obs = blk_interposer_observers_new(old, NULL, idx);
+		if (!obs) {
+			ret = -ENOMEM;
+			goto out_unlock;
+		}
+	}
+	rcu_assign_pointer(ip->observers, obs);
+	mutex_unlock(&blk_interposer_lock);
+
+	/* no reader of the old array is left: none runs the observer */
+	synchronize_rcu();
+	blk_interposer_notify_prog(old->obs[idx].prog, orig, false);
+	blk_interposer_observer_release(&old->obs[idx]);
+	kfree(old);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&blk_interposer_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(blk_interposer_unobserve);
 
 /**
  * blk_interposer_reserve - reserve a device as the target of one original
@@ -1353,11 +1740,15 @@ void blk_interposer_disk_gone(struct gendisk *disk)
  * @info: filled in but for @info->size and @info->targets_ptr
  * @targets: filled with the @info->nr_targets device numbers of the
  *	targets, room for %BLK_INTERPOSER_MAX_TARGETS
+ * @observers: filled with the @info->nr_observers observers, zeroed by
+ *	the caller, room for %BLK_INTERPOSER_MAX_OBSERVERS
  */
 void blk_interposer_query(struct block_device *bdev,
 			  struct blkinterpose_info *info,
-			  struct blkinterpose_dev *targets)
+			  struct blkinterpose_dev *targets,
+			  struct blkinterpose_observer *observers)
 {
+	struct blk_interposer_observers *obs;
 	struct blk_interposer *ip;
 	unsigned int i;
 	int cpu;
@@ -1365,6 +1756,7 @@ void blk_interposer_query(struct block_device *bdev,
 	info->original.major = MAJOR(bdev->bd_dev);
 	info->original.minor = MINOR(bdev->bd_dev);
 	info->max_targets = BLK_INTERPOSER_MAX_TARGETS;
+	info->max_observers = BLK_INTERPOSER_MAX_OBSERVERS;
 
 	mutex_lock(&blk_interposer_lock);
 	ip = blk_interposer_of(bdev);
@@ -1389,6 +1781,20 @@ void blk_interposer_query(struct block_device *bdev,
 		info->state = BLKINTERPOSE_STATE_FAILED;
 		info->lost.major = MAJOR(ip->lost);
 		info->lost.minor = MINOR(ip->lost);
+	}
+	if (blk_interposer_no_policy(ip))
+		info->state = BLKINTERPOSE_STATE_OBSERVED;
+	obs = blk_interposer_observers(ip);
+	info->nr_observers = obs ? obs->nr : 0;
+	for (i = 0; i < info->nr_observers; i++) {
+		struct blkinterpose_observer *o = &observers[i];
+
+		strscpy(o->ops_name, obs->obs[i].prog->name,
+			sizeof(o->ops_name));
+		for_each_possible_cpu(cpu) {
+			o->seen += per_cpu_ptr(obs->obs[i].stats, cpu)->seen;
+			o->ended += per_cpu_ptr(obs->obs[i].stats, cpu)->ended;
+		}
 	}
 	for_each_possible_cpu(cpu) {
 		struct blkinterpose_counters *c = per_cpu_ptr(ip->stats, cpu);
@@ -1472,6 +1878,48 @@ int blk_interposer_ops_register(struct blk_interposer_ops *ops)
 	return ret;
 }
 
+/* Detach @ip, which is leaving, from a work item. */
+static void blk_interposer_leave_later(struct blk_interposer *ip,
+				       struct blk_interposer_prog *prog)
+{
+	pr_info("%pg: interposer detached, ops %s unregistered\n", ip->orig,
+		prog->name);
+	queue_work(system_unbound_wq, &ip->release_work);
+}
+
+/*
+ * Take the observer using @prog, which is being unregistered, off @ip;
+ * under blk_interposer_lock.  Its ops is gone already, so where the array
+ * cannot be replaced (the interposer is not live, or no memory) the entry
+ * stays until the interposer is freed and is skipped meanwhile.  An
+ * interposer without a policy leaves with its last observer.
+ */
+static void blk_interposer_drop_observer(struct blk_interposer *ip,
+					 struct blk_interposer_prog *prog)
+{
+	struct blk_interposer_observers *old = blk_interposer_observers(ip);
+	struct blk_interposer_observers *obs = NULL;
+	int idx = blk_interposer_observer_of(old, prog);
+
+	if (idx < 0)
+		return;
+	if (old->nr == 1 && blk_interposer_no_policy(ip)) {
+		if (blk_interposer_start_leaving(ip))
+			blk_interposer_leave_later(ip, prog);
+		return;
+	}
+	if (ip->state != BLK_INTERPOSER_LIVE)
+		return;
+	if (old->nr > 1) {
+		obs = blk_interposer_observers_new(old, NULL, idx);
+		if (!obs)
+			return;
+	}
+	old->gone = idx;
+	rcu_assign_pointer(ip->observers, obs);
+	call_rcu(&old->rcu, blk_interposer_observers_rcu_free);
+}
+
 static struct blk_interposer_prog *
 blk_interposer_prog_of(struct blk_interposer_ops *ops)
 {
@@ -1509,11 +1957,10 @@ void blk_interposer_ops_unregister(struct blk_interposer_ops *ops)
 	list_del(&prog->node);
 	RCU_INIT_POINTER(prog->ops, NULL);
 	list_for_each_entry(ip, &blk_interposer_list, node) {
-		if (ip->prog != prog || !blk_interposer_start_leaving(ip))
-			continue;
-		pr_info("%pg: interposer detached, ops %s unregistered\n",
-			ip->orig, prog->name);
-		queue_work(system_unbound_wq, &ip->release_work);
+		if (ip->prog != prog)
+			blk_interposer_drop_observer(ip, prog);
+		else if (blk_interposer_start_leaving(ip))
+			blk_interposer_leave_later(ip, prog);
 	}
 	mutex_unlock(&blk_interposer_lock);
 	/* no callback of @ops runs after this */

@@ -43,7 +43,8 @@ void blk_interposer_bdev_gone(struct block_device *bdev);
 void blk_interposer_disk_gone(struct gendisk *disk);
 void blk_interposer_query(struct block_device *bdev,
 			  struct blkinterpose_info *info,
-			  struct blkinterpose_dev *targets);
+			  struct blkinterpose_dev *targets,
+			  struct blkinterpose_observer *observers);
 u32 blk_interposer_nr_targets(struct block_device *bdev);
 u64 blk_interposer_dev_sectors(struct block_device *bdev, u32 target);
 int blk_interposer_ioctl(struct block_device *bdev, blk_mode_t mode,

@@ -402,24 +402,38 @@ static int ip_prog_prepare(const char *what, const struct ip_prog_src *s,
 
 /*
  * Load the program of an attach, register its ops and pin it for
- * @devname.  On success *@linkp is the link and @p->name the registered
- * name.
+ * @devname, or for an @observer at "@devname@OPS" (written to @devname,
+ * @len bytes).  On success *@linkp is the link and @p->name the
+ * registered name.
  */
-static int ip_attach_prog(const char *what, const char *devname,
-			  const struct ip_prog_src *src, const char *rename,
-			  struct ip_prog *p, struct bpf_link **linkp)
+static int ip_attach_prog(const char *what, char *devname, size_t len,
+			  bool observer, const struct ip_prog_src *src,
+			  const char *rename, struct ip_prog *p,
+			  struct bpf_link **linkp)
 {
 	struct bpf_link *link;
 	char why[256];
+	size_t used;
 	int err;
 
 	*linkp = NULL;
-	err = ip_stale_pins(what, devname);
-	if (err)
-		return err;
+	if (!observer) {
+		err = ip_stale_pins(what, devname);
+		if (err)
+			return err;
+	}
 	err = ip_prog_prepare(what, src, rename, p);
 	if (err)
 		return err;
+	if (observer) {
+		used = strlen(devname);
+		if (ip_snprintf(devname + used, len - used, "@%s", p->name))
+			return ip_err(ENAMETOOLONG, "%s: pin name %s@%s is too long",
+				      what, devname, p->name);
+		err = ip_stale_pins(what, devname);
+		if (err)
+			return err;
+	}
 
 	link = bpf_map__attach_struct_ops(p->ops_map);
 	err = link ? 0 : errno;
@@ -477,6 +491,80 @@ static int ip_attach_dm(const char *dev, const char *table, dev_t *dmdev,
 	return 0;
 }
 
+/* "A, B": the ops names of the observers a query returned. */
+static void ip_observer_names(const struct blkinterpose_info *ki,
+			      const struct blkinterpose_observer *kobs,
+			      char *buf, size_t len)
+{
+	unsigned int i, n = ki->nr_observers < IP_MAX_OBSERVERS ?
+			    ki->nr_observers : IP_MAX_OBSERVERS;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s%.*s",
+				 i ? ", " : "", BLKINTERPOSE_NAME_LEN,
+				 kobs[i].ops_name);
+}
+
+/*
+ * What the device's state refuses before anything is loaded: a policy
+ * where observers alone are attached (the kernel takes a policy only on a
+ * device without an interposer), an observer on a reserved device, past
+ * the kernel's number of observers, or twice.
+ */
+static int ip_attach_state_check(const char *label,
+				 const struct blkinterpose_info *ki,
+				 const struct blkinterpose_observer *kobs,
+				 bool observer)
+{
+	char names[BLKINTERPOSE_NAME_LEN * IP_MAX_OBSERVERS + 32];
+
+	ip_observer_names(ki, kobs, names, sizeof(names));
+	if (!observer && ki->state == BLKINTERPOSE_STATE_OBSERVED)
+		return ip_err(EBUSY, "attach %s: it has observers only (%s); a policy can be attached only to a device without them: detach them first",
+			      label, names);
+	if (!observer)
+		return 0;
+	if (ki->state == BLKINTERPOSE_STATE_RESERVED)
+		return ip_err(EBUSY, "attach %s: it is reserved as a target of another device, which cannot be observed",
+			      label);
+	if (ki->max_observers && ki->nr_observers >= ki->max_observers)
+		return ip_err(ENOSPC, "attach %s: it has %u observers (%s), the most the kernel takes",
+			      label, ki->nr_observers, names);
+	return 0;
+}
+
+/* Why the kernel refused an observer. */
+static const char *ip_observer_reason(int err, const char *ops,
+				      const struct blkinterpose_info *ki,
+				      char *buf, size_t len)
+{
+	const char *reason;
+
+	switch (err) {
+	case ENOENT:
+		snprintf(buf, len, "ops %s is not registered", ops);
+		return buf;
+	case EEXIST:
+		snprintf(buf, len, "ops %s already watches it, or is its policy",
+			 ops);
+		return buf;
+	case ENOSPC:
+		snprintf(buf, len, "it has the most observers the kernel takes (%u)",
+			 ki->max_observers);
+		return buf;
+	case EBUSY:
+		return "it is reserved as a target of another device, or its interposer is being attached or detached";
+	case ELOOP:
+		return "it is a target of another interposer";
+	case EINVAL:
+		return "the kernel refused the observer (a kernel without observers?)";
+	}
+	reason = ip_common_reason(err);
+	return reason ?: strerror(err);
+}
+
 int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 {
 	struct blkinterpose_attach arg = { .size = sizeof(arg) };
@@ -487,6 +575,7 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 	struct ip_attach_ctx ctx = { };
 	struct ip_prog_src src;
 	struct ip_prog prog = { };
+	struct blkinterpose_observer kobs[IP_MAX_OBSERVERS];
 	struct blkinterpose_info ki;
 	bool have_ki;
 	struct bpf_link *link = NULL;
@@ -496,7 +585,7 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 	const char *dmt, *dm_target[1];
 	char dm_tname[32], dm_name[IP_NAME_LEN] = "";
 	__u32 flags;
-	bool check;
+	bool check, observer;
 
 	ip_errmsg_clear();
 	if (!dev)
@@ -524,11 +613,19 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 		return ip_err(EINVAL, "attach %s: a dm table cannot be combined with targets, an ops or a program",
 			      dev);
 
-	if (flags & ~INTERPOSE_ATTACH_CHECK)
+	if (flags & ~(INTERPOSE_ATTACH_CHECK | INTERPOSE_ATTACH_OBSERVER))
 		return ip_err(EINVAL, "attach %s: unknown flags 0x%x", dev,
-			      flags & ~INTERPOSE_ATTACH_CHECK);
+			      flags & ~(INTERPOSE_ATTACH_CHECK |
+					INTERPOSE_ATTACH_OBSERVER));
 	check = flags & INTERPOSE_ATTACH_CHECK;
-	flags &= ~INTERPOSE_ATTACH_CHECK;
+	observer = flags & INTERPOSE_ATTACH_OBSERVER;
+	flags = observer ? BLKINTERPOSE_ATTACH_OBSERVER : 0;
+	if (observer && (n || dmt))
+		return ip_err(EINVAL, "attach %s: an observer has no targets and no dm table",
+			      dev);
+	if (observer && !ops && !ip_prog_src_any(&src))
+		return ip_err(EINVAL, "attach %s: an observer needs an ops name or a program",
+			      dev);
 	if (ops && strlen(ops) >= BLKINTERPOSE_NAME_LEN)
 		return ip_err(EINVAL, "attach %s: ops name %s is too long (at most %d characters)",
 			      dev, ops, BLKINTERPOSE_NAME_LEN - 1);
@@ -566,8 +663,10 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 	if (err)
 		goto out;
 	olabel = ip_label(&devs[n], dev);
-	err = ip_attach_check(dev, &devs[n], devs, names, n,
-			      !ops && !ip_prog_src_any(&src));
+	/* an observer sends nothing elsewhere: nothing to fit */
+	if (!observer)
+		err = ip_attach_check(dev, &devs[n], devs, names, n,
+				      !ops && !ip_prog_src_any(&src));
 	if (err)
 		goto out;
 	if (check) {
@@ -593,11 +692,16 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 		goto out;
 	}
 	/* The kernel's limit, if it says (an older one does not). */
-	have_ki = !ip_query_fd(ofd, &ki, NULL, 0);
+	have_ki = !ip_query_fd_obs(ofd, &ki, NULL, 0, kobs, IP_MAX_OBSERVERS);
 	if (have_ki && ki.max_targets && n > ki.max_targets) {
 		err = ip_err(EINVAL, "attach %s: too many targets (%zu, the kernel takes at most %u)",
 			     olabel, n, ki.max_targets);
 		goto out;
+	}
+	if (have_ki) {
+		err = ip_attach_state_check(olabel, &ki, kobs, observer);
+		if (err)
+			goto out;
 	}
 	for (i = 0; i < n; i++) {
 		fds[i] = ip_open(&devs[i], O_RDWR);
@@ -617,7 +721,8 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 
 	if (ip_prog_src_any(&src)) {
 		/* Nothing to load for a device that cannot take it. */
-		if (have_ki && ki.state != BLKINTERPOSE_STATE_NONE) {
+		if (!observer && have_ki &&
+		    ki.state != BLKINTERPOSE_STATE_NONE) {
 			ctx.orig_attached = ip_kstate_attached(ki.state);
 			ctx.orig_failed = ki.state == BLKINTERPOSE_STATE_FAILED;
 			err = ip_err(EBUSY, "attach %s: %s", olabel,
@@ -628,7 +733,8 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 		}
 		ip_pin_devname(&devs[n], devname, sizeof(devname));
 		snprintf(what, sizeof(what), "attach %s", olabel);
-		err = ip_attach_prog(what, devname, &src, ops, &prog, &link);
+		err = ip_attach_prog(what, devname, sizeof(devname), observer,
+				     &src, ops, &prog, &link);
 		if (err)
 			goto out;
 		ops = prog.name;
@@ -641,12 +747,19 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 	if (ioctl(ofd, BLKINTERPOSE_ATTACH, &arg)) {
 		err = errno;
 		ctx.ops_name = ops;
-		ip_attach_explain(err, ofd, &devs[n], devs, fds, n, names,
-				  &ctx);
+		if (observer)
+			err = ip_err(err, "attach %s: %s", olabel,
+				     ip_observer_reason(err, ops, &ki,
+							why, sizeof(why)));
+		else
+			ip_attach_explain(err, ofd, &devs[n], devs, fds, n,
+					  names, &ctx);
 		if (ctx.unsupported)
 			err = ENOTTY;
-		err = ip_err(err, "attach %s: %s", olabel,
-			     ip_attach_reason(err, &ctx, why, sizeof(why)));
+		if (!observer)
+			err = ip_err(err, "attach %s: %s", olabel,
+				     ip_attach_reason(err, &ctx, why,
+						      sizeof(why)));
 		if (link) {
 			/* Unregister the ops again, and forget it. */
 			ip_unpin_all(devname);
@@ -791,8 +904,56 @@ static int ip_detach_gone(const char *dev)
 		return -ENOENT;
 	if (!ip_has_sys_admin() || ip_unpin_all(name))
 		return -ENOENT;
+	ip_unpin_observers(name);
 	pr_info("detach %s: the device is gone; unloaded its program (%s)\n",
 		dev, dir);
+	return 0;
+}
+
+/*
+ * Detach the observer @name of the device open as @fd, and unload its
+ * program if it was attached from one (pinned at "@devname@@name").
+ */
+static int ip_detach_observer(int fd, const char *label, const char *devname,
+			      const char *name)
+{
+	struct blkinterpose_detach arg = {
+		.size = sizeof(arg),
+		.flags = BLKINTERPOSE_DETACH_OBSERVER,
+	};
+	char pin[IP_NAME_LEN + BLKINTERPOSE_NAME_LEN + 1], dir[PATH_MAX];
+	bool pinned;
+	int err = 0;
+
+	snprintf(arg.ops_name, sizeof(arg.ops_name), "%s", name);
+	if (ip_snprintf(pin, sizeof(pin), "%s@%s", devname, name))
+		return ip_err(ENAMETOOLONG, "detach %s: pin name too long",
+			      label);
+	pinned = !ip_pin_path(pin, NULL, dir, sizeof(dir)) &&
+		 !access(dir, F_OK);
+	pr_debug("detach %s: observer %s\n", label, name);
+	if (ioctl(fd, BLKINTERPOSE_DETACH, &arg)) {
+		err = errno;
+		if (err == ENOENT && pinned) {
+			pr_info("detach %s: %s observes it no more, unloading its program\n",
+				label, name);
+			err = 0;
+		} else if (err == ENOENT) {
+			return ip_err(err, "detach %s: no observer named %s",
+				      label, name);
+		} else {
+			return ip_err(err, "detach %s: observer %s: %s", label,
+				      name, err == EINVAL ?
+				      "the kernel refused it (a kernel without observers?)" :
+				      ip_detach_reason(err, false));
+		}
+	}
+	if (!pinned)
+		return 0;
+	err = ip_unpin_all(pin);
+	if (err && err != -ENOENT)
+		return ip_err(-err, "detach %s: observer %s detached, but cannot remove its program's pins at %s: %s",
+			      label, name, dir, strerror(-err));
 	return 0;
 }
 
@@ -800,7 +961,7 @@ int ip_detach(const char *dev, const struct interpose_detach_opts *opts)
 {
 	struct blkinterpose_detach arg = { .size = sizeof(arg) };
 	char devname[IP_NAME_LEN], dm_name[IP_NAME_LEN];
-	const char *label;
+	const char *label, *observer;
 	struct ip_dev d;
 	bool unsupported = false, pinned;
 	int fd, err;
@@ -817,6 +978,15 @@ int ip_detach(const char *dev, const struct interpose_detach_opts *opts)
 	if (arg.flags)
 		return ip_err(EINVAL, "detach %s: unknown flags 0x%x", dev,
 			      arg.flags);
+	observer = OPTS_GET(opts, observer, NULL);
+	if (observer && !observer[0])
+		observer = NULL;
+	if (observer && strlen(observer) >= BLKINTERPOSE_NAME_LEN)
+		return ip_err(EINVAL, "detach %s: observer name %s is too long (at most %d characters)",
+			      dev, observer, BLKINTERPOSE_NAME_LEN - 1);
+	if (observer && (strchr(observer, '/') || observer[0] == '.'))
+		return ip_err(EINVAL, "detach %s: %s is not an ops name", dev,
+			      observer);
 
 	err = ip_resolve(dev, &d);
 	if (err) {
@@ -834,6 +1004,10 @@ int ip_detach(const char *dev, const struct interpose_detach_opts *opts)
 		return ip_err(-fd, "detach %s: cannot open: %s", label,
 			      fd == -ENOENT ? "no device node" : strerror(-fd));
 	ip_pin_devname(&d, devname, sizeof(devname));
+	if (observer) {
+		err = ip_detach_observer(fd, label, devname, observer);
+		goto out;
+	}
 	err = ip_detach_check_pins(label, devname, &pinned);
 	if (!err)
 		err = ip_detach_check_dm(&d, label, devname, dm_name,
@@ -862,6 +1036,8 @@ int ip_detach(const char *dev, const struct interpose_detach_opts *opts)
 	}
 	if (pinned)
 		err = ip_detach_unpin(label, devname);
+	/* the kernel detached the observers with the policy */
+	ip_unpin_observers(devname);
 	if (!err && dm_name[0])
 		err = ip_detach_dm(label, dm_name);
 out:

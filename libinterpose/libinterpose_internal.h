@@ -95,6 +95,7 @@ __printf(3, 4) int ip_snprintf(char *buf, size_t len, const char *fmt, ...);
  * than this still gets at most this many from the library.
  */
 #define IP_MAX_TARGETS	8
+#define IP_MAX_OBSERVERS	8
 
 /* A resolved device. */
 struct ip_dev {
@@ -148,27 +149,36 @@ struct interpose_info {
 	struct ip_devref lost;	/* INTERPOSE_STATE_FAILED: the lost target */
 	char ops_name[BLKINTERPOSE_NAME_LEN];
 	struct interpose_counters counters;
+	unsigned int nr_observers;
+	struct ip_observer {
+		char name[BLKINTERPOSE_NAME_LEN];
+		__u64 seen;
+		__u64 ended;
+	} observers[IP_MAX_OBSERVERS];
 };
 
-/* An interposer is attached to the device, failed or not. */
+/* An interposer is attached to the device, failed or not, or observers. */
 static inline bool ip_state_attached(enum interpose_state state)
 {
 	return state == INTERPOSE_STATE_ATTACHED ||
-	       state == INTERPOSE_STATE_FAILED;
+	       state == INTERPOSE_STATE_FAILED ||
+	       state == INTERPOSE_STATE_OBSERVED;
 }
 
 /* The same for the kernel's BLKINTERPOSE_STATE_*. */
 static inline bool ip_kstate_attached(__u32 state)
 {
 	return state == BLKINTERPOSE_STATE_ATTACHED ||
-	       state == BLKINTERPOSE_STATE_FAILED;
+	       state == BLKINTERPOSE_STATE_FAILED ||
+	       state == BLKINTERPOSE_STATE_OBSERVED;
 }
 
 /*
  * Fill @info from the device's "interposer" sysfs line: "none",
  * "reserved for=M:m refused=N", "attached targets=M:m,... ops=NAME|-
- * seen=N ..." or "failed lost=M:m targets=M:m,... ops=NAME|- seen=N ...";
- * unknown keys are skipped.  -EINVAL if the line is none of them.
+ * seen=N ..." or "failed lost=M:m targets=M:m,... ops=NAME|- seen=N ...",
+ * "observed targets= ops=- seen=N ...", each with " observers=NAME,..."
+ * if it has observers; unknown keys are skipped.  -EINVAL if the line is none of them.
  */
 int ip_info_parse_sysfs(const char *line, struct interpose_info *info);
 
@@ -185,6 +195,11 @@ static inline const char *ip_label(const struct ip_dev *d, const char *arg)
  */
 int ip_query_fd(int fd, struct blkinterpose_info *ki,
 		struct blkinterpose_dev *targets, unsigned int room);
+/* The same, with room for @obs_room observers at @observers (may be NULL). */
+int ip_query_fd_obs(int fd, struct blkinterpose_info *ki,
+		    struct blkinterpose_dev *targets, unsigned int room,
+		    struct blkinterpose_observer *observers,
+		    unsigned int obs_room);
 /* The kernel does not know BLKINTERPOSE_QUERY. */
 bool ip_fd_unsupported(int fd);
 /*
@@ -358,6 +373,8 @@ int ip_prog_map_fd_what(const char *what, const char *dev,
 			const char *map_name);
 /* Open the pinned link of @devname: fd or -errno. */
 int ip_pinned_link_fd(const char *devname);
+/* Remove the pins of every observer program of @devname ("DEVNAME@OPS"). */
+void ip_unpin_observers(const char *devname);
 
 /*
  * The kernel's blk_interposer_ops: where the ops name and the state are in

@@ -7,6 +7,8 @@
  *   /sys/fs/bpf/interpose/DEVNAME/maps/NAME      its maps: "bss", "data",
  *                                                "rodata", and the object's
  *                                                own maps by name
+ *   /sys/fs/bpf/interpose/DEVNAME@OPS/...       the same for the program
+ *                                                of observer OPS
  *
  * The link pin keeps the ops registered after the attaching process is
  * gone; removing it unregisters the ops and detaches it everywhere
@@ -164,6 +166,28 @@ int ip_unpin_all(const char *devname)
 	return 0;
 }
 
+void ip_unpin_observers(const char *devname)
+{
+	char dir[PATH_MAX];
+	size_t len = strlen(devname);
+	struct dirent *e;
+	DIR *d;
+
+	if (ip_snprintf(dir, sizeof(dir), "%s/interpose", ip_bpffs_root()))
+		return;
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, devname, len) || e->d_name[len] != '@')
+			continue;
+		if (ip_unpin_all(e->d_name))
+			pr_warn("cannot remove the pins at %s/%s\n", dir,
+				e->d_name);
+	}
+	closedir(d);
+}
+
 int ip_pinned_link_fd(const char *devname)
 {
 	char path[PATH_MAX];
@@ -178,21 +202,36 @@ int ip_pinned_link_fd(const char *devname)
 
 /* --- reading a program's data ------------------------------------------ */
 
-/* Resolve @dev for @what; its pin directory must exist. */
+/*
+ * Resolve @dev for @what; its pin directory must exist.  "DEV@OPS" names
+ * the program of DEV's observer OPS.
+ */
 int ip_prog_dev(const char *what, const char *dev, struct ip_dev *d,
 		char *devname, size_t len)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], buf[PATH_MAX];
+	const char *at = dev ? strrchr(dev, '@') : NULL, *obs = NULL;
 	int err;
 
 	err = ip_resolve(dev, d);
+	if (err && at && at[1] && !strchr(at, '/') &&
+	    !ip_snprintf(buf, sizeof(buf), "%.*s", (int)(at - dev), dev)) {
+		obs = at + 1;
+		err = ip_resolve(buf, d);
+	}
 	if (err)
 		return ip_err(-err, "%s %s: %s", what, dev ?: "(null)",
 			      ip_resolve_reason(-err));
 	ip_pin_devname(d, devname, len);
+	if (obs && ip_snprintf(devname + strlen(devname),
+			       len - strlen(devname), "@%s", obs))
+		return ip_err(ENAMETOOLONG, "%s %s: name too long", what, dev);
 	err = ip_pin_path(devname, NULL, dir, sizeof(dir));
 	if (err)
 		return ip_err(-err, "%s %s: name too long", what, dev);
+	if (access(dir, F_OK) && obs)
+		return ip_err(ENOENT, "%s %s: no program of observer %s is pinned for it (it was not attached with --observer --prog)",
+			      what, ip_label(d, dev), obs);
 	if (access(dir, F_OK))
 		return ip_err(ENOENT, "%s %s: no program is pinned for it (it was not attached with a program file)",
 			      what, ip_label(d, dev));

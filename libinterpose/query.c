@@ -22,12 +22,25 @@
 int ip_query_fd(int fd, struct blkinterpose_info *ki,
 		struct blkinterpose_dev *targets, unsigned int room)
 {
+	return ip_query_fd_obs(fd, ki, targets, room, NULL, 0);
+}
+
+int ip_query_fd_obs(int fd, struct blkinterpose_info *ki,
+		    struct blkinterpose_dev *targets, unsigned int room,
+		    struct blkinterpose_observer *observers,
+		    unsigned int obs_room)
+{
 	memset(ki, 0, sizeof(*ki));
 	ki->size = sizeof(*ki);
 	if (targets && room) {
 		memset(targets, 0, room * sizeof(*targets));
 		ki->nr_targets = room;
 		ki->targets_ptr = (__u64)(unsigned long)targets;
+	}
+	if (observers && obs_room) {
+		memset(observers, 0, obs_room * sizeof(*observers));
+		ki->nr_observers = obs_room;
+		ki->observers_ptr = (__u64)(unsigned long)observers;
 	}
 	return ioctl(fd, BLKINTERPOSE_QUERY, ki) ? -errno : 0;
 }
@@ -65,7 +78,8 @@ static void ip_devref_set(struct ip_devref *ref, dev_t dev)
  */
 static void ip_info_from_kernel(struct interpose_info *info,
 				const struct blkinterpose_info *ki,
-				const struct blkinterpose_dev *targets)
+				const struct blkinterpose_dev *targets,
+				const struct blkinterpose_observer *observers)
 {
 	const struct blkinterpose_counters *kc = &ki->counters;
 	struct interpose_counters *c = &info->counters;
@@ -81,6 +95,9 @@ static void ip_info_from_kernel(struct interpose_info *info,
 		break;
 	case BLKINTERPOSE_STATE_FAILED:
 		info->state = INTERPOSE_STATE_FAILED;
+		break;
+	case BLKINTERPOSE_STATE_OBSERVED:
+		info->state = INTERPOSE_STATE_OBSERVED;
 		break;
 	default:
 		info->state = INTERPOSE_STATE_NONE;
@@ -112,6 +129,32 @@ static void ip_info_from_kernel(struct interpose_info *info,
 	c->completed = kc->completed;
 	c->invalid = kc->invalid;
 	c->lost = kc->lost;
+	info->nr_observers = ki->nr_observers < IP_MAX_OBSERVERS ?
+			     ki->nr_observers : IP_MAX_OBSERVERS;
+	for (i = 0; i < info->nr_observers; i++) {
+		snprintf(info->observers[i].name,
+			 sizeof(info->observers[i].name), "%.*s",
+			 (int)sizeof(observers[i].ops_name),
+			 observers[i].ops_name);
+		info->observers[i].seen = observers[i].seen;
+		info->observers[i].ended = observers[i].ended;
+	}
+}
+
+/* "observers=A,B": the names, counters unknown (sysfs has none). */
+static int ip_parse_observers(char *val, struct interpose_info *info)
+{
+	char *name, *save;
+
+	info->nr_observers = 0;
+	for (name = strtok_r(val, ",", &save); name;
+	     name = strtok_r(NULL, ",", &save)) {
+		if (info->nr_observers == IP_MAX_OBSERVERS ||
+		    strlen(name) >= BLKINTERPOSE_NAME_LEN)
+			return -EINVAL;
+		strcpy(info->observers[info->nr_observers++].name, name);
+	}
+	return 0;
 }
 
 static const struct {
@@ -187,6 +230,8 @@ int ip_info_parse_sysfs(const char *line, struct interpose_info *info)
 	else if (!strcmp(tok, "failed"))
 		/* "failed lost=M:m targets=M:m,... ops=NAME|- seen=N ..." */
 		info->state = INTERPOSE_STATE_FAILED;
+	else if (!strcmp(tok, "observed"))
+		info->state = INTERPOSE_STATE_OBSERVED;
 	else
 		return -EINVAL;
 
@@ -208,6 +253,9 @@ int ip_info_parse_sysfs(const char *line, struct interpose_info *info)
 		} else if (!strcmp(tok, "ops")) {
 			snprintf(info->ops_name, sizeof(info->ops_name), "%s",
 				 strcmp(val, "-") ? val : "");
+		} else if (!strcmp(tok, "observers")) {
+			if (ip_parse_observers(val, info))
+				return -EINVAL;
 		} else if (!strcmp(tok, "flags")) {
 			info->flags = strtoul(val, NULL, 0);
 		} else {
@@ -246,6 +294,7 @@ static int ip_query_sysfs(dev_t dev, struct interpose_info *info)
 
 int ip_query_dev(const struct ip_dev *d, struct interpose_info *info)
 {
+	struct blkinterpose_observer observers[IP_MAX_OBSERVERS];
 	struct blkinterpose_dev targets[IP_MAX_TARGETS];
 	struct blkinterpose_info ki;
 	int fd, err, open_err = -ENOENT;
@@ -261,12 +310,14 @@ int ip_query_dev(const struct ip_dev *d, struct interpose_info *info)
 	if (d->path[0]) {
 		fd = open(d->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (fd >= 0) {
-			err = ip_query_fd(fd, &ki, targets, IP_MAX_TARGETS);
+			err = ip_query_fd_obs(fd, &ki, targets, IP_MAX_TARGETS,
+					      observers, IP_MAX_OBSERVERS);
 			close(fd);
 			if (err == -EINVAL)
 				err = -ENOTTY;
 			if (!err)
-				ip_info_from_kernel(info, &ki, targets);
+				ip_info_from_kernel(info, &ki, targets,
+						    observers);
 			return err;
 		}
 		open_err = -errno;
@@ -488,6 +539,30 @@ dev_t interpose_info__lost_dev(const struct interpose_info *info)
 const char *interpose_info__lost_name(const struct interpose_info *info)
 {
 	return info->state == INTERPOSE_STATE_FAILED ? info->lost.name : NULL;
+}
+
+unsigned int interpose_info__nr_observers(const struct interpose_info *info)
+{
+	return info->nr_observers;
+}
+
+const char *interpose_info__observer_name(const struct interpose_info *info,
+					  unsigned int idx)
+{
+	return idx < info->nr_observers ? info->observers[idx].name : NULL;
+}
+
+int interpose_info__observer_counts(const struct interpose_info *info,
+				    unsigned int idx, __u64 *seen,
+				    __u64 *ended)
+{
+	if (idx >= info->nr_observers)
+		return -ENOENT;
+	if (seen)
+		*seen = info->observers[idx].seen;
+	if (ended)
+		*ended = info->observers[idx].ended;
+	return 0;
 }
 
 const char *interpose_info__ops_name(const struct interpose_info *info)

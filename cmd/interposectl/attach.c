@@ -16,6 +16,7 @@ void attach_usage(FILE *f)
 		"       %s attach DEV --ops NAME [--to TARGET]...\n"
 		"       %s attach DEV --prog FILE.bpf.o [--ops NAME] [--to TARGET]... [--set VAR=VALUE]...\n"
 		"       %s attach DEV --dm-table TABLE\n"
+		"       %s attach DEV --observer {--ops NAME | --prog FILE.bpf.o [--set VAR=VALUE]...}\n"
 		"\n"
 		"Attach an interposer to the block device DEV.  With only targets every\n"
 		"bio of DEV is redirected to the first TARGET, which must be at least as\n"
@@ -30,6 +31,11 @@ void attach_usage(FILE *f)
 		"DEV; it takes only the bios DEV's interposer sends it, is attached as\n"
 		"the target, and is removed by detach.  dmsetup reload/suspend/resume/\n"
 		"status/message work on it as usual.\n"
+		"With --observer the ops (or program) is attached beside DEV's policy,\n"
+		"whether it has one or not: it sees every bio after the policy decided\n"
+		"it, and its completion with that verdict, and cannot change it.  A\n"
+		"device takes up to 8; detach --observer NAME removes one.  A program\n"
+		"is pinned below /sys/fs/bpf/interpose/DEV@NAME/.\n"
 		"DEV and TARGET: /dev/NAME, NAME or MAJ:MIN.\n"
 		"\n"
 		"Options:\n"
@@ -40,9 +46,10 @@ void attach_usage(FILE *f)
 		"  -s, --set VAR=VALUE    set a global variable of FILE before loading it\n"
 		"                         (integer, 0x hex, true/false, or a string)\n"
 		"  -m, --dm-table TABLE   slide a device-mapper table under DEV\n"
+		"  -O, --observer         attach as an observer, not as the policy\n"
 		"  -h, --help             show this help\n"
 		"  -j, -p, -d             global options, here as before COMMAND\n",
-		BIN_NAME, BIN_NAME, BIN_NAME, BIN_NAME);
+		BIN_NAME, BIN_NAME, BIN_NAME, BIN_NAME, BIN_NAME);
 }
 
 void replace_usage(FILE *f)
@@ -66,9 +73,12 @@ void replace_usage(FILE *f)
 void detach_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s detach DEV\n"
+		"Usage: %s detach DEV [--observer NAME]\n"
 		"\n"
-		"Detach the interposer of the block device DEV.  Bios already sent\n"
+		"Detach the interposer of the block device DEV, its policy and every\n"
+		"observer.  With --observer only the observer NAME goes, and its\n"
+		"program if it was attached with --prog; the last observer of a\n"
+		"device without a policy takes its interposer along.  Bios already sent\n"
 		"to a target complete there.  A program attached with --prog is\n"
 		"unloaded: its pins are removed and its ops unregistered.  The\n"
 		"device-mapper device of --dm-table is removed; if it is open\n"
@@ -77,8 +87,9 @@ void detach_usage(FILE *f)
 		"only so.\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help        show this help\n"
-		"  -j, -p, -d        global options, here as before COMMAND\n",
+		"  -O, --observer NAME  detach only this observer\n"
+		"  -h, --help           show this help\n"
+		"  -j, -p, -d           global options, here as before COMMAND\n",
 		BIN_NAME);
 }
 
@@ -119,11 +130,12 @@ const struct option attach_longopts[] = {
 	{ "prog", required_argument, NULL, 'P' },
 	{ "set",  required_argument, NULL, 's' },
 	{ "dm-table", required_argument, NULL, 'm' },
+	{ "observer", no_argument,   NULL, 'O' },
 	{ "help", no_argument,       NULL, 'h' },
 	GLOBAL_LONGOPTS,
 	{ }
 };
-const char attach_shortopts[] = ":t:o:P:s:m:h" GLOBAL_SHORTOPTS;
+const char attach_shortopts[] = ":t:o:P:s:m:Oh" GLOBAL_SHORTOPTS;
 
 int attach_parse(int argc, char **argv, struct attach_args *a)
 {
@@ -158,6 +170,9 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 		case 's':
 			err = add_set("attach", optarg, a->vars, &a->nr_vars);
 			break;
+		case 'O':
+			a->observer = true;
+			break;
 		case 'h':
 			a->help = true;
 			return 0;
@@ -168,6 +183,10 @@ int attach_parse(int argc, char **argv, struct attach_args *a)
 	}
 	if (!err)
 		err = one_dev("attach", argc, argv, &a->dev);
+	if (!err && a->observer && (a->nr_targets || a->dm_table))
+		err = p_usage("attach", "an observer has no --to and no --dm-table");
+	if (!err && a->observer && !a->ops && !a->prog)
+		err = p_usage("attach", "--observer needs --ops NAME or --prog FILE");
 	if (!err && a->nr_vars && !a->prog)
 		err = p_usage("attach", "--set needs --prog");
 	if (!err && a->dm_table && (a->nr_targets || a->ops || a->prog))
@@ -208,9 +227,11 @@ int do_attach(int argc, char **argv)
 		.set_vars = a.vars,
 		.nr_set_vars = a.nr_vars,
 		.dm_table = a.dm_table,
+		.flags = a.observer ? INTERPOSE_ATTACH_OBSERVER : 0,
 	);
 	err = interpose_attach(a.dev, &opts);
-	if (!err)
+	/* the record is the policy's, for apply */
+	if (!err && !a.observer)
 		record_save(a.dev, &a);
 	attach_args_free(&a);
 	if (err)
@@ -299,7 +320,35 @@ int do_replace(int argc, char **argv)
 
 int detach_parse(int argc, char **argv, struct detach_args *a)
 {
-	return parse_dev_arg("detach", argc, argv, false, &a->dev, &a->help);
+	static const struct option opts[] = {
+		{ "observer", required_argument, NULL, 'O' },
+		{ "help",     no_argument,       NULL, 'h' },
+		GLOBAL_LONGOPTS,
+		{ }
+	};
+	int c, err = 0;
+
+	memset(a, 0, sizeof(*a));
+	getopt_reset();
+	while (!err && (c = getopt_long(argc, argv, ":O:h" GLOBAL_SHORTOPTS,
+					opts, NULL)) != -1) {
+		switch (c) {
+		case 'O':
+			err = once("detach", "--observer", &a->observer, optarg);
+			if (!err && !optarg[0])
+				err = p_usage("detach", "empty --observer name");
+			break;
+		case 'h':
+			a->help = true;
+			return 0;
+		default:
+			if (!global_opt(c))
+				err = p_bad_option("detach", c, argv);
+		}
+	}
+	if (!err)
+		err = one_dev("detach", argc, argv, &a->dev);
+	return err;
 }
 
 int do_detach(int argc, char **argv)
@@ -313,10 +362,14 @@ int do_detach(int argc, char **argv)
 		detach_usage(stdout);
 		return 0;
 	}
-	err = interpose_detach(a.dev, NULL);
+	LIBINTERPOSE_OPTS(interpose_detach_opts, opts,
+		.observer = a.observer,
+	);
+	err = interpose_detach(a.dev, &opts);
 	if (err)
 		return p_err_lib(err);
-	record_remove(a.dev);
+	if (!a.observer)
+		record_remove(a.dev);
 	if (json_output)
 		print_json(NULL);
 	return 0;

@@ -120,6 +120,7 @@ struct attach_args {
 	const char **vars;	/* "VAR=VALUE", allocated */
 	size_t nr_vars;
 	const char *dm_table;	/* --dm-table */
+	bool observer;		/* --observer */
 	bool help;
 };
 /* attach's options, for the tab parser: what takes a value, what not */
@@ -147,6 +148,7 @@ int do_replace(int argc, char **argv);
 /* interposectl detach DEV */
 struct detach_args {
 	const char *dev;
+	const char *observer;	/* --observer NAME */
 	bool help;
 };
 int detach_parse(int argc, char **argv, struct detach_args *a);

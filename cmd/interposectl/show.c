@@ -8,13 +8,19 @@
  *   nullb0 (251:0): failed (target nullb1 went away; I/O fails until
  *	detach), targets nullb1 (251:1), ops -, seen 10 ... lost 2
  *   dm-0 (253:0): reserved for nullb0 (251:0), refused 0
+ *   nullb2 (251:2): observed (no policy: every bio passes), targets none,
+ *	ops -, seen 10 ...
+ * each followed, for a device with observers, by one line per observer:
+ *   observer trace: seen 10, ended 10
  * show JSON: one object per device (an array without DEV), with the fields
- *   device, dev, state ("attached", "failed", "reserved" or "none"),
+ *   device, dev, state ("attached", "failed", "observed", "reserved" or
+ *   "none"),
  *   targets[{device, dev}] (for "reserved": the original it serves),
  *   lost{device, dev} (only for "failed": the target that went away; every
  *   bio fails with EIO until detach), ops, flags, counters{seen, passed,
  *   redirected, remapped, failed, completed, invalid, lost} (for
- *   "reserved": failed = refused bios).
+ *   "reserved": failed = refused bios), observers[{ops, seen, ended}]
+ *   in the order they were attached.
  * A device whose kernel name is unknown (e.g. a target that went away and
  * left sysfs) is named by its MAJ:MIN in "device" and in the text.
  * stats text: "NAME VALUE" per counter; JSON: device, dev, ops, counters{}.
@@ -65,6 +71,9 @@ void show_info_text(FILE *f, const struct interpose_info *info)
 				    interpose_info__lost_dev(info), buf,
 				    sizeof(buf)));
 		break;
+	case INTERPOSE_STATE_OBSERVED:
+		fprintf(f, ": observed (no policy: every bio passes), targets");
+		break;
 	default:
 		fprintf(f, ": not interposed\n");
 		return;
@@ -83,7 +92,37 @@ void show_info_text(FILE *f, const struct interpose_info *info)
 	if (interpose_info__flags(info))
 		fprintf(f, ", flags 0x%x", interpose_info__flags(info));
 	fprintf(f, "\n");
+	n = interpose_info__nr_observers(info);
+	for (i = 0; i < n; i++) {
+		__u64 seen = 0, ended = 0;
+
+		interpose_info__observer_counts(info, i, &seen, &ended);
+		fprintf(f, "  observer %s: seen %llu, ended %llu\n",
+			interpose_info__observer_name(info, i),
+			(unsigned long long)seen, (unsigned long long)ended);
+	}
 	snapshot_text(f, interpose_info__name(info));
+}
+
+/* [{"ops": NAME, "seen": N, "ended": N}, ...] */
+static json_object *observers_json(const struct interpose_info *info)
+{
+	unsigned int i, n = interpose_info__nr_observers(info);
+	json_object *arr = json_object_new_array(), *o;
+	__u64 seen, ended;
+
+	for (i = 0; i < n; i++) {
+		seen = ended = 0;
+		interpose_info__observer_counts(info, i, &seen, &ended);
+		o = json_object_new_object();
+		json_object_object_add(o, "ops", json_object_new_string(
+			interpose_info__observer_name(info, i)));
+		json_object_object_add(o, "seen", json_object_new_uint64(seen));
+		json_object_object_add(o, "ended",
+				       json_object_new_uint64(ended));
+		json_object_array_add(arr, o);
+	}
+	return arr;
 }
 
 /* {"seen": N, "passed": N, ...} */
@@ -108,6 +147,8 @@ static const char *state_str(enum interpose_state state)
 		return "failed";
 	case INTERPOSE_STATE_RESERVED:
 		return "reserved";
+	case INTERPOSE_STATE_OBSERVED:
+		return "observed";
 	default:
 		return "none";
 	}
@@ -140,6 +181,7 @@ json_object *show_info_json(const struct interpose_info *info)
 			       json_object_new_int64(interpose_info__flags(info)));
 
 	json_object_object_add(obj, "counters", counters_json(info));
+	json_object_object_add(obj, "observers", observers_json(info));
 	json_object_object_add(obj, "snapshot", state == INTERPOSE_STATE_ATTACHED ?
 			       snapshot_json(interpose_info__name(info)) : NULL);
 	return obj;
@@ -154,8 +196,9 @@ void show_usage(FILE *f)
 		"MAJ:MIN), or without DEV every interposed device, one per line\n"
 		"(a JSON array with -j).  The state is attached, failed (a target\n"
 		"went away: every bio fails with EIO until the interposer is\n"
-		"detached), reserved (a dm device made for --dm-table) or not\n"
-		"interposed.\n"
+		"detached), observed (observers only, every bio passes), reserved\n"
+		"(a dm device made for --dm-table) or not interposed.  Observers\n"
+		"follow their device, one per line, with the bios they saw.\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help        show this help\n"

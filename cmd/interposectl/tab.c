@@ -619,6 +619,9 @@ int tab_compare(const struct tab_line *l, const struct interpose_info *info,
 	case INTERPOSE_STATE_RESERVED:
 		snprintf(why, len, "it is reserved as the target of another device");
 		return 0;
+	case INTERPOSE_STATE_OBSERVED:
+		snprintf(why, len, "it has observers only, no policy (detach them to apply the line)");
+		return 0;
 	default:
 		snprintf(why, len, "it is not interposed");
 		return 0;
@@ -880,7 +883,9 @@ static void apply_prune(struct apply_ctx *ctx, const struct tab *t,
 		enum interpose_state st = interpose_info__state(infos[i]);
 		char name[64];
 
+		/* observers are not the tab's: a trace may be running */
 		if (st == INTERPOSE_STATE_RESERVED ||
+		    st == INTERPOSE_STATE_OBSERVED ||
 		    tab_names(t, interpose_info__dev(infos[i])))
 			continue;
 		snprintf(path, sizeof(path), "/dev/%s",
@@ -1068,7 +1073,8 @@ int do_save(int argc, char **argv)
 		enum interpose_state st = interpose_info__state(infos[i]);
 		char *line;
 
-		if (st == INTERPOSE_STATE_RESERVED)
+		if (st == INTERPOSE_STATE_RESERVED ||
+		    st == INTERPOSE_STATE_OBSERVED)
 			continue;
 		line = save_line(infos[i], &note);
 		if (json_output) {

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -308,16 +309,47 @@ static bool attached_state(const struct interpose_info *info)
 	       interpose_info__state(info) == INTERPOSE_STATE_FAILED;
 }
 
-/* Is @dev still interposed by the ops @ops? */
-static bool still_attached(const char *dev, const char *ops)
+/* Has @info the observer @obs? */
+static bool has_observer(const struct interpose_info *info, const char *obs)
+{
+	unsigned int i, n = interpose_info__nr_observers(info);
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(interpose_info__observer_name(info, i), obs))
+			return true;
+	return false;
+}
+
+/*
+ * "DEV@OPS" names the program of DEV's observer OPS: DEV in @dev and OPS
+ * in *@obs; anything else is a device, *@obs NULL.
+ */
+static void split_observer(const char *arg, char *dev, size_t len,
+			   const char **obs)
+{
+	const char *at = strrchr(arg, '@');
+
+	*obs = NULL;
+	snprintf(dev, len, "%s", arg);
+	if (!at || !at[1] || strchr(at, '/') || !interpose_resolve_dev(arg, NULL, NULL, 0))
+		return;
+	snprintf(dev, len, "%.*s", (int)(at - arg), arg);
+	*obs = at + 1;
+}
+
+/* Is @dev still interposed by the ops @ops (the observer, with @obs)? */
+static bool still_attached(const char *dev, const char *ops, bool obs)
 {
 	struct interpose_info *info;
 	bool same;
 
 	if (interpose_query(dev, &info))
 		return false;
-	same = attached_state(info) && interpose_info__ops_name(info) &&
-	       !strcmp(interpose_info__ops_name(info), ops);
+	if (obs)
+		same = has_observer(info, ops);
+	else
+		same = attached_state(info) && interpose_info__ops_name(info) &&
+		       !strcmp(interpose_info__ops_name(info), ops);
 	interpose_info__free(info);
 	return same;
 }
@@ -331,7 +363,8 @@ int do_trace(int argc, char **argv)
 	__u64 lost0 = 0, lost = 0, lost_before = 0, start, deadline = 0;
 	__u64 next_check;
 	bool have_lost, gone = false;
-	char ops[64];
+	char ops[64], dev[PATH_MAX];
+	const char *obs;
 	struct trace_args a;
 	int err, n;
 
@@ -342,10 +375,17 @@ int do_trace(int argc, char **argv)
 		return 0;
 	}
 	st.max = a.count;
-	err = interpose_query(a.dev, &info);
+	split_observer(a.dev, dev, sizeof(dev), &obs);
+	err = interpose_query(dev, &info);
 	if (err)
 		return p_err_lib(err);
-	if (!attached_state(info) || !interpose_info__ops_name(info)) {
+	if (obs && !has_observer(info, obs)) {
+		interpose_info__free(info);
+		return p_err(ENOENT, "trace %s: %s has no observer named %s",
+			     a.dev, dev, obs);
+	}
+	if (!obs &&
+	    (!attached_state(info) || !interpose_info__ops_name(info))) {
 		interpose_info__free(info);
 		return p_err(ENOENT, "trace %s: no program is attached to it",
 			     a.dev);
@@ -354,7 +394,7 @@ int do_trace(int argc, char **argv)
 	    !json_output)
 		fprintf(stderr, "%s: trace %s: its interposer failed (a target went away): bios fail before the program sees them, until it is detached\n",
 			BIN_NAME, a.dev);
-	snprintf(ops, sizeof(ops), "%s", interpose_info__ops_name(info));
+	snprintf(ops, sizeof(ops), "%s", obs ?: interpose_info__ops_name(info));
 	interpose_info__free(info);
 
 	err = interpose_events__new(a.dev, trace_event, &opts, &ev);
@@ -389,7 +429,7 @@ int do_trace(int argc, char **argv)
 			next_check = now_ms() + 250;
 			if (have_lost)
 				interpose_events__lost(ev, &lost);
-			if (!still_attached(a.dev, ops)) {
+			if (!still_attached(dev, ops, obs)) {
 				gone = true;
 				break;
 			}

@@ -89,6 +89,11 @@ struct blk_interposer_completion {
  * @flags: must be zero
  * @name: registration name, unique, used to attach the ops
  *
+ * The same ops may be attached as a device's policy or as one of its
+ * observers (blk_interposer_observe()).  An observer's @submit_bio is
+ * called after the policy decided, with a copy of the policy's verdict,
+ * and its return value is ignored; its @end_bio gets the policy's action.
+ *
  * No callback may sleep.
  */
 struct blk_interposer_ops {
@@ -104,6 +109,8 @@ struct blk_interposer_ops {
 
 /* The most targets one interposer may have (blkinterpose_info.max_targets) */
 #define BLK_INTERPOSER_MAX_TARGETS	8
+/* The most observers one device may have (blkinterpose_info.max_observers) */
+#define BLK_INTERPOSER_MAX_OBSERVERS	8
 
 /**
  * struct blk_interposer_params - what to attach
@@ -154,6 +161,8 @@ static inline void bio_set_interposed(struct bio *bio, dev_t dev)
 int blk_interposer_attach(struct block_device *orig,
 			  const struct blk_interposer_params *params);
 int blk_interposer_detach(struct block_device *orig);
+int blk_interposer_observe(struct block_device *orig, const char *ops_name);
+int blk_interposer_unobserve(struct block_device *orig, const char *ops_name);
 int blk_interposer_reserve(struct block_device *bdev, dev_t orig);
 void blk_interposer_unreserve(struct block_device *bdev);
 bool blk_interposer_reserved_under(dev_t orig);
@@ -179,6 +188,18 @@ blk_interposer_attach(struct block_device *orig,
 }
 
 static inline int blk_interposer_detach(struct block_device *orig)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int blk_interposer_observe(struct block_device *orig,
+					 const char *ops_name)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline int blk_interposer_unobserve(struct block_device *orig,
+					   const char *ops_name)
 {
 	return -EOPNOTSUPP;
 }

@@ -325,7 +325,14 @@ static void fill_attach(struct call *c, struct blkinterpose_attach *a)
 	unsigned int i, n;
 	__s32 *fds;
 
+	/*
+	 * Never the observer flag alone: an observer attached beside the
+	 * armed interposer would go with the detach that follows, which the
+	 * model does not follow; observers.sh and the probe test it.
+	 */
 	a->flags = pick_u32(85);
+	if (a->flags == BLKINTERPOSE_ATTACH_OBSERVER)
+		a->flags |= 1u << (1 + below(31));
 	a->reserved0 = pick_u32(90);
 	if (!sane && chance(10))
 		a->reserved[below(4)] = rnd() | 1;
@@ -422,6 +429,9 @@ static void make_call(struct call *c, bool armed)
 		struct blkinterpose_detach *d = (void *)arena;
 
 		d->flags = pick_u32(85);
+		/* the same for detaching an observer (no name: EINVAL) */
+		if (d->flags == BLKINTERPOSE_DETACH_OBSERVER)
+			d->flags |= 1u << (1 + below(31));
 		if (!sane && chance(10))
 			d->reserved[below(2)] = rnd() | 1;
 	} else {	/* output but for size, nr_targets, targets_ptr */

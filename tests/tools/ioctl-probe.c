@@ -59,6 +59,7 @@ static const struct { int err; const char *name; } errnames[] = {
 	{ ENODEV, "ENODEV" }, { ENXIO, "ENXIO" }, { EFAULT, "EFAULT" },
 	{ ENOTTY, "ENOTTY" }, { EACCES, "EACCES" }, { ENOMEM, "ENOMEM" },
 	{ EROFS, "EROFS" }, { EOPNOTSUPP, "EOPNOTSUPP" },
+	{ EEXIST, "EEXIST" }, { ENOSPC, "ENOSPC" },
 };
 
 static const char *errname(int err)
@@ -81,7 +82,8 @@ static void usage(void)
 		"          --targets-ptr ADDR, --ops NAME, --ops-unterminated,\n"
 		"          --flags N, --reserved0 N, --reserved I, --size N, --tail N,\n"
 		"          --before CMD\n"
-		"  detach: --flags N, --reserved I, --size N\n"
+		"  detach: --flags N, --ops NAME, --ops-unterminated, --reserved I,\n"
+		"          --size N\n"
 		"  query:  --size N, --nr N (room for targets), --targets-ptr ADDR\n"
 		"  all:    --rdonly (open DEV O_RDONLY, not O_RDWR), --expect ERRNO\n");
 	exit(2);
@@ -122,7 +124,9 @@ int main(int argc, char **argv)
 	const char *verb, *dev, *expect = NULL, *before = NULL;
 	long size = -1, tail = -1, nr = -1, reserved = -1;
 	unsigned long long targets_ptr = 0;
-	bool rdonly = false, have_ptr = false;
+	bool rdonly = false, have_ptr = false, ops_unterminated = false;
+	const char *ops = NULL;
+	char *ops_name = NULL;
 	unsigned int i, nfds = 0;
 	unsigned long cmd;
 	int c, fd, ret, err;
@@ -157,12 +161,10 @@ int main(int argc, char **argv)
 			nr = strtol(optarg, NULL, 0);
 			break;
 		case 'o':
-			strncpy(arg.attach.ops_name, optarg,
-				sizeof(arg.attach.ops_name) - 1);
+			ops = optarg;
 			break;
 		case 'u':
-			memset(arg.attach.ops_name, 'x',
-			       sizeof(arg.attach.ops_name));
+			ops_unterminated = true;
 			break;
 		case 'f':
 			arg.attach.flags = strtoul(optarg, NULL, 0);
@@ -203,12 +205,14 @@ int main(int argc, char **argv)
 			arg.attach.reserved[reserved % 4] = 1;
 		if (size < 0)
 			size = sizeof(arg.attach);
+		ops_name = arg.attach.ops_name;
 	} else if (!strcmp(verb, "detach")) {
 		cmd = BLKINTERPOSE_DETACH;
 		if (reserved >= 0)
 			arg.detach.reserved[reserved % 2] = 1;
 		if (size < 0)
 			size = sizeof(arg.detach);
+		ops_name = arg.detach.ops_name;
 	} else if (!strcmp(verb, "query")) {
 		cmd = BLKINTERPOSE_QUERY;
 		arg.info.nr_targets = nr >= 0 ? (unsigned int)nr :
@@ -220,6 +224,10 @@ int main(int argc, char **argv)
 	} else {
 		usage();
 	}
+	if (ops && cmd != BLKINTERPOSE_QUERY)
+		strncpy(ops_name, ops, BLKINTERPOSE_NAME_LEN - 1);
+	if (ops_unterminated && cmd != BLKINTERPOSE_QUERY)
+		memset(ops_name, 'x', BLKINTERPOSE_NAME_LEN);
 	/* detach's flags live at the same offset as attach's */
 	if (tail >= 0 && tail < (long)sizeof(arg.bytes))
 		arg.bytes[tail] = 0xa5;

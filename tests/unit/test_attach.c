@@ -312,6 +312,34 @@ static void test_detach(void **state)
 	LIBINTERPOSE_OPTS(interpose_detach_opts, opts, .flags = 1);
 	assert_int_equal(interpose_detach("nullb0", &opts), -EINVAL);
 	expect_msg("detach nullb0: unknown flags 0x1");
+
+	opts.flags = 0;
+	opts.observer = "a_name_that_is_far_too_long_for_it";
+	assert_int_equal(interpose_detach("nullb0", &opts), -EINVAL);
+	expect_msg("detach nullb0: observer name a_name_that_is_far_too_long_for_it is too long (at most 31 characters)");
+	opts.observer = "../x";
+	assert_int_equal(interpose_detach("nullb0", &opts), -EINVAL);
+	expect_msg("detach nullb0: ../x is not an ops name");
+}
+
+static void test_observer_opts(void **state)
+{
+	const char *targets[] = { "nullb1" };
+
+	(void)state;
+	LIBINTERPOSE_OPTS(interpose_attach_opts, opts, .ops_name = "trace",
+			  .flags = INTERPOSE_ATTACH_OBSERVER,
+			  .targets = targets, .nr_targets = 1);
+	assert_int_equal(interpose_attach("nullb0", &opts), -EINVAL);
+	expect_msg("attach nullb0: an observer has no targets and no dm table");
+	opts.nr_targets = 0;
+	opts.dm_table = "0 8 zero";
+	opts.ops_name = NULL;
+	assert_int_equal(interpose_attach("nullb0", &opts), -EINVAL);
+	expect_msg("attach nullb0: an observer has no targets and no dm table");
+	opts.dm_table = NULL;
+	assert_int_equal(interpose_attach("nullb0", &opts), -EINVAL);
+	expect_msg("attach nullb0: an observer needs an ops name or a program");
 }
 
 static enum interpose_print_level printed_level;
@@ -349,8 +377,8 @@ static void test_version(void **state)
 	assert_int_equal(libinterpose_major_version(), LIBINTERPOSE_MAJOR_VERSION);
 	assert_int_equal(libinterpose_minor_version(), LIBINTERPOSE_MINOR_VERSION);
 	assert_int_equal(libinterpose_major_version(), 0);
-	assert_int_equal(libinterpose_minor_version(), 8);
-	assert_string_equal(libinterpose_version_string(), "v0.8.0");
+	assert_int_equal(libinterpose_minor_version(), 9);
+	assert_string_equal(libinterpose_version_string(), "v0.9.0");
 }
 
 int run_attach_tests(unsigned int *total)
@@ -373,6 +401,7 @@ int run_attach_tests(unsigned int *total)
 		cmocka_unit_test(test_opts_larger),
 		cmocka_unit_test(test_opts_check),
 		cmocka_unit_test(test_detach),
+		cmocka_unit_test(test_observer_opts),
 		cmocka_unit_test(test_print_and_errmsg),
 		cmocka_unit_test(test_version),
 	};

@@ -377,6 +377,43 @@ static void test_parse_sysfs(void **state)
 		-EINVAL);
 }
 
+/* "observed ..." and " observers=A,B" on any attached line. */
+static void test_parse_sysfs_observers(void **state)
+{
+	struct interpose_info info = { };
+	__u64 seen = 1, ended = 1;
+
+	(void)state;
+	assert_int_equal(ip_info_parse_sysfs(
+		"observed targets= ops=- seen=5 passed=5 redirected=0 remapped=0 failed=0 completed=0 invalid=0 lost=0 observers=trace,hist2\n",
+		&info), 0);
+	assert_int_equal(interpose_info__state(&info), INTERPOSE_STATE_OBSERVED);
+	assert_int_equal(info.counters.passed, 5);
+	assert_int_equal(interpose_info__nr_observers(&info), 2);
+	assert_string_equal(interpose_info__observer_name(&info, 0), "trace");
+	assert_string_equal(interpose_info__observer_name(&info, 1), "hist2");
+	assert_null(interpose_info__observer_name(&info, 2));
+	/* sysfs has no counters of observers */
+	assert_int_equal(interpose_info__observer_counts(&info, 1, &seen, &ended), 0);
+	assert_int_equal(seen, 0);
+	assert_int_equal(ended, 0);
+	assert_int_equal(interpose_info__observer_counts(&info, 2, &seen, &ended),
+			 -ENOENT);
+
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(ip_info_parse_sysfs(
+		"attached targets=251:1 ops=- seen=0 observers=a", &info), 0);
+	assert_int_equal(interpose_info__state(&info), INTERPOSE_STATE_ATTACHED);
+	assert_int_equal(interpose_info__nr_observers(&info), 1);
+
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(ip_info_parse_sysfs(
+		"attached targets= observers=1,2,3,4,5,6,7,8,9", &info), -EINVAL);
+	assert_int_equal(ip_info_parse_sysfs(
+		"attached targets= observers=a_name_that_is_far_too_long_for_it",
+		&info), -EINVAL);
+}
+
 /* "failed lost=M:m targets=..." : the first lost= names the target. */
 static void test_parse_sysfs_failed(void **state)
 {
@@ -639,6 +676,7 @@ int run_show_tests(unsigned int *total)
 		cmocka_unit_test(test_text_reserved),
 		cmocka_unit_test(test_text_unnamed),
 		cmocka_unit_test(test_parse_sysfs),
+		cmocka_unit_test(test_parse_sysfs_observers),
 		cmocka_unit_test(test_parse_sysfs_failed),
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_counter_by_index),

@@ -192,6 +192,9 @@ static void test_parse_line_errors(void **state)
 	expect_line_error("/dev/a --to b -jp", "option '-jp' has no place in a tab line");
 	expect_line_error("/dev/a --to b --pretty", "option '--pretty' has no place in a tab line");
 	expect_line_error("/dev/a --to b -d", "option '-d' has no place in a tab line");
+	/* an observer is attached by hand or by trace/hist, not from the tab */
+	expect_line_error("/dev/a --ops t --observer", "option '--observer' has no place in a tab line");
+	expect_line_error("/dev/a --ops t -O", "option '-O' has no place in a tab line");
 	expect_line_error("/dev/a --to b nofail required", "nofail and required exclude each other");
 	expect_line_error("/dev/a --prog x.bpf.o", "--prog x.bpf.o: a tab line needs an absolute path");
 	expect_line_error("/dev/a --set x=1 --to b", "--set needs --prog");

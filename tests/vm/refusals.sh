@@ -47,7 +47,11 @@ probe_expect ENOTBLK attach /dev/ipa --rawfd 8
 probe_expect EINVAL detach /dev/ipa --flags 1
 probe_expect EINVAL detach /dev/ipa --reserved 1
 probe_expect EINVAL detach /dev/ipa --size 4
-probe_expect E2BIG detach /dev/ipa --size 64 --tail 40
+probe_expect E2BIG detach /dev/ipa --size 80 --tail 60
+probe_expect EINVAL detach /dev/ipa --ops trace
+probe_expect EINVAL detach /dev/ipa --flags 1 --ops-unterminated
+probe_expect EINVAL detach /dev/ipa --flags 2 --ops trace
+probe_expect ENOENT detach /dev/ipa --flags 1 --ops nosuchops
 probe_expect EINVAL query /dev/ipa --size 16
 probe_expect OK query /dev/ipa --size 4096
 expect_eq "nothing was attached by any of the above" none "$(cat /sys/block/ipa/interposer)"

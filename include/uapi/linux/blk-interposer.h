@@ -28,9 +28,9 @@
 /**
  * struct blkinterpose_attach - argument of BLKINTERPOSE_ATTACH
  * @size: sizeof(struct blkinterpose_attach) as known to userspace
- * @flags: must be zero (no flag is defined yet)
+ * @flags: 0 or %BLKINTERPOSE_ATTACH_OBSERVER
  * @nr_targets: number of entries in @targets_ptr, at most
- *	blkinterpose_info.max_targets
+ *	blkinterpose_info.max_targets; 0 for an observer
  * @reserved0: must be zero
  * @targets_ptr: user pointer to an array of @nr_targets __s32: open file
  *	descriptors of the target block devices, in target index order
@@ -40,6 +40,16 @@
  *
  * Without @ops_name, @nr_targets must be 1 or more and target 0 must be at
  * least as large as the original.
+ *
+ * With %BLKINTERPOSE_ATTACH_OBSERVER, the ops named @ops_name is attached
+ * as an observer instead: it sees every bio that enters the device, after
+ * the policy (the plain redirect, ops or device-mapper table attached
+ * without the flag) decided it, and its completion with that verdict, but
+ * cannot change the verdict; its return value is ignored.  A device has
+ * at most one policy and blkinterpose_info.max_observers observers, called
+ * in the order they were attached.  An observer may be attached to a
+ * device without a policy (every bio then passes); a policy cannot be
+ * attached while only observers are (EBUSY).
  */
 struct blkinterpose_attach {
 	__u32	size;
@@ -51,17 +61,31 @@ struct blkinterpose_attach {
 	__u64	reserved[4];
 };
 
+/* blkinterpose_attach.flags: attach ops_name as an observer, no targets */
+#define BLKINTERPOSE_ATTACH_OBSERVER	(1U << 0)
+
 /**
  * struct blkinterpose_detach - argument of BLKINTERPOSE_DETACH
  * @size: sizeof(struct blkinterpose_detach) as known to userspace
- * @flags: must be zero
+ * @flags: 0 to detach the policy and every observer, or
+ *	%BLKINTERPOSE_DETACH_OBSERVER
+ * @ops_name: with %BLKINTERPOSE_DETACH_OBSERVER, the observer to detach;
+ *	else must be empty
  * @reserved: must be zero
  */
 struct blkinterpose_detach {
 	__u32	size;
 	__u32	flags;
+	char	ops_name[BLKINTERPOSE_NAME_LEN];
 	__u64	reserved[2];
 };
+
+/*
+ * blkinterpose_detach.flags: detach only the observer ops_name; the
+ * policy and the other observers stay.  Detaching the last observer of a
+ * device without a policy detaches the interposer.
+ */
+#define BLKINTERPOSE_DETACH_OBSERVER	(1U << 0)
 
 /**
  * struct blkinterpose_dev - a device number
@@ -88,6 +112,8 @@ struct blkinterpose_dev {
  * fails with EIO until the interposer is detached (counters.lost).
  */
 #define BLKINTERPOSE_STATE_FAILED	3
+/* Observers only, no policy: every bio passes to the device's driver. */
+#define BLKINTERPOSE_STATE_OBSERVED	4
 
 /**
  * struct blkinterpose_counters - per-device bio counters of an interposer
@@ -117,6 +143,21 @@ struct blkinterpose_counters {
 };
 
 /**
+ * struct blkinterpose_observer - an observer in blkinterpose_info
+ * @ops_name: its ops
+ * @seen: bios it saw enter the device
+ * @ended: completions it saw (of bios it saw enter, and of bios that were
+ *	in flight when it was attached)
+ * @reserved: zero
+ */
+struct blkinterpose_observer {
+	char	ops_name[BLKINTERPOSE_NAME_LEN];
+	__u64	seen;
+	__u64	ended;
+	__u64	reserved[2];
+};
+
+/**
  * struct blkinterpose_info - argument of BLKINTERPOSE_QUERY
  * @size: in: sizeof(struct blkinterpose_info) as known to userspace;
  *	out: the size the kernel filled in
@@ -134,6 +175,12 @@ struct blkinterpose_counters {
  * @lost: for %BLKINTERPOSE_STATE_FAILED, the target that went away
  * @ops_name: the attached ops, empty for a plain redirect
  * @counters: bio counters since attach
+ * @nr_observers: in: number of entries @observers_ptr has room for (may be
+ *	0); out: number of observers, which may be more
+ * @max_observers: the most observers one device may have
+ * @observers_ptr: user pointer to an array of @nr_observers
+ *	struct blkinterpose_observer, filled in attach order (as many as it
+ *	has room for); may be 0
  * @reserved: zero
  */
 struct blkinterpose_info {
@@ -149,7 +196,10 @@ struct blkinterpose_info {
 	struct blkinterpose_dev lost;
 	char	ops_name[BLKINTERPOSE_NAME_LEN];
 	struct blkinterpose_counters counters;
-	__u64	reserved[8];
+	__u32	nr_observers;
+	__u32	max_observers;
+	__aligned_u64 observers_ptr;
+	__u64	reserved[6];
 };
 
 /*

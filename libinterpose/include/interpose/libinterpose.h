@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define LIBINTERPOSE_MAJOR_VERSION 0
-#define LIBINTERPOSE_MINOR_VERSION 8
+#define LIBINTERPOSE_MINOR_VERSION 9
 #define LIBINTERPOSE_PATCH_VERSION 0
 
 /*
@@ -176,6 +176,19 @@ struct interpose_attach_opts {
  * devices can be opened and whether an ops of that name is registered.
  */
 #define INTERPOSE_ATTACH_CHECK		(1U << 0)
+/*
+ * INTERPOSE_ATTACH_OBSERVER (since 0.9): attach the ops (@ops_name, or the
+ * program of @prog_path, @prog_obj or @prog_buf) as an observer of @dev:
+ * it sees every bio after the device's policy decided it, and its
+ * completion with that verdict, and cannot change it.  Works whether @dev
+ * has a policy or not (without one every bio passes).  No targets, no
+ * dm_table.  A program is pinned below /sys/fs/bpf/interpose/DEVNAME@OPS/.
+ * Errors besides those of an attach: -EEXIST the ops already watches @dev
+ * or is its policy, -ENOSPC @dev has the most observers the kernel takes.
+ * An attach without the flag (a policy) on a device that has observers
+ * only fails with -EBUSY: detach them first.
+ */
+#define INTERPOSE_ATTACH_OBSERVER	(1U << 1)
 
 /*
  * Attach an interposer to @dev.  The devices are checked in userspace
@@ -216,9 +229,15 @@ LIBINTERPOSE_API int interpose_attach(const char *dev,
 struct interpose_detach_opts {
 	size_t sz;			/* sizeof(struct interpose_detach_opts) */
 	__u32 flags;			/* must be 0 */
+	/*
+	 * Detach only this observer (its ops name, since 0.9), and unload
+	 * its program if it was attached from one; the policy and the other
+	 * observers stay.  -ENOENT if @dev has no such observer.
+	 */
+	const char *observer;
 	size_t :0;
 };
-#define interpose_detach_opts__last_field flags
+#define interpose_detach_opts__last_field observer
 
 /*
  * Detach the interposer of @dev (@opts may be NULL).  Bios already sent to
@@ -228,6 +247,8 @@ struct interpose_detach_opts {
  *
  * A program attached with a prog_path is unloaded as well: its pins below
  * /sys/fs/bpf/interpose/DEVNAME/ are removed, which unregisters its ops.
+ * Every observer is detached too, and the programs of observers attached
+ * from a file unloaded.
  * -EBUSY, before anything is done, if that ops is also attached to other
  * devices (detach those first).  A dm device made for a dm_table is
  * removed after the detach; -EBUSY, before anything is done, if it is
@@ -355,6 +376,11 @@ enum interpose_state {
 	 * counters are those of the attached interposer.
 	 */
 	INTERPOSE_STATE_FAILED = 3,
+	/*
+	 * Observers only, no policy (since 0.9): every bio passes to the
+	 * device; interpose_info__nr_observers() is at least 1.
+	 */
+	INTERPOSE_STATE_OBSERVED = 4,
 };
 
 /* Bio counters since attach; fields are only ever appended. */
@@ -417,6 +443,20 @@ LIBINTERPOSE_API const char *
 interpose_info__lost_name(const struct interpose_info *info);
 /* The attached ops, NULL for a plain redirect or when not attached. */
 LIBINTERPOSE_API const char *interpose_info__ops_name(const struct interpose_info *info);
+/*
+ * The observers of the device, in the order they were attached (since
+ * 0.9): their number, the ops name of observer @idx (NULL if out of
+ * range), and the bios it saw enter and end (-ENOENT if out of range;
+ * both 0 when the state was read from sysfs, which has no counters).
+ */
+LIBINTERPOSE_API unsigned int
+interpose_info__nr_observers(const struct interpose_info *info);
+LIBINTERPOSE_API const char *
+interpose_info__observer_name(const struct interpose_info *info,
+			      unsigned int idx);
+LIBINTERPOSE_API int
+interpose_info__observer_counts(const struct interpose_info *info,
+				unsigned int idx, __u64 *seen, __u64 *ended);
 /*
  * Copy the bio counters into @counters, @sz bytes (sizeof(*counters) of
  * the caller's header), as bpf_obj_get_info_by_fd() does: a caller built

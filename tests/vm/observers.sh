@@ -1,0 +1,174 @@
+#!/bin/bash
+# desc: observers beside a policy: seen and ended equal fio's I/O with no policy, a plain redirect, a readonly program and a dm table; the policy still decides; verdicts reach the observer; detach one or all; refusals; unregistering; attach/detach cycles under fio --verify
+. "$REPO/tests/lib.sh"
+require_cmd fio jq
+PROGS=$BUILD/bpf
+for p in trace passthrough readonly; do
+	[ -f "$PROGS/$p.bpf.o" ] || fail "$PROGS/$p.bpf.o not built (make bpf)"
+done
+
+nullb_create oba 64 2
+nullb_create obb 64 2
+PINS=/sys/fs/bpf/interpose
+
+# obs_field DEV NAME FIELD: seen or ended of observer NAME of DEV
+obs_field() {
+	"$CTL" -j show "$1" | jq -r ".observers[] | select(.ops == \"$2\") | .$3"
+}
+# fio_n RW N [args]: N 4k direct psync I/Os on /dev/oba, prints their number
+fio_n() {
+	local rw=$1 n=$2
+	shift 2
+	fio --name=job --filename=/dev/oba --rw="$rw" --bs=4k --ioengine=psync \
+		--direct=1 --size=32M --number_ios="$n" --output-format=json "$@" \
+		>"$TMP/job.json" 2>"$TMP/job.err" || { cat "$TMP/job.err"; fail "fio $rw"; }
+	jq '.jobs[0].read.total_ios + .jobs[0].write.total_ios' "$TMP/job.json"
+}
+
+log "an observer on a device without a policy: every bio passes, and it sees each one and its end"
+"$CTL" attach /dev/oba --observer --prog "$PROGS/trace.bpf.o" || fail "attach observer"
+expect_eq "state" observed "$(show_field /dev/oba .state)"
+expect_eq "sysfs" "observed targets= ops=- seen=0 passed=0 redirected=0 remapped=0 failed=0 completed=0 invalid=0 lost=0 observers=trace" \
+	"$(cat "$(sysfs_of /dev/oba)/interposer")"
+[ -e "$PINS/oba@trace/link" ] || fail "no pin at $PINS/oba@trace/link"
+n=$(fio_n randrw 300 --rwmixread=50)
+expect_eq "observer seen = fio's I/Os" "$n" "$(obs_field /dev/oba trace seen)"
+expect_eq "observer ended" "$n" "$(obs_field /dev/oba trace ended)"
+expect_eq "the program's own count" "$n" "$(prog_var /dev/oba@trace traced)"
+expect_eq "every bio passed" "$n" "$(counter /dev/oba passed)"
+"$CTL" show /dev/oba | grep -q "^  observer trace: seen $n, ended $n\$" ||
+	fail "show text: $("$CTL" show /dev/oba)"
+pattern 1048576 >"$TMP/p1"
+dd if="$TMP/p1" of=/dev/oba bs=1M oflag=direct status=none || fail "write"
+
+log "apply --prune and save leave observers alone: they are not the tab's"
+: >"$TMP/tab"
+INTERPOSECTL_RUN_DIR=$TMP/run "$CTL" apply "$TMP/tab" --prune || fail "apply --prune"
+expect_eq "still observed after apply --prune" observed "$(show_field /dev/oba .state)"
+"$CTL" save | grep -q oba && fail "save printed a line for observers: $("$CTL" save)"
+
+log "a policy cannot come while observers alone are attached"
+expect_fail EBUSY "$CTL" attach /dev/oba --to /dev/obb
+"$CTL" attach /dev/oba --to /dev/obb 2>&1 | grep -q "observers only (trace)" ||
+	fail "message does not name the observers"
+
+log "the last observer takes the interposer along, and its pins"
+"$CTL" detach /dev/oba --observer trace || fail "detach observer"
+not_interposed /dev/oba || fail "oba still interposed"
+[ ! -e "$PINS/oba@trace" ] || fail "pins left at $PINS/oba@trace"
+region /dev/oba 0 1 "$TMP/r1"
+cmp "$TMP/p1" "$TMP/r1" || fail "the write through the observed device did not reach it"
+
+log "observers beside a plain redirect: the policy still decides"
+"$CTL" attach /dev/oba --to /dev/obb || fail "attach redirect"
+"$CTL" attach /dev/oba --observer --prog "$PROGS/trace.bpf.o" || fail "observer 1"
+"$CTL" attach /dev/oba --observer --prog "$PROGS/passthrough.bpf.o" --ops obs2 || fail "observer 2"
+expect_eq "state" attached "$(show_field /dev/oba .state)"
+expect_eq "observers in attach order" "trace obs2" "$("$CTL" -j show /dev/oba | jq -r '[.observers[].ops] | join(" ")')"
+pattern 1048576 >"$TMP/p2"
+dd if="$TMP/p2" of=/dev/oba bs=1M oflag=direct status=none || fail "write"
+region /dev/obb 0 1 "$TMP/r2"
+cmp "$TMP/p2" "$TMP/r2" || fail "the write did not land on the target"
+n0=$(counter /dev/oba seen)
+n=$(fio_n randrw 200 --rwmixread=50)
+expect_eq "policy counts every bio as redirected" "$((n0 + n))" "$(counter /dev/oba redirected)"
+expect_eq "observer 1 saw them all" "$(counter /dev/oba seen)" "$(obs_field /dev/oba trace seen)"
+expect_eq "observer 2 saw them all" "$(counter /dev/oba seen)" "$(obs_field /dev/oba obs2 seen)"
+expect_eq "observer 2 saw them end" "$(counter /dev/oba seen)" "$(obs_field /dev/oba obs2 ended)"
+
+log "refusals"
+expect_fail EEXIST "$CTL" attach /dev/oba --observer --ops trace
+expect_fail ENOENT "$CTL" attach /dev/oba --observer --ops nosuchops
+expect_fail ENOENT "$CTL" detach /dev/oba --observer nosuchops
+"$CTL" detach /dev/oba --observer nosuchops 2>&1 | grep -q "no observer named nosuchops" ||
+	fail "message for an unknown observer"
+out=$("$CTL" attach /dev/oba --observer --to /dev/obb --ops trace 2>&1)
+[ $? = 2 ] || fail "observer with --to: expected a usage error, got: $out"
+echo "$out" | grep -q "an observer has no --to" || fail "message: $out"
+out=$("$CTL" attach /dev/oba --observer 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q "needs --ops NAME or --prog" || fail "observer without ops: $out"
+probe_expect EINVAL attach /dev/oba --to /dev/obb --flags 1 --ops trace
+probe_expect EINVAL attach /dev/oba --flags 1
+probe_expect EINVAL attach /dev/oba --flags 3 --ops trace
+probe_expect EEXIST attach /dev/oba --flags 1 --ops trace
+probe_expect ENOENT attach /dev/oba --flags 1 --ops nosuchops
+
+log "detach one observer: the policy and the other stay"
+"$CTL" detach /dev/oba --observer trace || fail "detach trace"
+expect_eq "observers left" obs2 "$("$CTL" -j show /dev/oba | jq -r '[.observers[].ops] | join(" ")')"
+expect_eq "still redirected" attached "$(show_field /dev/oba .state)"
+[ ! -e "$PINS/oba@trace" ] || fail "pins of trace left"
+[ -e "$PINS/oba@obs2/link" ] || fail "pins of obs2 gone"
+
+log "plain detach removes the policy and every observer, and their programs"
+"$CTL" detach /dev/oba || fail "detach"
+not_interposed /dev/oba || fail "still interposed"
+[ ! -e "$PINS/oba@obs2" ] || fail "pins of obs2 left"
+"$CTL" ops | grep -q obs2 && fail "ops obs2 still registered"
+
+log "an observer beside a readonly program sees its failed verdicts"
+"$CTL" attach /dev/oba --prog "$PROGS/readonly.bpf.o" || fail "attach readonly"
+"$CTL" attach /dev/oba --observer --prog "$PROGS/trace.bpf.o" || fail "attach observer"
+"$CTL" -j trace /dev/oba@trace >"$TMP/tr.jsonl" 2>"$TMP/tr.err" &
+TR=$!
+defer stop_bg $TR INT
+nap 1
+expect_eq "write refused by the policy" EROFS "$(pwrite_errno /dev/oba 0)"
+expect_eq "read passes" OK "$(pread_errno /dev/oba 0)"
+nap 1
+kill -INT $TR
+wait $TR || fail "trace of the observer: $(cat "$TMP/tr.err")"
+ev() { grep -v '"events":' "$TMP/tr.jsonl" | jq -s "$1"; }
+expect_eq "the observer saw the write failed by the policy" 1 \
+	"$(ev '[.[] | select(.op == "write" and .verdict == "fail" and .error == -30)] | length')"
+expect_eq "and the read passed" 1 "$(ev '[.[] | select(.op == "read" and .verdict == "pass")] | length')"
+"$CTL" detach /dev/oba || fail "detach"
+
+log "an observer beside a dm table sees each bio once, not again from the table"
+"$CTL" attach /dev/oba --dm-table "0 131072 linear /dev/oba 0" || fail "attach dm table"
+"$CTL" attach /dev/oba --observer --ops trace 2>/dev/null &&
+	fail "ops trace should be gone with its program"
+"$CTL" attach /dev/oba --observer --prog "$PROGS/trace.bpf.o" || fail "observer under a dm table"
+n=$(fio_n randrw 200 --rwmixread=50)
+expect_eq "observer seen = fio's I/Os" "$n" "$(obs_field /dev/oba trace seen)"
+expect_eq "policy redirected them all" "$n" "$(counter /dev/oba redirected)"
+"$CTL" detach /dev/oba || fail "detach dm table"
+
+log "unregistering an observer's ops takes it off; its last one takes the interposer"
+"$CTL" attach /dev/oba --to /dev/obb || fail "attach redirect"
+"$CTL" attach /dev/oba --observer --prog "$PROGS/trace.bpf.o" || fail "observer"
+"$CTL" attach /dev/obb --observer --prog "$PROGS/passthrough.bpf.o" --ops obsb 2>&1 |
+	grep -q "ELOOP\|target of another interposer" || fail "observing a target should be refused"
+rm -r "$PINS/oba@trace"
+wait_for "observer gone with its ops" sh -c "[ \"\$('$CTL' -j show /dev/oba | jq '.observers | length')\" = 0 ]"
+expect_eq "the policy stays" attached "$(show_field /dev/oba .state)"
+"$CTL" detach /dev/oba || fail "detach"
+"$CTL" attach /dev/oba --observer --prog "$PROGS/trace.bpf.o" || fail "observer"
+rm -r "$PINS/oba@trace"
+wait_for "the device without a policy detached with its only observer" not_interposed /dev/oba
+
+log "eight observers at most"
+for i in 1 2 3 4 5 6 7 8; do
+	"$CTL" attach /dev/oba --observer --prog "$PROGS/passthrough.bpf.o" --ops "o$i" ||
+		fail "observer $i"
+done
+expect_fail ENOSPC "$CTL" attach /dev/oba --observer --prog "$PROGS/passthrough.bpf.o" --ops o9
+"$CTL" ops | grep -qw o9 && fail "o9 left registered after the refusal"
+n=$(fio_n randread 50)
+for i in 1 8; do
+	expect_eq "observer o$i" "$n" "$(obs_field /dev/oba "o$i" seen)"
+done
+"$CTL" detach /dev/oba || fail "detach"
+ls "$PINS" | grep -q '^oba@' && fail "pins left: $(ls "$PINS")"
+
+log "observers come and go under fio --verify on a redirected device"
+"$CTL" attach /dev/oba --to /dev/obb || fail "attach redirect"
+fio_verify_start /dev/oba
+for i in $(seq 1 6); do
+	"$CTL" attach /dev/oba --observer --prog "$PROGS/passthrough.bpf.o" --ops "c$i" ||
+		fail "cycle $i attach"
+	nap 0.3
+	"$CTL" detach /dev/oba --observer "c$i" || fail "cycle $i detach"
+done
+fio_verify_stop
+"$CTL" detach /dev/oba || fail "detach"
