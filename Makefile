@@ -141,7 +141,8 @@ bpf: vmlinux-h tools
 lib: tools
 	$(call submake,libinterpose)
 
-cli: lib
+# trace and hist carry the ready programs trace and latency (skeletons)
+cli: lib bpf
 	$(call submake,cmd/interposectl)
 
 unit: lib

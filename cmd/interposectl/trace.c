@@ -23,8 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/sysmacros.h>
+#include <linux/blk-interposer.h>
 
 #include "main.h"
+/* the ready programs trace and latency, for observers of our own */
+#include "trace.skel.h"
+#include "latency.skel.h"
 
 /* REQ_OP_* and __REQ_* bits of Linux 6.12 (not in any UAPI header) */
 #define REQ_OP_BITS	8
@@ -354,18 +358,127 @@ static bool still_attached(const char *dev, const char *ops, bool obs)
 	return same;
 }
 
+/*
+ * What trace or hist reads (the library's DEV or DEV@OPS), and an
+ * observer attached for it, detached by watch_end().
+ */
+struct watch {
+	char dev[PATH_MAX];
+	char spec[PATH_MAX + BLKINTERPOSE_NAME_LEN + 1];
+	char ops[BLKINTERPOSE_NAME_LEN];
+	bool observer;		/* @ops is an observer of @dev */
+	bool own;		/* ours: detach it at the end */
+};
+
+static bool has_map(const char *spec, const char *map)
+{
+	int fd = interpose_prog_map_fd(spec, map);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * Find what @what reads on @arg: "DEV@OPS" as given; else the program
+ * attached to DEV with --prog if it has the map @map; else the first
+ * observer of DEV whose program has it; else an observer of our own,
+ * "WHAT_PID", from the object of @elf_sz bytes at @elf.  A policy is
+ * never touched.  0, or the exit status after reporting the error.
+ */
+static int watch_start(const char *what, const char *arg, const char *map,
+		       const void *elf, size_t elf_sz, struct watch *w)
+{
+	struct interpose_info *info;
+	unsigned int i, n;
+	const char *obs, *name;
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	split_observer(arg, w->dev, sizeof(w->dev), &obs);
+	err = interpose_query(w->dev, &info);
+	if (err)
+		return p_err_lib(err);
+	snprintf(w->spec, sizeof(w->spec), "%s", arg);
+	if (obs) {
+		w->observer = true;
+		snprintf(w->ops, sizeof(w->ops), "%s", obs);
+		err = has_observer(info, obs) ? 0 :
+			p_err(ENOENT, "%s %s: %s has no observer named %s",
+			      what, arg, w->dev, obs);
+		goto out;
+	}
+	if (attached_state(info) && interpose_info__ops_name(info) &&
+	    has_map(arg, map)) {
+		snprintf(w->ops, sizeof(w->ops), "%s",
+			 interpose_info__ops_name(info));
+		if (interpose_info__state(info) == INTERPOSE_STATE_FAILED &&
+		    !json_output)
+			fprintf(stderr, "%s: %s %s: its interposer failed (a target went away): bios fail before the program sees them, until it is detached\n",
+				BIN_NAME, what, arg);
+		goto out;
+	}
+	w->observer = true;
+	n = interpose_info__nr_observers(info);
+	for (i = 0; i < n; i++) {
+		name = interpose_info__observer_name(info, i);
+		snprintf(w->spec, sizeof(w->spec), "%s@%s", w->dev, name);
+		if (has_map(w->spec, map)) {
+			snprintf(w->ops, sizeof(w->ops), "%s", name);
+			goto out;
+		}
+	}
+	snprintf(w->ops, sizeof(w->ops), "%s_%d", what, (int)getpid());
+	snprintf(w->spec, sizeof(w->spec), "%s@%s", w->dev, w->ops);
+	{
+		LIBINTERPOSE_OPTS(interpose_attach_opts, opts,
+			.flags = INTERPOSE_ATTACH_OBSERVER,
+			.prog_buf = elf,
+			.prog_buf_sz = elf_sz,
+			.ops_name = w->ops,
+		);
+
+		err = interpose_attach(w->dev, &opts);
+		if (err)
+			err = p_err_lib(err);
+		else
+			w->own = true;
+	}
+	if (debug_output)
+		fprintf(stderr, "%s: %s %s: reading %s\n", BIN_NAME, what, arg,
+			w->spec);
+out:
+	interpose_info__free(info);
+	return err;
+}
+
+/* Detach the observer watch_start() attached, if it did. */
+static void watch_end(const struct watch *w)
+{
+	LIBINTERPOSE_OPTS(interpose_detach_opts, opts, .observer = w->ops);
+	int err;
+
+	if (!w->own)
+		return;
+	err = interpose_detach(w->dev, &opts);
+	/* gone already if someone detached it, or the device went away */
+	if (err && err != -ENOENT && err != -ENODEV)
+		fprintf(stderr, "%s: %s\n", BIN_NAME, interpose_errmsg());
+}
+
 int do_trace(int argc, char **argv)
 {
 	struct trace_state st = { 0 };
 	LIBINTERPOSE_OPTS(interpose_events_opts, opts, .ctx = &st);
 	struct interpose_events *ev = NULL;
-	struct interpose_info *info = NULL;
 	__u64 lost0 = 0, lost = 0, lost_before = 0, start, deadline = 0;
 	__u64 next_check;
 	bool have_lost, gone = false;
-	char ops[64], dev[PATH_MAX];
-	const char *obs;
 	struct trace_args a;
+	const void *elf;
+	size_t elf_sz;
+	struct watch w;
 	int err, n;
 
 	if (trace_parse(argc, argv, &a))
@@ -375,34 +488,19 @@ int do_trace(int argc, char **argv)
 		return 0;
 	}
 	st.max = a.count;
-	split_observer(a.dev, dev, sizeof(dev), &obs);
-	err = interpose_query(dev, &info);
+	/* before an observer of our own is attached: it goes on a signal */
+	catch_signals();
+	elf = trace_bpf__elf_bytes(&elf_sz);
+	err = watch_start("trace", a.dev, "events", elf, elf_sz, &w);
 	if (err)
+		return err;
+	err = interpose_events__new(w.spec, trace_event, &opts, &ev);
+	if (err) {
+		watch_end(&w);
 		return p_err_lib(err);
-	if (obs && !has_observer(info, obs)) {
-		interpose_info__free(info);
-		return p_err(ENOENT, "trace %s: %s has no observer named %s",
-			     a.dev, dev, obs);
 	}
-	if (!obs &&
-	    (!attached_state(info) || !interpose_info__ops_name(info))) {
-		interpose_info__free(info);
-		return p_err(ENOENT, "trace %s: no program is attached to it",
-			     a.dev);
-	}
-	if (interpose_info__state(info) == INTERPOSE_STATE_FAILED &&
-	    !json_output)
-		fprintf(stderr, "%s: trace %s: its interposer failed (a target went away): bios fail before the program sees them, until it is detached\n",
-			BIN_NAME, a.dev);
-	snprintf(ops, sizeof(ops), "%s", obs ?: interpose_info__ops_name(info));
-	interpose_info__free(info);
-
-	err = interpose_events__new(a.dev, trace_event, &opts, &ev);
-	if (err)
-		return p_err_lib(err);
 	have_lost = !interpose_events__lost(ev, &lost0);
 	lost = lost0;
-	catch_signals();
 	start = now_ms();
 	next_check = start + 250;
 	if (a.has_duration)
@@ -429,11 +527,11 @@ int do_trace(int argc, char **argv)
 			next_check = now_ms() + 250;
 			if (have_lost)
 				interpose_events__lost(ev, &lost);
-			if (!still_attached(dev, ops, obs)) {
+			if (!still_attached(w.dev, w.ops, w.observer)) {
 				gone = true;
 				break;
 			}
-			if (interpose_events__current(ev) == 0) {
+			if (!w.observer && interpose_events__current(ev) == 0) {
 				/* replaced: drain the old buffer, follow the new one */
 				struct interpose_events *nev = NULL;
 
@@ -460,6 +558,7 @@ int do_trace(int argc, char **argv)
 		interpose_events__lost(ev, &lost);
 	fflush(stdout);
 	interpose_events__free(ev);
+	watch_end(&w);
 	if (err)
 		return p_err_lib(err);
 
@@ -703,14 +802,66 @@ static void hist_print(const char *dev, const struct interpose_hist *h,
 	fflush(stdout);
 }
 
+/*
+ * hist's work on what watch_start() found: once, or every interval.  An
+ * observer of our own has seen nothing yet: without --interval it collects
+ * until SIGINT or SIGTERM, then prints once.
+ */
+static int hist_loop(const struct hist_args *a, const struct watch *w,
+		     struct interpose_hist *prev, struct interpose_hist *cur,
+		     struct interpose_hist *diff)
+{
+	__u64 done = 0, t0, t1;
+	int n, i;
+
+	t0 = now_ms();
+	if (w->own && !a->interval_ms) {
+		if (!json_output)
+			fprintf(stderr, "%s: hist %s: collecting; Ctrl-C (SIGINT) or SIGTERM prints\n",
+				BIN_NAME, a->dev);
+		while (!stop)
+			usleep(100 * 1000);
+	}
+	n = interpose_hist_read(w->spec, prev, INTERPOSE_HIST_NR_OPS);
+	if (n < 0)
+		return p_err_lib(n);
+	if (!a->interval_ms) {
+		hist_print(a->dev, prev, n, w->own ? (now_ms() - t0) / 1000.0 : 0);
+		return 0;
+	}
+	t0 = now_ms();
+	while (!stop && (!a->count || done < a->count)) {
+		__u64 target = t0 + a->interval_ms;
+
+		while (!stop && now_ms() < target) {
+			__u64 left = target - now_ms();
+
+			usleep((left > 100 ? 100 : left) * 1000);
+		}
+		n = interpose_hist_read(w->spec, cur, INTERPOSE_HIST_NR_OPS);
+		if (n < 0)
+			return p_err_lib(n);
+		t1 = now_ms();
+		for (i = 0; i < n; i++)
+			hist_sub(&diff[i], &cur[i], &prev[i]);
+		hist_print(a->dev, diff, n, (t1 - t0) / 1000.0);
+		memcpy(prev, cur, INTERPOSE_HIST_NR_OPS * sizeof(*prev));
+		t0 = t1;
+		done++;
+	}
+	return 0;
+}
+
 int do_hist(int argc, char **argv)
 {
 	struct interpose_hist prev[INTERPOSE_HIST_NR_OPS];
 	struct interpose_hist cur[INTERPOSE_HIST_NR_OPS];
 	struct interpose_hist diff[INTERPOSE_HIST_NR_OPS];
 	struct hist_args a;
-	__u64 done = 0, t0, t1;
-	int n, i;
+	const void *elf;
+	size_t elf_sz;
+	struct watch w;
+	int err;
 
 	if (hist_parse(argc, argv, &a))
 		return EXIT_USAGE;
@@ -718,33 +869,12 @@ int do_hist(int argc, char **argv)
 		hist_usage(stdout);
 		return 0;
 	}
-	n = interpose_hist_read(a.dev, prev, INTERPOSE_HIST_NR_OPS);
-	if (n < 0)
-		return p_err_lib(n);
-	if (!a.interval_ms) {
-		hist_print(a.dev, prev, n, 0);
-		return 0;
-	}
 	catch_signals();
-	t0 = now_ms();
-	while (!stop && (!a.count || done < a.count)) {
-		__u64 target = t0 + a.interval_ms;
-
-		while (!stop && now_ms() < target) {
-			__u64 left = target - now_ms();
-
-			usleep((left > 100 ? 100 : left) * 1000);
-		}
-		n = interpose_hist_read(a.dev, cur, INTERPOSE_HIST_NR_OPS);
-		if (n < 0)
-			return p_err_lib(n);
-		t1 = now_ms();
-		for (i = 0; i < n; i++)
-			hist_sub(&diff[i], &cur[i], &prev[i]);
-		hist_print(a.dev, diff, n, (t1 - t0) / 1000.0);
-		memcpy(prev, cur, sizeof(prev));
-		t0 = t1;
-		done++;
-	}
-	return 0;
+	elf = latency_bpf__elf_bytes(&elf_sz);
+	err = watch_start("hist", a.dev, "hist", elf, elf_sz, &w);
+	if (err)
+		return err;
+	err = hist_loop(&a, &w, prev, cur, diff);
+	watch_end(&w);
+	return err;
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: trace, latency and writelog programs with interposectl trace/hist: event and histogram counts equal fio's I/O, write order kept, errors for programs without the maps
+# desc: trace, latency and writelog programs with interposectl trace/hist: event and histogram counts equal fio's I/O, write order kept; trace and hist on devices without a suitable program attach an observer of their own (beside a redirect or another program) and remove it on --count, --duration, SIGINT and SIGTERM
 . "$REPO/tests/lib.sh"
 require_cmd fio jq
 PROGS=$BUILD/bpf
@@ -169,21 +169,77 @@ expect_eq "latency counts each 1 MiB read once" 16 \
 expect_eq "and the interposer passed 16 bios" 16 "$(counter /dev/ips passed)"
 "$CTL" detach /dev/ips || fail "detach latency from ips"
 
-log "refusals: no program, a program without the maps"
-expect_fail ENOENT "$CTL" trace /dev/ipa
-expect_fail ENOENT "$CTL" hist /dev/ipa
+log "trace and hist on a device without a suitable program attach an observer of their own, and take it off again"
+no_own_observer() {
+	expect_eq "$1: no observer left" 0 "$("$CTL" -j show /dev/ipa | jq '.observers | length')"
+	ls /sys/fs/bpf/interpose | grep -q '^ipa@' && fail "$1: pins left: $(ls /sys/fs/bpf/interpose)"
+	"$CTL" -j ops | jq -e '.[] | select(.name | test("^(trace|hist)_"))' >/dev/null &&
+		fail "$1: an ops of its own is still registered"
+	return 0
+}
+# own_started WHAT: wait until trace or hist attached its observer
+own_started() {
+	wait_for "$1's observer attached" sh -c "'$CTL' -j show /dev/ipa | jq -e '.observers[0].ops | test(\"^$1_\")'"
+}
+# on a device without an interposer: --count
+"$CTL" -j trace /dev/ipa --count 10 >"$TMP/own1.jsonl" 2>"$TMP/own1.err" &
+T=$!
+own_started trace
+expect_eq "a device without a policy is observed" observed "$(show_field /dev/ipa .state)"
+fio_job randread 30
+wait $T || fail "trace --count on a plain device: $(cat "$TMP/own1.err")"
+expect_eq "records" 10 "$(grep -vc '"events":' "$TMP/own1.jsonl")"
+not_interposed /dev/ipa || fail "ipa still interposed after trace --count"
+no_own_observer "trace --count"
+# beside a redirect: --duration; the policy stays and still decides
 "$CTL" attach /dev/ipa --to /dev/ipb || fail "attach --to"
-expect_fail ENOENT "$CTL" trace /dev/ipa
+"$CTL" -j trace /dev/ipa --duration 15 >"$TMP/own2.jsonl" 2>"$TMP/own2.err" &
+T=$!
+own_started trace
+fio_job randrw 200 --rwmixread=50
+r=$(ios read) w=$(ios write)
+wait $T || fail "trace beside a redirect: $(cat "$TMP/own2.err")"
+ev2() { grep -v '"events":' "$TMP/own2.jsonl" | jq -s "$1"; }
+expect_eq "traced reads beside a redirect" "$r" "$(ev2 '[.[] | select(.op == "read" and .verdict == "redirect")] | length')"
+expect_eq "traced writes" "$w" "$(ev2 '[.[] | select(.op == "write" and .verdict == "redirect")] | length')"
+expect_eq "the redirect stays" attached "$(show_field /dev/ipa .state)"
+expect_eq "and sent every bio to its target" "$(counter /dev/ipa seen)" "$(counter /dev/ipa redirected)"
+no_own_observer "trace --duration"
+# SIGTERM
+"$CTL" trace /dev/ipa >/dev/null 2>"$TMP/own3.err" &
+T=$!
+own_started trace
+kill -TERM $T
+wait $T || fail "trace on SIGTERM exited with $?: $(cat "$TMP/own3.err")"
+no_own_observer "trace on SIGTERM"
+# hist without --interval: collects until SIGINT, then prints once
+"$CTL" -j hist /dev/ipa >"$TMP/own4.json" 2>"$TMP/own4.err" &
+H=$!
+own_started hist
+fio_job randrw 100 --rwmixread=50
+r=$(ios read) w=$(ios write)
+kill -INT $H
+wait $H || fail "hist on SIGINT exited with $?: $(cat "$TMP/own4.err")"
+expect_eq "hist: reads" "$r" "$(jq '.hist[] | select(.op == "read") | .count' "$TMP/own4.json")"
+expect_eq "hist: writes" "$w" "$(jq '.hist[] | select(.op == "write") | .count' "$TMP/own4.json")"
+no_own_observer "hist on SIGINT"
 "$CTL" detach /dev/ipa || fail detach
+# a policy program without the map: an observer of our own beside it
 "$CTL" attach /dev/ipa --prog "$PROGS/trace.bpf.o" || fail "attach trace"
-out=$("$CTL" hist /dev/ipa 2>&1) && fail "hist on trace succeeded"
-echo "$out" | grep -q "hist /dev/ipa: its program has no map hist (ENOENT)" || fail "hist message: $out"
-log "refused as expected: $out"
+"$CTL" -j hist /dev/ipa --interval 15 --count 1 >"$TMP/own5.json" 2>"$TMP/own5.err" &
+H=$!
+own_started hist
+fio_job randread 40
+wait $H || fail "hist beside trace: $(cat "$TMP/own5.err")"
+expect_eq "hist --interval beside a trace program: reads" 40 "$(jq '.hist[] | select(.op == "read") | .count' "$TMP/own5.json")"
+no_own_observer "hist --interval --count"
 "$CTL" detach /dev/ipa || fail detach
 "$CTL" attach /dev/ipa --prog "$PROGS/latency.bpf.o" || fail "attach latency"
-out=$("$CTL" trace /dev/ipa 2>&1) && fail "trace on latency succeeded"
-echo "$out" | grep -q "events /dev/ipa: its program has no map events (ENOENT)" || fail "trace message: $out"
-log "refused as expected: $out"
+"$CTL" -j trace /dev/ipa --duration 0.5 >/dev/null 2>"$TMP/own6.err" || fail "trace beside latency: $(cat "$TMP/own6.err")"
+no_own_observer "trace beside latency"
+expect_fail ENOENT "$CTL" trace /dev/ipa@nosuchops
+"$CTL" trace /dev/ipa@nosuchops 2>&1 | grep -q "/dev/ipa has no observer named nosuchops" ||
+	fail "message for an unknown observer"
 "$CTL" hist /dev/ipa --interval 0 2>"$TMP/u.err"
 expect_eq "hist --interval 0: usage error" 2 $?
 grep -q "interposectl hist: --interval: must be more than 0" "$TMP/u.err" || fail "$(cat "$TMP/u.err")"
