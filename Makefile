@@ -145,7 +145,7 @@ lib: tools
 cli: lib bpf
 	$(call submake,cmd/interposectl)
 
-unit: lib
+unit: lib bpf
 	$(call submake,tests/unit,run)
 
 test-tools: lib

@@ -376,6 +376,23 @@ static sector_t blk_interposer_rel_sector(struct bio *bio)
 	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
 }
 
+/* Show a bio's completion to observers; under rcu_read_lock(). */
+static noinline void
+blk_interposer_observe_end(struct blk_interposer_observers *obs,
+			   struct bio *bio,
+			   const struct blk_interposer_completion *c)
+{
+	struct blk_interposer_ops *ops;
+	unsigned int i;
+
+	for (i = 0; i < obs->nr; i++) {
+		ops = rcu_dereference(obs->obs[i].prog->ops);
+		this_cpu_inc(obs->obs[i].stats->ended);
+		if (ops && ops->end_bio)
+			ops->end_bio(bio, c);
+	}
+}
+
 /*
  * Show a bio's completion to the policy's ops (if @policy_end) and to the
  * observers attached now.
@@ -392,7 +409,6 @@ static void blk_interposer_end(struct blk_interposer *ip, struct bio *bio,
 	};
 	struct blk_interposer_observers *obs;
 	struct blk_interposer_ops *ops;
-	unsigned int i;
 
 	rcu_read_lock();
 	if (policy_end) {
@@ -401,12 +417,8 @@ static void blk_interposer_end(struct blk_interposer *ip, struct bio *bio,
 			ops->end_bio(bio, &c);
 	}
 	obs = rcu_dereference(ip->observers);
-	for (i = 0; obs && i < obs->nr; i++) {
-		ops = rcu_dereference(obs->obs[i].prog->ops);
-		this_cpu_inc(obs->obs[i].stats->ended);
-		if (ops && ops->end_bio)
-			ops->end_bio(bio, &c);
-	}
+	if (unlikely(obs))
+		blk_interposer_observe_end(obs, bio, &c);
 	rcu_read_unlock();
 }
 
@@ -683,9 +695,10 @@ blk_interposer_lost(struct blk_interposer *ip, struct bio *bio)
  * Show a bio that entered the device to its observers, with the policy's
  * verdict; under rcu_read_lock().  They get a copy: they cannot change it.
  */
-static void blk_interposer_observe_bio(struct blk_interposer_observers *obs,
-				       struct bio *bio,
-				       const struct blk_interposer_verdict *v)
+static noinline void
+blk_interposer_observe_bio(struct blk_interposer_observers *obs,
+			   struct bio *bio,
+			   const struct blk_interposer_verdict *v)
 {
 	struct blk_interposer_verdict copy;
 	struct blk_interposer_ops *ops;
@@ -747,7 +760,7 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 		action = BLK_INTERPOSE_REDIRECT;
 	}
 	obs = rcu_dereference(ip->observers);
-	if (obs) {
+	if (unlikely(obs)) {
 		if (!start_ns)
 			start_ns = blk_time_get_ns() ?: 1;
 		blk_interposer_observe_bio(obs, bio, &v);

@@ -20,9 +20,11 @@
  *
  * Filter: with probability below 100, each matching bio is hit with that
  * chance (percent, bpf_get_prandom_u32()).  With req_flags non-zero, only
- * bios whose bi_opf has any of those flags set are hit (all of them with
- * req_flags_all=1).  Flag values on Linux 6.12: REQ_SYNC 0x800,
- * REQ_META 0x1000, REQ_FUA 0x20000, REQ_PREFLUSH 0x40000.
+ * bios that have any of those flags set are hit (all of them with
+ * req_flags_all=1).  The flags are the INTERPOSE_F_* bits of
+ * interpose/event.h, the same on every kernel: sync 0x1, meta 0x2,
+ * prio 0x4, fua 0x8, preflush 0x10, rahead 0x20, background 0x40,
+ * nowait 0x80, idle 0x100, nomerge 0x200.
  *
  * Parameters (--set VAR=VALUE):
  *   up_interval    seconds up, from the attach (default 0)
@@ -31,7 +33,7 @@
  *   fail_writes    1: fail writes while down (default 1)
  *   drop_writes    1: drop writes while down, instead (default 0)
  *   probability    percent of matching bios hit while down (default 100)
- *   req_flags      only bios with these bi_opf flags (default 0: all)
+ *   req_flags      only bios with these INTERPOSE_F_* flags (default 0: all)
  *   req_flags_all  1: all of req_flags must be set, 0: any (default 0)
  *
  * Globals (interposectl var DEV NAME):
@@ -75,11 +77,12 @@ static __always_inline bool flakey_down(void)
 
 static __always_inline bool flakey_match(const struct bio *bio)
 {
-	__u32 opf = bio->bi_opf;
+	__u32 f;
 
 	if (req_flags) {
-		if (req_flags_all ? (opf & req_flags) != req_flags :
-				    !(opf & req_flags))
+		f = interpose_bio_flags(bio);
+		if (req_flags_all ? (f & req_flags) != req_flags :
+				    !(f & req_flags))
 			return false;
 	}
 	if (probability < 100 && bpf_get_prandom_u32() % 100 >= probability)

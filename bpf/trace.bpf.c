@@ -8,8 +8,10 @@
  *
  * Parameters (interposectl attach DEV --prog trace.bpf.o --set VAR=VALUE):
  *   min_us    only bios that took at least this many microseconds (0: all)
- *   ops       bit mask of the ops to report, bit N for REQ_OP N
- *             (1 read, 2 write, 4 flush, 8 discard, ...); 0: all
+ *   ops       bit mask of the ops to report, bit N for enum interpose_op N
+ *             of interpose/event.h, the same on every kernel (1 read,
+ *             2 write, 4 flush (also an empty preflush write), 8 discard,
+ *             16 secure erase, 32 write zeroes, 64 other); 0: all
  *
  * Counters (interposectl var DEV NAME): traced, events_lost.
  */
@@ -38,7 +40,7 @@ struct {
 
 static __always_inline bool wanted(const struct bio *bio)
 {
-	return !ops || (ops & (1U << (bio_op(bio) & 31)));
+	return !ops || (ops & (1U << interpose_bio_op(bio)));
 }
 
 SEC("struct_ops/submit_bio")

@@ -27,20 +27,31 @@
 #endif
 #define INTERPOSE_SECTOR_SHIFT	9
 
+/*
+ * The kernel's REQ_OP_* values and __REQ_* flag bits through CO-RE: the
+ * numbers of the kernel the program is loaded on, not of the vmlinux.h it
+ * was built with (they moved between versions).  They are not constant
+ * expressions: compare with them, do not switch on them.  Only the width
+ * of the op field is fixed (8 bits since Linux 4.10).
+ */
+#define INTERPOSE_REQ_OP(NAME)	bpf_core_enum_value(enum req_op, REQ_OP_##NAME)
+#define INTERPOSE_REQ_FLAG(NAME)					\
+	(1U << bpf_core_enum_value(enum req_flag_bits, __REQ_##NAME))
+
 #ifndef REQ_OP_BITS
 #define REQ_OP_BITS		8
 #define REQ_OP_MASK		((1U << REQ_OP_BITS) - 1)
-#define REQ_FAILFAST_DEV	(1U << __REQ_FAILFAST_DEV)
-#define REQ_SYNC		(1U << __REQ_SYNC)
-#define REQ_META		(1U << __REQ_META)
-#define REQ_PRIO		(1U << __REQ_PRIO)
-#define REQ_NOMERGE		(1U << __REQ_NOMERGE)
-#define REQ_IDLE		(1U << __REQ_IDLE)
-#define REQ_FUA			(1U << __REQ_FUA)
-#define REQ_PREFLUSH		(1U << __REQ_PREFLUSH)
-#define REQ_RAHEAD		(1U << __REQ_RAHEAD)
-#define REQ_BACKGROUND		(1U << __REQ_BACKGROUND)
-#define REQ_NOWAIT		(1U << __REQ_NOWAIT)
+#define REQ_FAILFAST_DEV	INTERPOSE_REQ_FLAG(FAILFAST_DEV)
+#define REQ_SYNC		INTERPOSE_REQ_FLAG(SYNC)
+#define REQ_META		INTERPOSE_REQ_FLAG(META)
+#define REQ_PRIO		INTERPOSE_REQ_FLAG(PRIO)
+#define REQ_NOMERGE		INTERPOSE_REQ_FLAG(NOMERGE)
+#define REQ_IDLE		INTERPOSE_REQ_FLAG(IDLE)
+#define REQ_FUA			INTERPOSE_REQ_FLAG(FUA)
+#define REQ_PREFLUSH		INTERPOSE_REQ_FLAG(PREFLUSH)
+#define REQ_RAHEAD		INTERPOSE_REQ_FLAG(RAHEAD)
+#define REQ_BACKGROUND		INTERPOSE_REQ_FLAG(BACKGROUND)
+#define REQ_NOWAIT		INTERPOSE_REQ_FLAG(NOWAIT)
 #endif
 
 /* errnos for interpose_fail() */
@@ -60,6 +71,7 @@ extern __u64 bpf_blk_interposer_dev_sectors(struct bio *bio, __u32 target) __ksy
 
 /* --- reading a bio --------------------------------------------------- */
 
+/* The kernel's REQ_OP_* of @bio: compare with INTERPOSE_REQ_OP(NAME). */
 static __always_inline __u32 bio_op(const struct bio *bio)
 {
 	return bio->bi_opf & REQ_OP_MASK;
@@ -76,7 +88,7 @@ static __always_inline bool bio_is_write(const struct bio *bio)
 
 static __always_inline bool bio_is_read(const struct bio *bio)
 {
-	return bio_op(bio) == REQ_OP_READ;
+	return bio_op(bio) == INTERPOSE_REQ_OP(READ);
 }
 
 static __always_inline bool bio_has_flag(const struct bio *bio, __u32 flag)
@@ -98,9 +110,60 @@ static __always_inline bool bio_is_flush(const struct bio *bio)
 {
 	__u32 op = bio_op(bio);
 
-	return op == REQ_OP_FLUSH ||
-	       (op == REQ_OP_WRITE && !bio->bi_iter.bi_size &&
+	return op == INTERPOSE_REQ_OP(FLUSH) ||
+	       (op == INTERPOSE_REQ_OP(WRITE) && !bio->bi_iter.bi_size &&
 		(bio->bi_opf & REQ_PREFLUSH));
+}
+
+/*
+ * The op of @bio as an enum interpose_op (interpose/event.h), the same
+ * numbers on every kernel: an empty preflush write is a flush.
+ */
+static __always_inline __u32 interpose_bio_op(const struct bio *bio)
+{
+	__u32 op = bio_op(bio);
+
+	if (op == INTERPOSE_REQ_OP(READ))
+		return INTERPOSE_OP_READ;
+	if (bio_is_flush(bio))
+		return INTERPOSE_OP_FLUSH;
+	if (op == INTERPOSE_REQ_OP(WRITE))
+		return INTERPOSE_OP_WRITE;
+	if (op == INTERPOSE_REQ_OP(DISCARD))
+		return INTERPOSE_OP_DISCARD;
+	if (op == INTERPOSE_REQ_OP(SECURE_ERASE))
+		return INTERPOSE_OP_SECURE_ERASE;
+	if (op == INTERPOSE_REQ_OP(WRITE_ZEROES))
+		return INTERPOSE_OP_WRITE_ZEROES;
+	return INTERPOSE_OP_OTHER;
+}
+
+/* The REQ_* flags of @bio as INTERPOSE_F_* bits (interpose/event.h). */
+static __always_inline __u32 interpose_bio_flags(const struct bio *bio)
+{
+	__u32 opf = bio->bi_opf, f = 0;
+
+	if (opf & REQ_SYNC)
+		f |= INTERPOSE_F_SYNC;
+	if (opf & REQ_META)
+		f |= INTERPOSE_F_META;
+	if (opf & REQ_PRIO)
+		f |= INTERPOSE_F_PRIO;
+	if (opf & REQ_FUA)
+		f |= INTERPOSE_F_FUA;
+	if (opf & REQ_PREFLUSH)
+		f |= INTERPOSE_F_PREFLUSH;
+	if (opf & REQ_RAHEAD)
+		f |= INTERPOSE_F_RAHEAD;
+	if (opf & REQ_BACKGROUND)
+		f |= INTERPOSE_F_BACKGROUND;
+	if (opf & REQ_NOWAIT)
+		f |= INTERPOSE_F_NOWAIT;
+	if (opf & REQ_IDLE)
+		f |= INTERPOSE_F_IDLE;
+	if (opf & REQ_NOMERGE)
+		f |= INTERPOSE_F_NOMERGE;
+	return f;
 }
 
 static __always_inline __u64 bio_nr_sectors(const struct bio *bio)
@@ -127,18 +190,17 @@ static __always_inline __u32 bio_dev(const struct bio *bio)
 
 /*
  * "read", "write", "flush" (also an empty preflush write), "discard",
- * "write_zeroes" or "other"
+ * "secure_erase", "write_zeroes" or "other"
  */
 static __always_inline const char *bio_op_name(const struct bio *bio)
 {
-	if (bio_is_flush(bio))
-		return "flush";
-	switch (bio_op(bio)) {
-	case REQ_OP_READ:		return "read";
-	case REQ_OP_WRITE:		return "write";
-	case REQ_OP_FLUSH:		return "flush";
-	case REQ_OP_DISCARD:		return "discard";
-	case REQ_OP_WRITE_ZEROES:	return "write_zeroes";
+	switch (interpose_bio_op(bio)) {
+	case INTERPOSE_OP_READ:		return "read";
+	case INTERPOSE_OP_WRITE:	return "write";
+	case INTERPOSE_OP_FLUSH:	return "flush";
+	case INTERPOSE_OP_DISCARD:	return "discard";
+	case INTERPOSE_OP_SECURE_ERASE:	return "secure_erase";
+	case INTERPOSE_OP_WRITE_ZEROES:	return "write_zeroes";
 	default:			return "other";
 	}
 }
@@ -211,14 +273,13 @@ static __always_inline int interpose_complete(void)
 /* the histogram row of a bio's op: an empty preflush write is a flush */
 static __always_inline __u32 interpose_hist_op(const struct bio *bio)
 {
-	if (bio_is_flush(bio))
-		return INTERPOSE_HIST_FLUSH;
-	switch (bio_op(bio)) {
-	case REQ_OP_READ:		return INTERPOSE_HIST_READ;
-	case REQ_OP_WRITE:		return INTERPOSE_HIST_WRITE;
-	case REQ_OP_FLUSH:		return INTERPOSE_HIST_FLUSH;
-	case REQ_OP_DISCARD:
-	case REQ_OP_WRITE_ZEROES:	return INTERPOSE_HIST_DISCARD;
+	switch (interpose_bio_op(bio)) {
+	case INTERPOSE_OP_READ:		return INTERPOSE_HIST_READ;
+	case INTERPOSE_OP_WRITE:	return INTERPOSE_HIST_WRITE;
+	case INTERPOSE_OP_FLUSH:	return INTERPOSE_HIST_FLUSH;
+	case INTERPOSE_OP_DISCARD:
+	case INTERPOSE_OP_SECURE_ERASE:
+	case INTERPOSE_OP_WRITE_ZEROES:	return INTERPOSE_HIST_DISCARD;
 	default:			return INTERPOSE_HIST_OTHER;
 	}
 }
@@ -278,6 +339,9 @@ interpose_event_fill(struct interpose_event *e, const struct bio *bio,
 	e->bytes = bio->bi_iter.bi_size;
 	e->dev = bio->bi_bdev->bd_dev;
 	e->opf = bio->bi_opf;
+	e->op = interpose_bio_op(bio);
+	e->flags = interpose_bio_flags(bio) | INTERPOSE_F_CLASSIFIED;
+	e->reserved[0] = e->reserved[1] = e->reserved[2] = 0;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->error = 0;
 	e->kind = kind;

@@ -217,7 +217,9 @@ int trace_parse(int argc, char **argv, struct trace_args *a);
 void trace_usage(FILE *f);
 int do_trace(int argc, char **argv);
 /* "SF" for sync + fua, "-" for none */
-void trace_flags_str(__u32 opf, char *buf, size_t len);
+void trace_flags_str(const struct interpose_event *e, char *buf, size_t len);
+/* forget the kernel BTF trace loaded (tests: $INTERPOSECTL_KERNEL_BTF) */
+void trace_reset_kernel_btf(void);
 json_object *trace_event_json(const struct interpose_event *e,
 				 const char *name);
 

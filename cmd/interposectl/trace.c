@@ -24,56 +24,162 @@
 #include <unistd.h>
 #include <sys/sysmacros.h>
 #include <linux/blk-interposer.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
 
 #include "main.h"
 /* the ready programs trace and latency, for observers of our own */
 #include "trace.skel.h"
 #include "latency.skel.h"
 
-/* REQ_OP_* and __REQ_* bits of Linux 6.12 (not in any UAPI header) */
+/* The width of bi_opf's op field: fixed since Linux 4.10 */
 #define REQ_OP_BITS	8
 #define REQ_OP_MASK	((1U << REQ_OP_BITS) - 1)
 
-static const char *const op_names[] = {
-	[0] = "read", [1] = "write", [2] = "flush", [3] = "discard",
-	[5] = "secure_erase", [7] = "zone_append", [9] = "write_zeroes",
-	[10] = "zone_open", [11] = "zone_close", [12] = "zone_finish",
-	[13] = "zone_reset", [15] = "zone_reset_all",
-	[34] = "drv_in", [35] = "drv_out",
+/* enum interpose_op, the same on every kernel */
+static const char *const op_names[INTERPOSE_OP_NR] = {
+	[INTERPOSE_OP_READ] = "read",
+	[INTERPOSE_OP_WRITE] = "write",
+	[INTERPOSE_OP_FLUSH] = "flush",
+	[INTERPOSE_OP_DISCARD] = "discard",
+	[INTERPOSE_OP_SECURE_ERASE] = "secure_erase",
+	[INTERPOSE_OP_WRITE_ZEROES] = "write_zeroes",
+	[INTERPOSE_OP_OTHER] = "other",
 };
 
+/* the INTERPOSE_F_* flags trace shows, and the kernel's names of them */
 static const struct {
-	unsigned int bit;
+	__u32 bit;
 	const char *name;
 	char letter;
+	const char *req;	/* enum req_flag_bits */
 } flag_names[] = {
-	{ 11, "sync", 'S' },
-	{ 12, "meta", 'M' },
-	{ 17, "fua", 'F' },
-	{ 18, "preflush", 'P' },
-	{ 19, "rahead", 'A' },
-	{ 21, "nowait", 'N' },
+	{ INTERPOSE_F_SYNC, "sync", 'S', "__REQ_SYNC" },
+	{ INTERPOSE_F_META, "meta", 'M', "__REQ_META" },
+	{ INTERPOSE_F_FUA, "fua", 'F', "__REQ_FUA" },
+	{ INTERPOSE_F_PREFLUSH, "preflush", 'P', "__REQ_PREFLUSH" },
+	{ INTERPOSE_F_RAHEAD, "rahead", 'A', "__REQ_RAHEAD" },
+	{ INTERPOSE_F_NOWAIT, "nowait", 'N', "__REQ_NOWAIT" },
 };
+
+/* the kernel's enum req_op names of the ops trace tells apart */
+static const struct {
+	const char *req;
+	__u32 op;
+} req_ops[] = {
+	{ "REQ_OP_READ", INTERPOSE_OP_READ },
+	{ "REQ_OP_WRITE", INTERPOSE_OP_WRITE },
+	{ "REQ_OP_FLUSH", INTERPOSE_OP_FLUSH },
+	{ "REQ_OP_DISCARD", INTERPOSE_OP_DISCARD },
+	{ "REQ_OP_SECURE_ERASE", INTERPOSE_OP_SECURE_ERASE },
+	{ "REQ_OP_WRITE_ZEROES", INTERPOSE_OP_WRITE_ZEROES },
+};
+
+/*
+ * The running kernel's BTF, loaded once, for records of programs that
+ * leave op and flags to us (no INTERPOSE_F_CLASSIFIED): their raw bi_opf
+ * is read with the kernel's own REQ_OP_* values and __REQ_* bits.
+ * $INTERPOSECTL_KERNEL_BTF names another BTF file (tests).  NULL if none.
+ */
+static struct btf *kbtf;
+static bool kbtf_tried;
+
+static const struct btf *kernel_btf(void)
+{
+	const char *path = getenv("INTERPOSECTL_KERNEL_BTF");
+	struct btf *btf;
+
+	if (kbtf_tried)
+		return kbtf;
+	kbtf_tried = true;
+	btf = path && path[0] ? btf__parse(path, NULL) : btf__load_vmlinux_btf();
+	kbtf = libbpf_get_error(btf) ? NULL : btf;
+	return kbtf;
+}
+
+void trace_reset_kernel_btf(void)
+{
+	btf__free(kbtf);
+	kbtf = NULL;
+	kbtf_tried = false;
+}
+
+/* The value of enumerator @name of enum @type in the kernel's BTF. */
+static bool kernel_enum(const char *type, const char *name, __s64 *val)
+{
+	const struct btf *btf = kernel_btf();
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	__s32 id;
+	int i;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, type, BTF_KIND_ENUM);
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	e = btf_enum(t);
+	for (i = 0; i < btf_vlen(t); i++, e++) {
+		if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
+			*val = e->val;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* op and flags of a record from one that has only the kernel's bi_opf */
+static void classify_raw(const struct interpose_event *e, __u32 *op,
+			 __u32 *flags)
+{
+	__u32 raw = e->opf & REQ_OP_MASK;
+	__s64 v;
+	size_t i;
+
+	*flags = 0;
+	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if (kernel_enum("req_flag_bits", flag_names[i].req, &v) &&
+		    v >= 0 && v < 32 && (e->opf & (1U << v)))
+			*flags |= flag_names[i].bit;
+	*op = INTERPOSE_OP_OTHER;
+	for (i = 0; i < sizeof(req_ops) / sizeof(req_ops[0]); i++)
+		if (kernel_enum("req_op", req_ops[i].req, &v) && v == raw) {
+			*op = req_ops[i].op;
+			break;
+		}
+	if (*op == INTERPOSE_OP_WRITE && !e->bytes &&
+	    (*flags & INTERPOSE_F_PREFLUSH))
+		*op = INTERPOSE_OP_FLUSH;
+}
+
+/*
+ * The op (enum interpose_op) and INTERPOSE_F_* flags of a record: as the
+ * program classified them, or from its raw bi_opf and the kernel's BTF.
+ */
+static void classify(const struct interpose_event *e, __u32 *op,
+		     __u32 *flags)
+{
+	if (e->flags & INTERPOSE_F_CLASSIFIED) {
+		*op = e->op < INTERPOSE_OP_NR ? e->op : INTERPOSE_OP_OTHER;
+		*flags = e->flags;
+		return;
+	}
+	classify_raw(e, op, flags);
+}
+
+/* An empty preflush write (fsync, a journal commit) is a flush. */
+static const char *op_name(const struct interpose_event *e)
+{
+	__u32 op, flags;
+
+	classify(e, &op, &flags);
+	return op_names[op];
+}
 
 static const char *const action_names[] = {
 	"pass", "redirect", "remap", "fail", "complete",
 };
-
-#define REQ_OP_WRITE	1
-#define REQ_PREFLUSH	(1U << 18)
-
-/* An empty preflush write (fsync, a journal commit) is a flush. */
-static const char *op_name(__u32 opf, __u32 bytes)
-{
-	__u32 op = opf & REQ_OP_MASK;
-
-	if (op == REQ_OP_WRITE && !bytes && (opf & REQ_PREFLUSH))
-		return "flush";
-
-	if (op < sizeof(op_names) / sizeof(op_names[0]) && op_names[op])
-		return op_names[op];
-	return "other";
-}
 
 static const char *action_name(__u8 action)
 {
@@ -206,12 +312,14 @@ int trace_parse(int argc, char **argv, struct trace_args *a)
 	return 0;
 }
 
-void trace_flags_str(__u32 opf, char *buf, size_t len)
+void trace_flags_str(const struct interpose_event *e, char *buf, size_t len)
 {
+	__u32 op, flags;
 	size_t i, n = 0;
 
+	classify(e, &op, &flags);
 	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
-		if ((opf & (1U << flag_names[i].bit)) && n + 1 < len)
+		if ((flags & flag_names[i].bit) && n + 1 < len)
 			buf[n++] = flag_names[i].letter;
 	if (!n && len > 1)
 		buf[n++] = '-';
@@ -222,6 +330,7 @@ json_object *trace_event_json(const struct interpose_event *e,
 				 const char *name)
 {
 	json_object *obj = json_object_new_object(), *flags;
+	__u32 op, f;
 	size_t i;
 
 	json_object_object_add(obj, "kind", json_object_new_string(
@@ -232,10 +341,11 @@ json_object *trace_event_json(const struct interpose_event *e,
 		e->comm, strnlen(e->comm, sizeof(e->comm))));
 	/* the kernel's dev_t: 12 bits of major, 20 of minor */
 	json_add_dev(obj, name, makedev(e->dev >> 20, e->dev & ((1U << 20) - 1)));
-	json_object_object_add(obj, "op", json_object_new_string(op_name(e->opf, e->bytes)));
+	classify(e, &op, &f);
+	json_object_object_add(obj, "op", json_object_new_string(op_names[op]));
 	flags = json_object_new_array();
 	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
-		if (e->opf & (1U << flag_names[i].bit))
+		if (f & flag_names[i].bit)
 			json_object_array_add(flags, json_object_new_string(
 				flag_names[i].name));
 	json_object_object_add(obj, "flags", flags);
@@ -296,14 +406,14 @@ static int trace_event(void *ctx, const struct interpose_event *e,
 	}
 	if (!st->first_ns)
 		st->first_ns = e->ts_ns;
-	trace_flags_str(e->opf, flags, sizeof(flags));
+	trace_flags_str(e, flags, sizeof(flags));
 	if (e->kind == INTERPOSE_EV_SUBMIT)
 		snprintf(lat, sizeof(lat), "-");
 	else
 		snprintf(lat, sizeof(lat), "%.1f", e->latency_ns / 1000.0);
 	printf("%-11.6f %-16.16s %-7u %-12s %-5s %-12llu %-8u %-8s %-4d %s\n",
 	       (double)(int64_t)(e->ts_ns - st->first_ns) / 1e9,
-	       e->comm[0] ? e->comm : "?", e->pid, op_name(e->opf, e->bytes), flags,
+	       e->comm[0] ? e->comm : "?", e->pid, op_name(e), flags,
 	       (unsigned long long)e->sector, e->bytes, action_name(e->action),
 	       e->error < 0 ? -e->error : e->error, lat);
 	return 0;

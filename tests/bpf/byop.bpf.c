@@ -13,7 +13,7 @@ int BPF_PROG(byop_submit, struct bio *bio, struct blk_interposer_verdict *v)
 {
 	if (bio_is_read(bio))
 		return interpose_redirect(v, 0);
-	if (bio_op(bio) == REQ_OP_WRITE)
+	if (interpose_bio_op(bio) == INTERPOSE_OP_WRITE)
 		return interpose_redirect(v, 1);
 	return interpose_pass();
 }

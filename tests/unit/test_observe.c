@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "unit.h"
@@ -102,9 +103,12 @@ static void test_trace_event_json(void **state)
 	struct interpose_event e = {
 		.ts_ns = 1000, .latency_ns = 25000, .sector = 2048,
 		.bytes = 4096, .dev = (251U << 20) | 3,
-		.opf = 1 | (1U << 17) | (1U << 11),	/* write, FUA, sync */
+		.opf = 0xffffffff,	/* classified: the raw value is not read */
 		.pid = 42, .error = -5, .kind = INTERPOSE_EV_COMPLETE,
 		.action = 1, .target = 1, .comm = "fio",
+		.op = INTERPOSE_OP_WRITE,
+		.flags = INTERPOSE_F_CLASSIFIED | INTERPOSE_F_FUA |
+			 INTERPOSE_F_SYNC | INTERPOSE_F_IDLE,
 	};
 	json_object *obj;
 	char flags[16];
@@ -119,29 +123,86 @@ static void test_trace_event_json(void **state)
 	json_object_put(obj);
 
 	e.kind = INTERPOSE_EV_SUBMIT;
-	e.opf = 2;	/* flush */
+	e.op = INTERPOSE_OP_FLUSH;
 	e.action = 9;
 	obj = trace_event_json(&e, "nullb3");
 	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "flush");
 	assert_string_equal(json_object_get_string(json_object_object_get(obj, "verdict")), "unknown");
 	assert_null(json_object_object_get(obj, "latency_ns"));
 	json_object_put(obj);
+	e.op = 200;	/* from a newer program */
+	obj = trace_event_json(&e, "nullb3");
+	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "other");
+	json_object_put(obj);
 
-	/* an empty preflush write is a flush; one with data a write */
+	e.flags = INTERPOSE_F_CLASSIFIED | INTERPOSE_F_PREFLUSH;
+	trace_flags_str(&e, flags, sizeof(flags));
+	assert_string_equal(flags, "P");
+	e.flags = INTERPOSE_F_CLASSIFIED;
+	trace_flags_str(&e, flags, sizeof(flags));
+	assert_string_equal(flags, "-");
+}
+
+/*
+ * A record with only the kernel's bi_opf (a program that does not fill in
+ * op and flags) is read with the kernel's own numbers, from its BTF: the
+ * test kernel's (6.12: REQ_OP_WRITE 1, __REQ_SYNC 11, __REQ_FUA 17,
+ * __REQ_PREFLUSH 18).  Without BTF there is no table to fall back on.
+ */
+static void test_trace_raw_opf(void **state)
+{
+	struct interpose_event e = {
+		.bytes = 4096, .kind = INTERPOSE_EV_COMPLETE,
+		.opf = 1 | (1U << 17) | (1U << 11),
+	};
+	json_object *obj;
+	char flags[16];
+
+	(void)state;
+	if (access(UNIT_KERNEL_VMLINUX, R_OK))
+		fail_msg("%s: not built (make kernel-test)", UNIT_KERNEL_VMLINUX);
+	setenv("INTERPOSECTL_KERNEL_BTF", UNIT_KERNEL_VMLINUX, 1);
+	trace_reset_kernel_btf();
+	obj = trace_event_json(&e, "nullb3");
+	assert_string_equal(json_object_to_json_string_ext(
+		json_object_object_get(obj, "flags"), JSON_C_TO_STRING_PLAIN),
+		"[\"sync\",\"fua\"]");
+	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "write");
+	json_object_put(obj);
 	e.opf = 1 | (1U << 18);
 	e.bytes = 0;
 	obj = trace_event_json(&e, "nullb3");
 	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "flush");
 	json_object_put(obj);
-	e.bytes = 4096;
-	obj = trace_event_json(&e, "nullb3");
-	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "write");
-	json_object_put(obj);
-
-	trace_flags_str(1U << 18, flags, sizeof(flags));
+	trace_flags_str(&e, flags, sizeof(flags));
 	assert_string_equal(flags, "P");
-	trace_flags_str(0, flags, sizeof(flags));
-	assert_string_equal(flags, "-");
+	e.opf = 2;
+	obj = trace_event_json(&e, "nullb3");
+	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "flush");
+	json_object_put(obj);
+	e.opf = 7;	/* REQ_OP_ZONE_APPEND */
+	obj = trace_event_json(&e, "nullb3");
+	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "other");
+	json_object_put(obj);
+}
+
+/* No BTF: nothing is made up from one kernel's numbers. */
+static void test_trace_raw_opf_no_btf(void **state)
+{
+	struct interpose_event e = {
+		.bytes = 4096, .opf = 1 | (1U << 17),
+	};
+	json_object *obj;
+
+	(void)state;
+	setenv("INTERPOSECTL_KERNEL_BTF", "/nonexistent", 1);
+	trace_reset_kernel_btf();
+	obj = trace_event_json(&e, "nullb3");
+	assert_string_equal(json_object_get_string(json_object_object_get(obj, "op")), "other");
+	assert_int_equal(json_object_array_length(json_object_object_get(obj, "flags")), 0);
+	json_object_put(obj);
+	unsetenv("INTERPOSECTL_KERNEL_BTF");
+	trace_reset_kernel_btf();
 }
 
 static void test_hist_print(void **state)
@@ -257,6 +318,8 @@ int run_observe_tests(unsigned int *total)
 		cmocka_unit_test(test_trace_parse_errors),
 		cmocka_unit_test(test_hist_parse),
 		cmocka_unit_test(test_trace_event_json),
+		cmocka_unit_test(test_trace_raw_opf),
+		cmocka_unit_test(test_trace_raw_opf_no_btf),
 		cmocka_unit_test(test_hist_print),
 		cmocka_unit_test(test_snapshot_parse),
 		cmocka_unit_test(test_lib_errors),

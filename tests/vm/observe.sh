@@ -240,6 +240,33 @@ no_own_observer "trace beside latency"
 expect_fail ENOENT "$CTL" trace /dev/ipa@nosuchops
 "$CTL" trace /dev/ipa@nosuchops 2>&1 | grep -q "/dev/ipa has no observer named nosuchops" ||
 	fail "message for an unknown observer"
+log "records with only the kernel's bi_opf are named from its BTF, as the classified ones of trace.bpf.o"
+"$CTL" detach /dev/ipa || fail detach
+"$CTL" attach /dev/ipa --prog "$BPFOBJ/rawevent.bpf.o" || fail "attach rawevent"
+"$CTL" attach /dev/ipa --observer --prog "$PROGS/trace.bpf.o" || fail "attach trace observer"
+"$CTL" -j trace /dev/ipa >"$TMP/raw.jsonl" 2>"$TMP/raw.err" &
+T1=$!
+"$CTL" -j trace /dev/ipa@trace >"$TMP/cls.jsonl" 2>"$TMP/cls.err" &
+T2=$!
+nap 2
+expect_eq "plain write" OK "$(dio_errno w /dev/ipa 0)"
+expect_eq "FUA write" OK "$(dio_errno wsync /dev/ipa 4096)"
+expect_eq "fsync" OK "$(dio_errno fsync /dev/ipa)"
+expect_eq "read" OK "$(dio_errno r /dev/ipa 0)"
+nap 1
+kill -INT $T1 $T2
+wait $T1 || fail "trace of rawevent: $(cat "$TMP/raw.err")"
+wait $T2 || fail "trace of the observer: $(cat "$TMP/cls.err")"
+opflags() { grep -v '"events":' "$1" | jq -c -s '[.[] | [.op, .flags]] | sort'; }
+raw=$(opflags "$TMP/raw.jsonl")
+expect_eq "raw records read with the kernel's BTF = classified records" "$(opflags "$TMP/cls.jsonl")" "$raw"
+echo "$raw" | jq -e 'any(.[]; .[0] == "flush" and (.[1] | index("preflush")))' >/dev/null ||
+	fail "no flush with preflush in $raw"
+echo "$raw" | jq -e 'any(.[]; .[0] == "write" and (.[1] | index("fua")))' >/dev/null ||
+	fail "no FUA write in $raw"
+echo "$raw" | jq -e 'any(.[]; .[0] == "read")' >/dev/null || fail "no read in $raw"
+"$CTL" detach /dev/ipa || fail detach
+"$CTL" attach /dev/ipa --prog "$PROGS/latency.bpf.o" || fail "attach latency"
 "$CTL" hist /dev/ipa --interval 0 2>"$TMP/u.err"
 expect_eq "hist --interval 0: usage error" 2 $?
 grep -q "interposectl hist: --interval: must be more than 0" "$TMP/u.err" || fail "$(cat "$TMP/u.err")"

@@ -163,21 +163,21 @@ expect_eq "down_bios" "$((e + o))" "$(prog_var /dev/ipa down_bios)"
 detach
 
 log "op-flag filter, always down, failing writes"
-attach --set down_interval=3600 --set fail_reads=0 --set req_flags=0x20000
+attach --set down_interval=3600 --set fail_reads=0 --set req_flags=0x8
 expect_eq "REQ_FUA: plain write" OK "$(dio_errno w /dev/ipa 0)"
 expect_eq "REQ_FUA: O_DSYNC (FUA) write" EIO "$(dio_errno wsync /dev/ipa 0)"
 expect_eq "REQ_FUA: fsync (empty preflush)" OK "$(dio_errno fsync /dev/ipa)"
 expect_eq "failed_writes" 1 "$(prog_var /dev/ipa failed_writes)"
 detach
-attach --set down_interval=3600 --set fail_reads=0 --set req_flags=0x40000
+attach --set down_interval=3600 --set fail_reads=0 --set req_flags=0x10
 expect_eq "REQ_PREFLUSH: plain write" OK "$(dio_errno w /dev/ipa 0)"
 expect_eq "REQ_PREFLUSH: fsync" EIO "$(dio_errno fsync /dev/ipa)"
 expect_eq "failed_writes (the flush)" 1 "$(prog_var /dev/ipa failed_writes)"
 detach
-attach --set down_interval=3600 --set fail_reads=0 --set req_flags=0x20800 --set req_flags_all=1
+attach --set down_interval=3600 --set fail_reads=0 --set req_flags=0x9 --set req_flags_all=1
 expect_eq "REQ_SYNC|REQ_FUA all: O_DIRECT write (REQ_SYNC)" OK "$(dio_errno w /dev/ipa 0)"
 expect_eq "REQ_SYNC|REQ_FUA all: FUA write" EIO "$(dio_errno wsync /dev/ipa 0)"
 detach
-attach --set down_interval=3600 --set fail_reads=0 --set req_flags=0x20800
+attach --set down_interval=3600 --set fail_reads=0 --set req_flags=0x9
 expect_eq "REQ_SYNC|REQ_FUA any: O_DIRECT write" EIO "$(dio_errno w /dev/ipa 0)"
 detach

@@ -31,6 +31,43 @@ enum interpose_event_kind {
 	INTERPOSE_EV_SUBMIT = 2,	/* a bio was submitted (writelog, ...) */
 };
 
+/*
+ * What a bio does, in numbers of this project's own that stay the same
+ * on every kernel (the kernel's REQ_OP_* values are not ABI).
+ * interpose.bpf.h's interpose_bio_op() classifies a bio.
+ */
+enum interpose_op {
+	INTERPOSE_OP_READ = 0,
+	INTERPOSE_OP_WRITE = 1,
+	INTERPOSE_OP_FLUSH = 2,		/* REQ_OP_FLUSH, or an empty REQ_PREFLUSH write */
+	INTERPOSE_OP_DISCARD = 3,
+	INTERPOSE_OP_SECURE_ERASE = 4,
+	INTERPOSE_OP_WRITE_ZEROES = 5,
+	INTERPOSE_OP_OTHER = 6,		/* zone and driver ops, and any newer op */
+	INTERPOSE_OP_NR = 7,
+};
+
+/*
+ * The REQ_* flags of a bio, as stable bits of this project
+ * (interpose_bio_flags() of interpose.bpf.h); the kernel's __REQ_* bit
+ * numbers change between versions.
+ */
+#define INTERPOSE_F_SYNC	(1U << 0)	/* REQ_SYNC */
+#define INTERPOSE_F_META	(1U << 1)	/* REQ_META */
+#define INTERPOSE_F_PRIO	(1U << 2)	/* REQ_PRIO */
+#define INTERPOSE_F_FUA		(1U << 3)	/* REQ_FUA */
+#define INTERPOSE_F_PREFLUSH	(1U << 4)	/* REQ_PREFLUSH */
+#define INTERPOSE_F_RAHEAD	(1U << 5)	/* REQ_RAHEAD */
+#define INTERPOSE_F_BACKGROUND	(1U << 6)	/* REQ_BACKGROUND */
+#define INTERPOSE_F_NOWAIT	(1U << 7)	/* REQ_NOWAIT */
+#define INTERPOSE_F_IDLE	(1U << 8)	/* REQ_IDLE */
+#define INTERPOSE_F_NOMERGE	(1U << 9)	/* REQ_NOMERGE */
+/*
+ * In interpose_event.flags: op and flags were filled in (by a program
+ * built with interpose.bpf.h since 0.9).  Without it only opf is known.
+ */
+#define INTERPOSE_F_CLASSIFIED	(1U << 31)
+
 /* A bio seen by a program. */
 struct interpose_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() at submission */
@@ -38,20 +75,24 @@ struct interpose_event {
 	__u64 sector;		/* start sector relative to the original */
 	__u32 bytes;		/* size of the bio */
 	__u32 dev;		/* original's device number, kernel encoding */
-	__u32 opf;		/* bi_opf: REQ_OP_* in the low 8 bits, flags */
+	__u32 opf;		/* bi_opf as the kernel has it: REQ_OP_* in the
+				 * low 8 bits, __REQ_* flags (kernel-specific) */
 	__u32 pid;		/* submitter's thread group id */
 	__s32 error;		/* 0 or the negative errno it completed with */
 	__u16 kind;		/* enum interpose_event_kind */
 	__u8 action;		/* enum blk_interposer_action of the verdict */
 	__u8 target;		/* the target index for redirect/remap */
 	char comm[INTERPOSE_COMM_LEN];	/* submitter's command */
+	__u32 flags;		/* INTERPOSE_F_* (since 0.9) */
+	__u8 op;		/* enum interpose_op, with INTERPOSE_F_CLASSIFIED */
+	__u8 reserved[3];
 };
 
 /* Histogram rows: one per op class. */
 enum interpose_hist_op {
 	INTERPOSE_HIST_READ = 0,
 	INTERPOSE_HIST_WRITE = 1,
-	INTERPOSE_HIST_FLUSH = 2,	/* REQ_OP_FLUSH */
+	INTERPOSE_HIST_FLUSH = 2,	/* REQ_OP_FLUSH, an empty preflush write */
 	INTERPOSE_HIST_DISCARD = 3,	/* discards, write zeroes */
 	INTERPOSE_HIST_OTHER = 4,
 	INTERPOSE_HIST_NR_OPS = 5,
