@@ -228,6 +228,7 @@ struct hist_args {
 	const char *dev;
 	__u64 interval_ms;	/* 0: once, the counts since attach */
 	__u64 count;		/* 0: until interrupted */
+	int by;			/* --by: enum interpose_hist_by, -1 none */
 	bool help;
 };
 int hist_parse(int argc, char **argv, struct hist_args *a);
@@ -235,6 +236,8 @@ void hist_usage(FILE *f);
 int do_hist(int argc, char **argv);
 void hist_text(FILE *f, const struct interpose_hist *hists, size_t nr);
 json_object *hist_json(const struct interpose_hist *hists, size_t nr);
+/* percentile @q (0..1) in microseconds, estimated from the slots */
+double hist_percentile(const struct interpose_hist *h, double q);
 
 /*
  * interposectl snapshot DEV [DEV]... --cow COW [--cow COW]...

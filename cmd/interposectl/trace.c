@@ -31,6 +31,10 @@
 /* the ready programs trace and latency, for observers of our own */
 #include "trace.skel.h"
 #include "latency.skel.h"
+#include "keyhist.skel.h"
+#include <ftw.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
 
 /* The width of bi_opf's op field: fixed since Linux 4.10 */
 #define REQ_OP_BITS	8
@@ -483,14 +487,16 @@ struct watch {
 	bool own;		/* ours: detach it at the end */
 };
 
-static bool has_map(const char *spec, const char *map)
+/* Has the program at @spec the map @map (and, for @by >= 0, that "by")? */
+static bool has_map(const char *spec, const char *map, int by)
 {
 	int fd = interpose_prog_map_fd(spec, map);
+	__u64 v;
 
 	if (fd < 0)
 		return false;
 	close(fd);
-	return true;
+	return by < 0 || (!interpose_prog_var(spec, "by", &v) && v == (__u64)by);
 }
 
 /*
@@ -501,8 +507,11 @@ static bool has_map(const char *spec, const char *map)
  * never touched.  0, or the exit status after reporting the error.
  */
 static int watch_start(const char *what, const char *arg, const char *map,
-		       const void *elf, size_t elf_sz, struct watch *w)
+		       int by, const void *elf, size_t elf_sz,
+		       struct watch *w)
 {
+	char byvar[16];
+	const char *vars[] = { byvar };
 	struct interpose_info *info;
 	unsigned int i, n;
 	const char *obs, *name;
@@ -523,7 +532,7 @@ static int watch_start(const char *what, const char *arg, const char *map,
 		goto out;
 	}
 	if (attached_state(info) && interpose_info__ops_name(info) &&
-	    has_map(arg, map)) {
+	    has_map(arg, map, by)) {
 		snprintf(w->ops, sizeof(w->ops), "%s",
 			 interpose_info__ops_name(info));
 		if (interpose_info__state(info) == INTERPOSE_STATE_FAILED &&
@@ -537,7 +546,7 @@ static int watch_start(const char *what, const char *arg, const char *map,
 	for (i = 0; i < n; i++) {
 		name = interpose_info__observer_name(info, i);
 		snprintf(w->spec, sizeof(w->spec), "%s@%s", w->dev, name);
-		if (has_map(w->spec, map)) {
+		if (has_map(w->spec, map, by)) {
 			snprintf(w->ops, sizeof(w->ops), "%s", name);
 			goto out;
 		}
@@ -550,8 +559,11 @@ static int watch_start(const char *what, const char *arg, const char *map,
 			.prog_buf = elf,
 			.prog_buf_sz = elf_sz,
 			.ops_name = w->ops,
+			.set_vars = vars,
+			.nr_set_vars = by >= 0,
 		);
 
+		snprintf(byvar, sizeof(byvar), "by=%d", by);
 		err = interpose_attach(w->dev, &opts);
 		if (err)
 			err = p_err_lib(err);
@@ -604,7 +616,7 @@ int do_trace(int argc, char **argv)
 	/* before an observer of our own is attached: it goes on a signal */
 	catch_signals();
 	elf = trace_bpf__elf_bytes(&elf_sz);
-	err = watch_start("trace", a.dev, "events", elf, elf_sz, &w);
+	err = watch_start("trace", a.dev, "events", -1, elf, elf_sz, &w);
 	if (err)
 		return err;
 	err = interpose_events__new(w.spec, trace_event, &opts, &ev);
@@ -710,10 +722,27 @@ static const char *const hist_op_names[INTERPOSE_HIST_NR_OPS] = {
 	[INTERPOSE_HIST_OTHER] = "other",
 };
 
+static const char *const hist_by_names[] = {
+	[INTERPOSE_BY_OP] = "op",
+	[INTERPOSE_BY_COMM] = "comm",
+	[INTERPOSE_BY_PID] = "pid",
+	[INTERPOSE_BY_CGROUP] = "cgroup",
+};
+
+static int hist_by_of(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(hist_by_names) / sizeof(hist_by_names[0]); i++)
+		if (!strcmp(s, hist_by_names[i]))
+			return i;
+	return -1;
+}
+
 void hist_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s hist DEV [--interval S [--count N]]\n"
+		"Usage: %s hist DEV [--by op|comm|pid|cgroup] [--interval S [--count N]]\n"
 		"\n"
 		"Print the latency histograms per op (read, write, flush, discard,\n"
 		"other) of the program attached to DEV with --prog if it defines the\n"
@@ -725,8 +754,13 @@ void hist_usage(FILE *f)
 		"the counts since attach, once (an observer of its own collects until\n"
 		"SIGINT or SIGTERM first); with it, the counts of each interval, N\n"
 		"times (default: until interrupted).  Ops without I/O are left out.\n"
+		"Each histogram has p50, p90, p99 and p99.9, estimated from its slots.\n"
+		"With --by, one histogram per op, command, process or cgroup (a path\n"
+		"below the cgroup2 mount) of the submitter, from an observer of its\n"
+		"own (the ready program keyhist), aggregated in the kernel.\n"
 		"\n"
 		"Options:\n"
+		"  -b, --by KEY      key the histograms by op, comm, pid or cgroup\n"
 		"  -i, --interval S  print every S seconds\n"
 		"  -c, --count N     stop after N intervals\n"
 		"  -h, --help        show this help\n"
@@ -739,6 +773,7 @@ int hist_parse(int argc, char **argv, struct hist_args *a)
 	static const struct option opts[] = {
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count",    required_argument, NULL, 'c' },
+		{ "by",       required_argument, NULL, 'b' },
 		{ "help",     no_argument,       NULL, 'h' },
 		GLOBAL_LONGOPTS,
 		{ }
@@ -746,10 +781,17 @@ int hist_parse(int argc, char **argv, struct hist_args *a)
 	int c;
 
 	memset(a, 0, sizeof(*a));
+	a->by = -1;
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, ":i:c:h" GLOBAL_SHORTOPTS, opts,
+	while ((c = getopt_long(argc, argv, ":i:c:b:h" GLOBAL_SHORTOPTS, opts,
 				NULL)) != -1) {
 		switch (c) {
+		case 'b':
+			a->by = hist_by_of(optarg);
+			if (a->by < 0)
+				return p_usage("hist", "--by: '%s' is not op, comm, pid or cgroup",
+					       optarg);
+			break;
 		case 'i':
 			if (parse_seconds("hist", "--interval", optarg,
 					  &a->interval_ms))
@@ -805,82 +847,138 @@ static void hist_bounds(int i, __u64 *lo, __u64 *hi)
 	*hi = (2ULL << i) - 1;
 }
 
+/*
+ * Percentile @q (0..1) of @h in microseconds, estimated from its log2
+ * slots: linear within the slot the rank falls in (the last, open slot
+ * gives its lower bound).  0 for an empty histogram.
+ */
+double hist_percentile(const struct interpose_hist *h, double q)
+{
+	__u64 total = 0, cum = 0, lo, hi;
+	double rank;
+	int i;
+
+	for (i = 0; i < INTERPOSE_HIST_SLOTS; i++)
+		total += h->slots[i];
+	if (!total)
+		return 0;
+	rank = q * total;
+	for (i = 0; i < INTERPOSE_HIST_SLOTS; i++) {
+		if (!h->slots[i] || cum + h->slots[i] < rank) {
+			cum += h->slots[i];
+			continue;
+		}
+		hist_bounds(i, &lo, &hi);
+		if (i == INTERPOSE_HIST_SLOTS - 1)
+			return lo;
+		return lo + (rank - cum) / h->slots[i] * (hi + 1 - lo);
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	double q;
+} hist_pcts[] = {
+	{ "p50", 0.50 }, { "p90", 0.90 }, { "p99", 0.99 }, { "p99.9", 0.999 },
+};
+
+/* One histogram under the title @what = @key, as biolatency prints it. */
+static void hist_one_text(FILE *f, const char *what, const char *key,
+			  const struct interpose_hist *h)
+{
+	int i, first, last, j, stars;
+	__u64 max = 0, lo, hi;
+	size_t p;
+
+	if (!hist_range(h, &first, &last))
+		return;
+	for (i = first; i <= last; i++)
+		if (h->slots[i] > max)
+			max = h->slots[i];
+	fprintf(f, "%s = %s: %llu bios, average %.1f us\n", what, key,
+		(unsigned long long)h->count,
+		h->count ? h->sum_ns / 1000.0 / h->count : 0.0);
+	for (p = 0; p < sizeof(hist_pcts) / sizeof(hist_pcts[0]); p++)
+		fprintf(f, "%s%s %.1f", p ? ", " : "", hist_pcts[p].name,
+			hist_percentile(h, hist_pcts[p].q));
+	fprintf(f, " us (estimated from the slots)\n");
+	fprintf(f, "%24s : %-10s %s\n", "usecs", "count", "distribution");
+	for (i = first; i <= last; i++) {
+		char range[40];
+
+		hist_bounds(i, &lo, &hi);
+		if (i == INTERPOSE_HIST_SLOTS - 1)
+			snprintf(range, sizeof(range), "%llu -> ...",
+				 (unsigned long long)lo);
+		else
+			snprintf(range, sizeof(range), "%llu -> %llu",
+				 (unsigned long long)lo,
+				 (unsigned long long)hi);
+		stars = max ? (int)(h->slots[i] * 40 / max) : 0;
+		fprintf(f, "%24s : %-10llu |", range,
+			(unsigned long long)h->slots[i]);
+		for (j = 0; j < 40; j++)
+			fputc(j < stars ? '*' : ' ', f);
+		fprintf(f, "|\n");
+	}
+	fputc('\n', f);
+}
+
 void hist_text(FILE *f, const struct interpose_hist *hists, size_t nr)
 {
 	size_t op;
-	int i, first, last, j, stars;
-	__u64 max, lo, hi;
 
-	for (op = 0; op < nr && op < INTERPOSE_HIST_NR_OPS; op++) {
-		const struct interpose_hist *h = &hists[op];
+	for (op = 0; op < nr && op < INTERPOSE_HIST_NR_OPS; op++)
+		hist_one_text(f, "op", hist_op_names[op], &hists[op]);
+}
 
-		if (!hist_range(h, &first, &last))
-			continue;
-		max = 0;
-		for (i = first; i <= last; i++)
-			if (h->slots[i] > max)
-				max = h->slots[i];
-		fprintf(f, "op = %s: %llu bios, average %.1f us\n",
-			hist_op_names[op], (unsigned long long)h->count,
-			h->count ? h->sum_ns / 1000.0 / h->count : 0.0);
-		fprintf(f, "%24s : %-10s %s\n", "usecs", "count", "distribution");
-		for (i = first; i <= last; i++) {
-			char range[40];
+/* {count, sum_ns, percentiles{}, slots[]} of one histogram, into @obj */
+static void hist_one_json(json_object *obj, const struct interpose_hist *h)
+{
+	json_object *slots, *pcts;
+	int i, first, last;
+	__u64 lo, hi;
+	size_t p;
 
-			hist_bounds(i, &lo, &hi);
-			if (i == INTERPOSE_HIST_SLOTS - 1)
-				snprintf(range, sizeof(range), "%llu -> ...",
-					 (unsigned long long)lo);
-			else
-				snprintf(range, sizeof(range), "%llu -> %llu",
-					 (unsigned long long)lo,
-					 (unsigned long long)hi);
-			stars = max ? (int)(h->slots[i] * 40 / max) : 0;
-			fprintf(f, "%24s : %-10llu |", range,
-				(unsigned long long)h->slots[i]);
-			for (j = 0; j < 40; j++)
-				fputc(j < stars ? '*' : ' ', f);
-			fprintf(f, "|\n");
-		}
-		fputc('\n', f);
+	hist_range(h, &first, &last);
+	json_object_object_add(obj, "count", json_object_new_uint64(h->count));
+	json_object_object_add(obj, "sum_ns", json_object_new_uint64(h->sum_ns));
+	pcts = json_object_new_object();
+	for (p = 0; p < sizeof(hist_pcts) / sizeof(hist_pcts[0]); p++)
+		json_object_object_add(pcts, hist_pcts[p].name,
+			json_object_new_double(
+				(__u64)(hist_percentile(h, hist_pcts[p].q) * 10 + 0.5) / 10.0));
+	json_object_object_add(obj, "percentiles_us", pcts);
+	slots = json_object_new_array();
+	for (i = first; first >= 0 && i <= last; i++) {
+		json_object *s = json_object_new_object();
+
+		hist_bounds(i, &lo, &hi);
+		json_object_object_add(s, "usecs_min", json_object_new_uint64(lo));
+		json_object_object_add(s, "usecs_max",
+			i == INTERPOSE_HIST_SLOTS - 1 ? NULL :
+			json_object_new_uint64(hi));
+		json_object_object_add(s, "count",
+				       json_object_new_uint64(h->slots[i]));
+		json_object_array_add(slots, s);
 	}
+	json_object_object_add(obj, "slots", slots);
 }
 
 json_object *hist_json(const struct interpose_hist *hists, size_t nr)
 {
-	json_object *arr = json_object_new_array();
+	json_object *arr = json_object_new_array(), *obj;
+	int first, last;
 	size_t op;
-	int i, first, last;
-	__u64 lo, hi;
 
 	for (op = 0; op < nr && op < INTERPOSE_HIST_NR_OPS; op++) {
-		const struct interpose_hist *h = &hists[op];
-		json_object *obj, *slots;
-
-		if (!hist_range(h, &first, &last))
+		if (!hist_range(&hists[op], &first, &last))
 			continue;
 		obj = json_object_new_object();
 		json_object_object_add(obj, "op",
 				       json_object_new_string(hist_op_names[op]));
-		json_object_object_add(obj, "count",
-				       json_object_new_uint64(h->count));
-		json_object_object_add(obj, "sum_ns",
-				       json_object_new_uint64(h->sum_ns));
-		slots = json_object_new_array();
-		for (i = first; i <= last; i++) {
-			json_object *s = json_object_new_object();
-
-			hist_bounds(i, &lo, &hi);
-			json_object_object_add(s, "usecs_min",
-					       json_object_new_uint64(lo));
-			json_object_object_add(s, "usecs_max",
-				i == INTERPOSE_HIST_SLOTS - 1 ? NULL :
-				json_object_new_uint64(hi));
-			json_object_object_add(s, "count",
-					       json_object_new_uint64(h->slots[i]));
-			json_object_array_add(slots, s);
-		}
-		json_object_object_add(obj, "slots", slots);
+		hist_one_json(obj, &hists[op]);
 		json_object_array_add(arr, obj);
 	}
 	return arr;
@@ -969,6 +1067,221 @@ static int hist_loop(const struct hist_args *a, const struct watch *w,
 	return 0;
 }
 
+/* --- hist --by: keyed histograms ---------------------------------------- */
+
+struct khist_row {
+	struct interpose_hist_key key;
+	struct interpose_hist h;
+};
+
+static int khist_cmp(const void *a, const void *b)
+{
+	const struct khist_row *x = a, *y = b;
+
+	return x->h.count < y->h.count ? 1 : x->h.count > y->h.count ? -1 : 0;
+}
+
+/*
+ * Every key of the "khist" map of @spec, summed over the CPUs, the most
+ * bios first; with @clear the keys read are deleted (each interval
+ * starts afresh; the map is ours).  0 or a negative errno.
+ */
+static int khist_read(const char *spec, bool clear, struct khist_row **rowsp,
+		      size_t *np)
+{
+	struct interpose_hist_key key, next, *prev = NULL;
+	struct khist_row *rows = NULL, *r;
+	struct interpose_hist *vals;
+	size_t n = 0, room = 0, k;
+	int fd, ncpu, c, err = 0;
+
+	*rowsp = NULL;
+	*np = 0;
+	fd = interpose_prog_map_fd(spec, INTERPOSE_KHIST_MAP);
+	if (fd < 0)
+		return fd;
+	ncpu = libbpf_num_possible_cpus();
+	vals = ncpu > 0 ? calloc(ncpu, sizeof(*vals)) : NULL;
+	if (!vals) {
+		close(fd);
+		return ncpu > 0 ? -ENOMEM : ncpu;
+	}
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;	/* deleted meanwhile */
+		if (n == room) {
+			room = room ? 2 * room : 64;
+			r = realloc(rows, room * sizeof(*rows));
+			if (!r) {
+				err = -ENOMEM;
+				break;
+			}
+			rows = r;
+		}
+		r = &rows[n++];
+		memset(r, 0, sizeof(*r));
+		r->key = key;
+		for (c = 0; c < ncpu; c++) {
+			for (k = 0; k < INTERPOSE_HIST_SLOTS; k++)
+				r->h.slots[k] += vals[c].slots[k];
+			r->h.count += vals[c].count;
+			r->h.sum_ns += vals[c].sum_ns;
+		}
+	}
+	for (k = 0; clear && k < n; k++)
+		bpf_map_delete_elem(fd, &rows[k].key);
+	free(vals);
+	close(fd);
+	if (err) {
+		free(rows);
+		return err;
+	}
+	qsort(rows, n, sizeof(*rows), khist_cmp);
+	*rowsp = rows;
+	*np = n;
+	return 0;
+}
+
+/* cgroup v2 ids are the inode numbers of their directories */
+static __u64 cgroup_want;
+static char cgroup_found[PATH_MAX];
+
+static int cgroup_visit(const char *path, const struct stat *st, int type,
+			struct FTW *ftw)
+{
+	(void)ftw;
+	if (type != FTW_D || (__u64)st->st_ino != cgroup_want)
+		return 0;
+	snprintf(cgroup_found, sizeof(cgroup_found), "%s", path);
+	return 1;
+}
+
+/* The path of cgroup @id below the cgroup2 mount ("/" the root). */
+static void cgroup_path(__u64 id, char *buf, size_t len)
+{
+	const char *root = getenv("INTERPOSECTL_CGROUP_ROOT") ?: "/sys/fs/cgroup";
+	size_t rl = strlen(root);
+
+	cgroup_want = id;
+	cgroup_found[0] = '\0';
+	if (nftw(root, cgroup_visit, 16, FTW_PHYS) == 1)
+		snprintf(buf, len, "%s", cgroup_found[rl] ? cgroup_found + rl : "/");
+	else
+		snprintf(buf, len, "cgroup id %llu", (unsigned long long)id);
+}
+
+/* The key of @r as hist --by @by shows it. */
+static void khist_key_str(const struct khist_row *r, int by, char *buf,
+			  size_t len)
+{
+	switch (by) {
+	case INTERPOSE_BY_COMM:
+		snprintf(buf, len, "%.*s", INTERPOSE_COMM_LEN, r->key.comm);
+		break;
+	case INTERPOSE_BY_PID:
+		snprintf(buf, len, "%u", r->key.pid);
+		break;
+	case INTERPOSE_BY_CGROUP:
+		cgroup_path(r->key.cgroup, buf, len);
+		break;
+	default:
+		snprintf(buf, len, "%s", r->key.op < INTERPOSE_HIST_NR_OPS ?
+			 hist_op_names[r->key.op] : "other");
+	}
+}
+
+static void khist_print(const char *dev, int by, const struct khist_row *rows,
+			size_t n, double seconds)
+{
+	json_object *obj, *arr, *o;
+	char key[PATH_MAX];
+	size_t i;
+
+	if (!json_output) {
+		if (seconds > 0)
+			printf("%s: %.1f s\n", dev, seconds);
+		for (i = 0; i < n; i++) {
+			khist_key_str(&rows[i], by, key, sizeof(key));
+			hist_one_text(stdout, hist_by_names[by], key, &rows[i].h);
+		}
+		fflush(stdout);
+		return;
+	}
+	obj = json_object_new_object();
+	json_add_dev_arg(obj, dev);
+	if (seconds > 0)
+		json_object_object_add(obj, "interval_s",
+				       json_object_new_double(seconds));
+	json_object_object_add(obj, "by",
+			       json_object_new_string(hist_by_names[by]));
+	arr = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		o = json_object_new_object();
+		khist_key_str(&rows[i], by, key, sizeof(key));
+		if (by == INTERPOSE_BY_PID)
+			json_object_object_add(o, "pid",
+					       json_object_new_int64(rows[i].key.pid));
+		else
+			json_object_object_add(o, hist_by_names[by],
+					       json_object_new_string(key));
+		if (by == INTERPOSE_BY_CGROUP)
+			json_object_object_add(o, "cgroup_id",
+				json_object_new_uint64(rows[i].key.cgroup));
+		hist_one_json(o, &rows[i].h);
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(obj, "hist", arr);
+	print_json(obj);
+	fflush(stdout);
+}
+
+/* hist --by: as hist_loop(), each interval's keys deleted after it */
+static int khist_loop(const struct hist_args *a, const struct watch *w)
+{
+	struct khist_row *rows;
+	__u64 done = 0, t0, t1;
+	size_t n;
+	int err;
+
+	t0 = now_ms();
+	if (!a->interval_ms) {
+		if (w->own && !json_output)
+			fprintf(stderr, "%s: hist %s: collecting; Ctrl-C (SIGINT) or SIGTERM prints\n",
+				BIN_NAME, a->dev);
+		while (w->own && !stop)
+			usleep(100 * 1000);
+		err = khist_read(w->spec, false, &rows, &n);
+		if (err)
+			return p_err(-err, "hist %s: cannot read its map %s: %s",
+				     a->dev, INTERPOSE_KHIST_MAP, strerror(-err));
+		khist_print(a->dev, a->by, rows, n,
+			    w->own ? (now_ms() - t0) / 1000.0 : 0);
+		free(rows);
+		return 0;
+	}
+	while (!stop && (!a->count || done < a->count)) {
+		__u64 target = t0 + a->interval_ms;
+
+		while (!stop && now_ms() < target) {
+			__u64 left = target - now_ms();
+
+			usleep((left > 100 ? 100 : left) * 1000);
+		}
+		err = khist_read(w->spec, w->own, &rows, &n);
+		if (err)
+			return p_err(-err, "hist %s: cannot read its map %s: %s",
+				     a->dev, INTERPOSE_KHIST_MAP, strerror(-err));
+		t1 = now_ms();
+		khist_print(a->dev, a->by, rows, n, (t1 - t0) / 1000.0);
+		free(rows);
+		t0 = t1;
+		done++;
+	}
+	return 0;
+}
+
 int do_hist(int argc, char **argv)
 {
 	struct interpose_hist prev[INTERPOSE_HIST_NR_OPS];
@@ -987,8 +1300,18 @@ int do_hist(int argc, char **argv)
 		return 0;
 	}
 	catch_signals();
+	if (a.by >= 0) {
+		elf = keyhist_bpf__elf_bytes(&elf_sz);
+		err = watch_start("hist", a.dev, INTERPOSE_KHIST_MAP, a.by,
+				  elf, elf_sz, &w);
+		if (err)
+			return err;
+		err = khist_loop(&a, &w);
+		watch_end(&w);
+		return err;
+	}
 	elf = latency_bpf__elf_bytes(&elf_sz);
-	err = watch_start("hist", a.dev, "hist", elf, elf_sz, &w);
+	err = watch_start("hist", a.dev, "hist", -1, elf, elf_sz, &w);
 	if (err)
 		return err;
 	err = hist_loop(&a, &w, prev, cur, diff);

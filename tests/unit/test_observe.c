@@ -96,6 +96,15 @@ static void test_hist_parse(void **state)
 	assert_int_equal(PARSE(hist_parse, "hist",
 			       ARGV("hist", "nullb0", "-i", "1", "-c", "0"), &a), EXIT_USAGE);
 	assert_int_equal(PARSE(hist_parse, "hist", ARGV("hist"), &a), EXIT_USAGE);
+	assert_int_equal(a.by, -1);
+	assert_int_equal(PARSE(hist_parse, "hist",
+			       ARGV("hist", "nullb0", "--by", "comm"), &a), 0);
+	assert_int_equal(a.by, INTERPOSE_BY_COMM);
+	assert_int_equal(PARSE(hist_parse, "hist",
+			       ARGV("hist", "-b", "cgroup", "nullb0"), &a), 0);
+	assert_int_equal(a.by, INTERPOSE_BY_CGROUP);
+	assert_int_equal(PARSE(hist_parse, "hist",
+			       ARGV("hist", "nullb0", "--by", "disk"), &a), EXIT_USAGE);
 }
 
 static void test_trace_event_json(void **state)
@@ -205,6 +214,22 @@ static void test_trace_raw_opf_no_btf(void **state)
 	trace_reset_kernel_btf();
 }
 
+static void test_hist_percentile(void **state)
+{
+	struct interpose_hist h = { 0 };
+
+	(void)state;
+	assert_true(hist_percentile(&h, 0.5) == 0);
+	h.slots[0] = 100;	/* 0..1 us */
+	assert_true(hist_percentile(&h, 0.5) == 1.0);
+	assert_true(hist_percentile(&h, 0.999) > 1.99 && hist_percentile(&h, 0.999) < 2.0);
+	h.slots[10] = 100;	/* 1024..2047 us */
+	assert_true(hist_percentile(&h, 0.5) == 2.0);
+	assert_true(hist_percentile(&h, 0.75) == 1024 + 0.5 * 1024);
+	h.slots[INTERPOSE_HIST_SLOTS - 1] = 1800;	/* open-ended: its low bound */
+	assert_true(hist_percentile(&h, 0.99) == (double)(1ULL << (INTERPOSE_HIST_SLOTS - 1)));
+}
+
 static void test_hist_print(void **state)
 {
 	struct interpose_hist h[INTERPOSE_HIST_NR_OPS] = { 0 };
@@ -235,6 +260,8 @@ static void test_hist_print(void **state)
 	fflush(stdout);
 	out = capture_end(1);
 	assert_non_null(strstr(out, "op = write: 15 bios, average 20.0 us\n"));
+	/* p50: rank 7.5 of the 10 in 8..15 us: 8 + 7.5/10 * 8 = 14 */
+	assert_non_null(strstr(out, "p50 14.0, p90 54.4, p99 63.0, p99.9 63.9 us (estimated from the slots)\n"));
 	assert_non_null(strstr(out, "8 -> 15 : 10         |****************************************|\n"));
 	assert_non_null(strstr(out, "32 -> 63 : 5          |********************                    |\n"));
 	assert_null(strstr(out, "op = read"));
@@ -318,6 +345,7 @@ int run_observe_tests(unsigned int *total)
 		cmocka_unit_test(test_trace_parse_errors),
 		cmocka_unit_test(test_hist_parse),
 		cmocka_unit_test(test_trace_event_json),
+		cmocka_unit_test(test_hist_percentile),
 		cmocka_unit_test(test_trace_raw_opf),
 		cmocka_unit_test(test_trace_raw_opf_no_btf),
 		cmocka_unit_test(test_hist_print),

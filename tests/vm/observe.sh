@@ -240,6 +240,48 @@ no_own_observer "trace beside latency"
 expect_fail ENOENT "$CTL" trace /dev/ipa@nosuchops
 "$CTL" trace /dev/ipa@nosuchops 2>&1 | grep -q "/dev/ipa has no observer named nosuchops" ||
 	fail "message for an unknown observer"
+log "hist --by comm, pid and cgroup: one histogram per submitter, counts equal each one's I/O"
+"$CTL" detach /dev/ipa || fail detach
+# khist_job BY: hist --by BY of its own observer while dd and fio write
+khist_job() {
+	"$CTL" -j hist /dev/ipa --by "$1" >"$TMP/kh-$1.json" 2>"$TMP/kh-$1.err" &
+	H=$!
+	own_started hist
+	expect_eq "--by $1: the policy-less device is observed" observed "$(show_field /dev/ipa .state)"
+	fio_job randread 120
+	FIO_N=$(ios read)
+	if [ "$1" = cgroup ]; then
+		sh -c 'echo $$ >"$0/cgroup.procs"; exec dd if=/dev/zero of=/dev/ipa bs=4k count=37 oflag=direct status=none' "$CG" ||
+			fail "dd in $CG"
+	else
+		dd if=/dev/zero of=/dev/ipa bs=4k count=37 oflag=direct status=none &
+		DD_PID=$!
+		wait $DD_PID || fail "dd"
+	fi
+	kill -INT $H
+	wait $H || fail "hist --by $1: $(cat "$TMP/kh-$1.err")"
+	no_own_observer "hist --by $1"
+}
+khist_job comm
+expect_eq "--by comm: dd's bios" 37 "$(jq '.hist[] | select(.comm == "dd") | .count' "$TMP/kh-comm.json")"
+expect_eq "--by comm: fio's bios" "$FIO_N" "$(jq '.hist[] | select(.comm == "fio") | .count' "$TMP/kh-comm.json")"
+expect_eq "--by comm: percentiles ordered" true \
+	"$(jq '[.hist[] | .percentiles_us | .p50 <= .p90 and .p90 <= .p99 and .p99 <= ."p99.9"] | all' "$TMP/kh-comm.json")"
+khist_job pid
+expect_eq "--by pid: dd's process" 37 "$(jq ".hist[] | select(.pid == $DD_PID) | .count" "$TMP/kh-pid.json")"
+expect_eq "--by pid: every bio counted once" "$((37 + FIO_N))" "$(jq '[.hist[].count] | add' "$TMP/kh-pid.json")"
+mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup || fail "mount cgroup2"
+CG=/sys/fs/cgroup/itest-khist
+mkdir -p "$CG" || fail "mkdir $CG"
+defer rmdir "$CG"
+khist_job cgroup
+expect_eq "--by cgroup: dd's cgroup, as a path" 37 "$(jq '.hist[] | select(.cgroup == "/itest-khist") | .count' "$TMP/kh-cgroup.json")"
+expect_eq "--by cgroup: every bio counted once" "$((37 + FIO_N))" "$(jq '[.hist[].count] | add' "$TMP/kh-cgroup.json")"
+"$CTL" hist /dev/ipa --by disk 2>"$TMP/u.err"
+expect_eq "hist --by disk: usage error" 2 $?
+grep -q "'disk' is not op, comm, pid or cgroup" "$TMP/u.err" || fail "$(cat "$TMP/u.err")"
+"$CTL" attach /dev/ipa --prog "$PROGS/latency.bpf.o" || fail "attach latency"
+
 log "records with only the kernel's bi_opf are named from its BTF, as the classified ones of trace.bpf.o"
 "$CTL" detach /dev/ipa || fail detach
 "$CTL" attach /dev/ipa --prog "$BPFOBJ/rawevent.bpf.o" || fail "attach rawevent"

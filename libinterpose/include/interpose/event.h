@@ -110,4 +110,26 @@ struct interpose_hist {
 	__u64 sum_ns;		/* sum of the latencies */
 };
 
+/*
+ * Keyed histograms (the ready program keyhist, `interposectl hist --by`):
+ * a BPF_MAP_TYPE_PERCPU_HASH named "khist" from struct interpose_hist_key
+ * to struct interpose_hist.  The key has the fields of the program's
+ * "by" (enum interpose_hist_by); the others are zero.
+ */
+#define INTERPOSE_KHIST_MAP	"khist"
+
+enum interpose_hist_by {
+	INTERPOSE_BY_OP = 0,		/* op: enum interpose_hist_op */
+	INTERPOSE_BY_COMM = 1,		/* the submitter's command */
+	INTERPOSE_BY_PID = 2,		/* the submitter's thread group id */
+	INTERPOSE_BY_CGROUP = 3,	/* the submitter's cgroup v2 id */
+};
+
+struct interpose_hist_key {
+	__u64 cgroup;
+	__u32 pid;
+	__u32 op;
+	char comm[INTERPOSE_COMM_LEN];
+};
+
 #endif /* __INTERPOSE_EVENT_H */
