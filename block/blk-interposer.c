@@ -1258,13 +1258,14 @@ static int blk_interposer_check_targets(struct blk_interposer *ip,
 
 /* Checks against the other interposers; under blk_interposer_lock. */
 static int blk_interposer_check_locked(struct blk_interposer *ip,
-				       struct block_device *orig)
+				       struct block_device *orig,
+				       struct blk_interposer *replaces)
 {
 	unsigned int i;
 
 	if (!blk_interposer_bdev_live(orig))
 		return -ENODEV;
-	if (blk_interposer_of(orig))
+	if (blk_interposer_of(orig) != replaces)
 		return -EBUSY;
 	/* No chains: an original is never a target and vice versa. */
 	if (blk_interposer_find_target(orig))
@@ -1283,6 +1284,59 @@ static int blk_interposer_check_locked(struct blk_interposer *ip,
 	return 0;
 }
 
+/*
+ * @ip, being attached, takes the place of @old, which has observers only:
+ * it gets observers of its own with the same ops and order (their counts
+ * start afresh), and @old is marked leaving, so that nothing changes its
+ * observers meanwhile; under blk_interposer_lock.  @old keeps its own
+ * until it is retired, for the bios it took over that are still in
+ * flight.
+ */
+static int blk_interposer_take_observers(struct blk_interposer *ip,
+					 struct blk_interposer *old)
+{
+	struct blk_interposer_observers *from = blk_interposer_observers(old);
+	struct blk_interposer_observers *obs;
+	unsigned int i;
+
+	obs = kzalloc(struct_size(obs, obs, from->nr), GFP_KERNEL);
+	if (!obs)
+		return -ENOMEM;
+	obs->gone = -1;
+	obs->nr = from->nr;
+	for (i = 0; i < obs->nr; i++) {
+		obs->obs[i].stats = alloc_percpu(struct blk_interposer_obs_stats);
+		if (!obs->obs[i].stats)
+			goto nomem;
+		obs->obs[i].prog = from->obs[i].prog;
+		refcount_inc(&obs->obs[i].prog->ref);
+	}
+	RCU_INIT_POINTER(ip->observers, obs);
+	blk_interposer_start_leaving(old);
+	return 0;
+nomem:
+	while (i--) {
+		free_percpu(obs->obs[i].stats);
+		blk_interposer_prog_put(obs->obs[i].prog);
+	}
+	kfree(obs);
+	return -ENOMEM;
+}
+
+/*
+ * Release @old, whose device has its successor published (or none, if
+ * that went away meanwhile): not taken off the device, and its observers
+ * are not told, as they go on in the successor.
+ */
+static void blk_interposer_retire(struct blk_interposer *old)
+{
+	mutex_lock(&blk_interposer_lock);
+	list_del_init(&old->node);
+	mutex_unlock(&blk_interposer_lock);
+	static_branch_dec(&blk_interposer_in_use);
+	blk_interposer_free(old);
+}
+
 /**
  * blk_interposer_attach - attach an interposer to a block device
  * @orig: the original device, a whole disk or a partition
@@ -1297,7 +1351,9 @@ static int blk_interposer_check_locked(struct blk_interposer *ip,
  * Return: 0 on success; -EINVAL for bad parameters (no target, a duplicate
  * or overlapping target, a target with a larger logical block size, a
  * target smaller than the original for a plain redirect), -ENOENT for an
- * unknown ops name, -EBUSY if @orig already has an interposer, a target
+ * unknown ops name, -EBUSY if @orig already has an interposer with a
+ * policy (one with observers only is replaced by one that has the policy
+ * and the same observers, their counts afresh), a target
  * is held by someone else or is reserved for another original, -ELOOP if
  * the attach would chain interposers, -ENODEV if a device is going away
  * (also if @orig or the ops went away while the interposer was being
@@ -1309,7 +1365,7 @@ int blk_interposer_attach(struct block_device *orig,
 			  const struct blk_interposer_params *params)
 {
 	bool plain = !params->ops_name || !params->ops_name[0];
-	struct blk_interposer *ip;
+	struct blk_interposer *ip, *old;
 	int ret;
 
 	if (params->flags || params->nr_targets > BLK_INTERPOSER_MAX_TARGETS ||
@@ -1342,8 +1398,15 @@ int blk_interposer_attach(struct block_device *orig,
 		else
 			ret = -ENOENT;
 	}
+	/* a device with observers only: the new interposer takes them on */
+	old = blk_interposer_of(orig);
+	if (old && (old->state != BLK_INTERPOSER_LIVE ||
+		    !blk_interposer_no_policy(old)))
+		old = NULL;
 	if (!ret)
-		ret = blk_interposer_check_locked(ip, orig);
+		ret = blk_interposer_check_locked(ip, orig, old);
+	if (!ret && old)
+		ret = blk_interposer_take_observers(ip, old);
 	if (ret) {
 		mutex_unlock(&blk_interposer_lock);
 		static_branch_dec(&blk_interposer_in_use);
@@ -1359,9 +1422,12 @@ int blk_interposer_attach(struct block_device *orig,
 		blk_interposer_start_leaving(ip);
 		mutex_unlock(&blk_interposer_lock);
 		blk_interposer_leave(ip);
-		return ret;
+	} else {
+		ret = blk_interposer_go_live(ip);
 	}
-	return blk_interposer_go_live(ip);
+	if (old)
+		blk_interposer_retire(old);
+	return ret;
 
 out_free:
 	blk_interposer_free(ip);
@@ -1484,7 +1550,7 @@ int blk_interposer_observe(struct block_device *orig, const char *ops_name)
 		if (!ret)
 			o.stats = NULL;
 	} else {
-		ret = blk_interposer_check_locked(nip, orig);
+		ret = blk_interposer_check_locked(nip, orig, NULL);
 		if (!ret) {
 			obs = blk_interposer_observers_new(NULL, &o, -1);
 			if (!obs)

@@ -478,7 +478,8 @@ static int ip_attach_dm(const char *dev, const char *table, dev_t *dmdev,
 		return ip_err(-err, "attach %s: %s", dev, ip_resolve_reason(-err));
 	snprintf(what, sizeof(what), "attach %s", ip_label(&d, dev));
 	err = ip_query_dev(&d, &info);
-	if (!err && info.state != INTERPOSE_STATE_NONE)
+	if (!err && info.state != INTERPOSE_STATE_NONE &&
+	    info.state != INTERPOSE_STATE_OBSERVED)
 		return ip_err(EBUSY, "%s: %s", what,
 			      info.state == INTERPOSE_STATE_RESERVED ?
 			      "it is reserved as a target of another device" :
@@ -521,9 +522,6 @@ static int ip_attach_state_check(const char *label,
 	char names[BLKINTERPOSE_NAME_LEN * IP_MAX_OBSERVERS + 32];
 
 	ip_observer_names(ki, kobs, names, sizeof(names));
-	if (!observer && ki->state == BLKINTERPOSE_STATE_OBSERVED)
-		return ip_err(EBUSY, "attach %s: it has observers only (%s); a policy can be attached only to a device without them: detach them first",
-			      label, names);
 	if (!observer)
 		return 0;
 	if (ki->state == BLKINTERPOSE_STATE_RESERVED)
@@ -722,7 +720,8 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 	if (ip_prog_src_any(&src)) {
 		/* Nothing to load for a device that cannot take it. */
 		if (!observer && have_ki &&
-		    ki.state != BLKINTERPOSE_STATE_NONE) {
+		    ki.state != BLKINTERPOSE_STATE_NONE &&
+		    ki.state != BLKINTERPOSE_STATE_OBSERVED) {
 			ctx.orig_attached = ip_kstate_attached(ki.state);
 			ctx.orig_failed = ki.state == BLKINTERPOSE_STATE_FAILED;
 			err = ip_err(EBUSY, "attach %s: %s", olabel,

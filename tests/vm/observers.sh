@@ -47,10 +47,26 @@ INTERPOSECTL_RUN_DIR=$TMP/run "$CTL" apply "$TMP/tab" --prune || fail "apply --p
 expect_eq "still observed after apply --prune" observed "$(show_field /dev/oba .state)"
 "$CTL" save | grep -q oba && fail "save printed a line for observers: $("$CTL" save)"
 
-log "a policy cannot come while observers alone are attached"
-expect_fail EBUSY "$CTL" attach /dev/oba --to /dev/obb
-"$CTL" attach /dev/oba --to /dev/obb 2>&1 | grep -q "observers only (trace)" ||
-	fail "message does not name the observers"
+log "a policy attached to an observed device keeps its observers"
+"$CTL" attach /dev/oba --to /dev/obb || fail "policy onto an observed device"
+expect_eq "state" attached "$(show_field /dev/oba .state)"
+expect_eq "the observer stays" trace "$("$CTL" -j show /dev/oba | jq -r '[.observers[].ops] | join(" ")')"
+n=$(fio_n randrw 100 --rwmixread=50)
+expect_eq "the observer sees the bios the policy now redirects (its counts afresh)" "$n" "$(obs_field /dev/oba trace seen)"
+expect_eq "redirected" "$n" "$(counter /dev/oba redirected)"
+"$CTL" detach /dev/oba || fail "detach policy and observer"
+not_interposed /dev/oba || fail "oba still interposed"
+"$CTL" attach /dev/oba --observer --prog "$PROGS/trace.bpf.o" || fail "observer again"
+log "the same under fio --verify: a policy comes and goes while an observer watches"
+fio_verify_start /dev/oba --offset=32M --size=16M
+for i in 1 2 3; do
+	"$CTL" attach /dev/oba --dm-table "0 131072 linear /dev/oba 0" || fail "dm table $i"
+	nap 0.5
+	"$CTL" detach /dev/oba || fail "detach $i"
+	"$CTL" attach /dev/oba --observer --prog "$PROGS/trace.bpf.o" || fail "observer $i"
+	nap 0.5
+done
+fio_verify_stop
 
 log "the last observer takes the interposer along, and its pins"
 "$CTL" detach /dev/oba --observer trace || fail "detach observer"
@@ -163,7 +179,7 @@ ls "$PINS" | grep -q '^oba@' && fail "pins left: $(ls "$PINS")"
 
 log "observers come and go under fio --verify on a redirected device"
 "$CTL" attach /dev/oba --to /dev/obb || fail "attach redirect"
-fio_verify_start /dev/oba
+fio_verify_start /dev/oba --offset=32M --size=16M
 for i in $(seq 1 6); do
 	"$CTL" attach /dev/oba --observer --prog "$PROGS/passthrough.bpf.o" --ops "c$i" ||
 		fail "cycle $i attach"

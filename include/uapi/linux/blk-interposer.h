@@ -48,8 +48,8 @@
  * cannot change the verdict; its return value is ignored.  A device has
  * at most one policy and blkinterpose_info.max_observers observers, called
  * in the order they were attached.  An observer may be attached to a
- * device without a policy (every bio then passes); a policy cannot be
- * attached while only observers are (EBUSY).
+ * device without a policy (every bio then passes); a policy attached
+ * later keeps the observers (their counts start afresh).
  */
 struct blkinterpose_attach {
 	__u32	size;

@@ -186,7 +186,7 @@ struct interpose_attach_opts {
  * Errors besides those of an attach: -EEXIST the ops already watches @dev
  * or is its policy, -ENOSPC @dev has the most observers the kernel takes.
  * An attach without the flag (a policy) on a device that has observers
- * only fails with -EBUSY: detach them first.
+ * only keeps them (their counts start afresh).
  */
 #define INTERPOSE_ATTACH_OBSERVER	(1U << 1)
 
