@@ -182,8 +182,6 @@ struct blk_interposer_observers {
  * @interposed: bio_interposed() of the bio as submitted
  * @flags: BIO_REMAPPED of the bio as submitted
  * @action: the verdict
- * @policy_end: the policy's ops wants the completion (observers get it
- *	whenever there are any)
  * @start_ns: when the interposer took the bio
  *
  * The bio itself is sent on (no clone): its completion callback is taken
@@ -199,7 +197,6 @@ struct blk_interposer_io {
 	dev_t				interposed;
 	unsigned short			flags;
 	enum blk_interposer_action	action;
-	bool				policy_end;
 	u64				start_ns;
 };
 
@@ -394,12 +391,11 @@ blk_interposer_observe_end(struct blk_interposer_observers *obs,
 }
 
 /*
- * Show a bio's completion to the policy's ops (if @policy_end) and to the
+ * Show a bio's completion to the policy's ops, if it has one, and to the
  * observers attached now.
  */
 static void blk_interposer_end(struct blk_interposer *ip, struct bio *bio,
-			       enum blk_interposer_action action, u64 start_ns,
-			       bool policy_end)
+			       enum blk_interposer_action action, u64 start_ns)
 {
 	struct blk_interposer_completion c = {
 		.action = action,
@@ -411,7 +407,7 @@ static void blk_interposer_end(struct blk_interposer *ip, struct bio *bio,
 	struct blk_interposer_ops *ops;
 
 	rcu_read_lock();
-	if (policy_end) {
+	if (ip->prog) {
 		ops = rcu_dereference(ip->prog->ops);
 		if (ops && ops->end_bio)
 			ops->end_bio(bio, &c);
@@ -441,7 +437,7 @@ static void __blk_interposer_endio(struct bio *bio)
 	bio->bi_iter = io->iter;
 	bio->bi_interposed = io->interposed;
 	bio->bi_flags = (bio->bi_flags & ~BLK_INTERPOSER_IO_FLAGS) | io->flags;
-	blk_interposer_end(ip, bio, io->action, io->start_ns, io->policy_end);
+	blk_interposer_end(ip, bio, io->action, io->start_ns);
 	mempool_free(io, &ip->io_pool);
 	if (bio->bi_end_io)
 		bio->bi_end_io(bio);
@@ -497,7 +493,7 @@ static void blk_interposer_endio(struct bio *bio)
  */
 static bool blk_interposer_hook(struct blk_interposer *ip, struct bio *bio,
 				enum blk_interposer_action action,
-				u64 start_ns, bool policy_end)
+				u64 start_ns)
 {
 	gfp_t gfp = bio->bi_opf & REQ_NOWAIT ? GFP_NOWAIT : GFP_NOIO;
 	struct blk_interposer_io *io;
@@ -515,7 +511,6 @@ static bool blk_interposer_hook(struct blk_interposer *ip, struct bio *bio,
 	io->interposed = bio->bi_interposed;
 	io->flags = bio->bi_flags & BLK_INTERPOSER_IO_FLAGS;
 	io->action = action;
-	io->policy_end = policy_end;
 	io->start_ns = start_ns;
 	percpu_ref_get(&ip->inflight);
 	bio->bi_end_io = blk_interposer_endio;
@@ -526,14 +521,13 @@ static bool blk_interposer_hook(struct blk_interposer *ip, struct bio *bio,
 /* End @bio here: failed, completed without I/O, or refused. */
 static void blk_interposer_finish(struct blk_interposer *ip, struct bio *bio,
 				  enum blk_interposer_action action,
-				  blk_status_t status, u64 start_ns,
-				  bool policy_end)
+				  blk_status_t status, u64 start_ns)
 {
 	if (action == BLK_INTERPOSE_COMPLETE && bio_data_dir(bio) == READ)
 		zero_fill_bio(bio);
 	bio->bi_status = status;
 	if (start_ns)
-		blk_interposer_end(ip, bio, action, start_ns, policy_end);
+		blk_interposer_end(ip, bio, action, start_ns);
 	bio_endio(bio);
 }
 
@@ -602,13 +596,12 @@ static blk_status_t blk_interposer_fail_status(s32 error)
 
 /*
  * Apply a verdict; @sector: the bio's start on its device.  With
- * @start_ns, the completion is shown to the policy (@policy_end) and the
- * observers.
+ * @start_ns, the completion is shown to the policy and the observers.
  */
 static enum blk_interposer_ret
 blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 		     const struct blk_interposer_verdict *v, sector_t sector,
-		     u64 start_ns, bool policy_end, bool direct)
+		     u64 start_ns, bool direct)
 {
 	blk_status_t status;
 	int dest;
@@ -617,8 +610,7 @@ blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 	case BLK_INTERPOSE_PASS:
 		this_cpu_inc(ip->stats->passed);
 		/* on to the original's driver, seen again at completion */
-		if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns,
-						     policy_end))
+		if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns))
 			return BLK_INTERPOSER_TAKEN;
 		return BLK_INTERPOSER_PASS;
 	case BLK_INTERPOSE_REDIRECT:
@@ -636,27 +628,23 @@ blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 		if (status == BLK_STS_OK)
 			goto invalid;
 		this_cpu_inc(ip->stats->failed);
-		blk_interposer_finish(ip, bio, action, status, start_ns,
-				      policy_end);
+		blk_interposer_finish(ip, bio, action, status, start_ns);
 		return BLK_INTERPOSER_TAKEN;
 	case BLK_INTERPOSE_COMPLETE:
 		this_cpu_inc(ip->stats->completed);
-		blk_interposer_finish(ip, bio, action, BLK_STS_OK, start_ns,
-				      policy_end);
+		blk_interposer_finish(ip, bio, action, BLK_STS_OK, start_ns);
 		return BLK_INTERPOSER_TAKEN;
 	default:
 		goto invalid;
 	}
 
-	if (start_ns &&
-	    !blk_interposer_hook(ip, bio, action, start_ns, policy_end))
+	if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns))
 		return BLK_INTERPOSER_TAKEN;
 	return blk_interposer_send(ip, bio, dest, sector, direct);
 
 invalid:
 	this_cpu_inc(ip->stats->invalid);
-	blk_interposer_finish(ip, bio, action, BLK_STS_IOERR, start_ns,
-			      policy_end);
+	blk_interposer_finish(ip, bio, action, BLK_STS_IOERR, start_ns);
 	return BLK_INTERPOSER_TAKEN;
 }
 
@@ -676,18 +664,6 @@ blk_interposer_reserved(struct blk_interposer *ip, struct bio *bio)
 			    MINOR(ip->reserved_for));
 	bio->bi_status = BLK_STS_NOTSUPP;
 	bio_endio(bio);
-	return BLK_INTERPOSER_TAKEN;
-}
-
-/*
- * A target of @ip went away: the original's data is not what was written
- * through the interposer since the attach, so nothing may reach it.
- */
-static enum blk_interposer_ret
-blk_interposer_lost(struct blk_interposer *ip, struct bio *bio)
-{
-	this_cpu_inc(ip->stats->lost);
-	bio_io_error(bio);
 	return BLK_INTERPOSER_TAKEN;
 }
 
@@ -714,6 +690,35 @@ blk_interposer_observe_bio(struct blk_interposer_observers *obs,
 	}
 }
 
+/*
+ * A target of @ip went away: the original's data is not what was written
+ * through the interposer since the attach, so nothing may reach it.  The
+ * observers see the bio fail (the policy never decides it).
+ */
+static enum blk_interposer_ret
+blk_interposer_lost(struct blk_interposer *ip, struct bio *bio,
+		    const struct blk_interposer_verdict *v)
+{
+	struct blk_interposer_completion c = {
+		.action = BLK_INTERPOSE_FAIL,
+		.error = -EIO,
+	};
+	struct blk_interposer_observers *obs;
+
+	this_cpu_inc(ip->stats->lost);
+	rcu_read_lock();
+	obs = rcu_dereference(ip->observers);
+	if (unlikely(obs)) {
+		c.start_ns = blk_time_get_ns();
+		blk_interposer_observe_bio(obs, bio, v);
+		bio->bi_status = BLK_STS_IOERR;
+		blk_interposer_observe_end(obs, bio, &c);
+	}
+	rcu_read_unlock();
+	bio_io_error(bio);
+	return BLK_INTERPOSER_TAKEN;
+}
+
 enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 						    struct bio *bio,
 						    bool direct)
@@ -723,11 +728,10 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 	struct blk_interposer_observers *obs;
 	struct blk_interposer_ops *ops;
 	int action = BLK_INTERPOSE_PASS;
-	bool policy_end = false;
 	u64 start_ns = 0;
 
 	if (unlikely(READ_ONCE(ip->lost)))
-		return blk_interposer_lost(ip, bio);
+		return blk_interposer_lost(ip, bio, &v);
 	/* plain redirect, nobody watching */
 	if (!ip->prog && likely(!rcu_access_pointer(ip->observers))) {
 		if (unlikely(ip->reserved_for))
@@ -748,10 +752,8 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 		ops = rcu_dereference(ip->prog->ops);
 		/* an ops unregistered but not yet taken off the device passes */
 		if (likely(ops)) {
-			if (ops->end_bio) {
+			if (ops->end_bio)
 				start_ns = blk_time_get_ns() ?: 1;
-				policy_end = true;
-			}
 			if (ops->submit_bio)
 				action = ops->submit_bio(bio, &v);
 		}
@@ -767,7 +769,7 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 	}
 	rcu_read_unlock();
 	return blk_interposer_apply(ip, bio, action, &v, sector, start_ns,
-				    policy_end, direct);
+				    direct);
 }
 
 /**
@@ -1299,6 +1301,9 @@ static int blk_interposer_take_observers(struct blk_interposer *ip,
 	struct blk_interposer_observers *obs;
 	unsigned int i;
 
+	/* an ops is a device's policy or one of its observers, not both */
+	if (blk_interposer_observer_of(from, ip->prog) >= 0)
+		return -EEXIST;
 	obs = kzalloc(struct_size(obs, obs, from->nr), GFP_KERNEL);
 	if (!obs)
 		return -ENOMEM;
@@ -1353,7 +1358,8 @@ static void blk_interposer_retire(struct blk_interposer *old)
  * target smaller than the original for a plain redirect), -ENOENT for an
  * unknown ops name, -EBUSY if @orig already has an interposer with a
  * policy (one with observers only is replaced by one that has the policy
- * and the same observers, their counts afresh), a target
+ * and the same observers, their counts afresh), -EEXIST if the ops is one
+ * of those observers, a target
  * is held by someone else or is reserved for another original, -ELOOP if
  * the attach would chain interposers, -ENODEV if a device is going away
  * (also if @orig or the ops went away while the interposer was being

@@ -84,14 +84,14 @@ void BPF_PROG(keyhist_end, struct bio *bio,
 	}
 	h = bpf_map_lookup_elem(&khist, &k);
 	if (!h) {
-		if (bpf_map_update_elem(&khist, &k, &zero, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&khist, &k)) {
+		/* another CPU may have added it meanwhile: NOEXIST, then look */
+		bpf_map_update_elem(&khist, &k, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&khist, &k);
+		if (!h) {
+			/* the map is full */
 			__sync_fetch_and_add(&overflow, 1);
 			return;
 		}
-		h = bpf_map_lookup_elem(&khist, &k);
-		if (!h)
-			return;
 	}
 	slot = interpose_hist_slot(c->latency_ns);
 	if (slot < INTERPOSE_HIST_SLOTS)

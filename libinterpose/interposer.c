@@ -59,6 +59,11 @@ const char *ip_attach_reason(int err, const struct ip_attach_ctx *ctx,
 			return "no such device";
 		snprintf(buf, len, "ops %s is not registered", ctx->ops_name);
 		return buf;
+	case EEXIST:
+		/* only an ops that watches the device as an observer */
+		snprintf(buf, len, "ops %s already watches it as an observer: a device's ops is its policy or an observer, not both",
+			 ctx->ops_name ?: "?");
+		return buf;
 	case ELOOP:
 		if (!ctx->interposed_target)
 			return "the original is a target of another interposer";
@@ -782,6 +787,25 @@ out:
 }
 
 /*
+ * Unpinning the program of ops @name unregisters it, which detaches it
+ * everywhere: -EBUSY while a device other than @devname uses it, as its
+ * policy or as an observer.
+ */
+static int ip_detach_check_users(const char *label, const char *what,
+				 const char *name, const char *devname)
+{
+	char list[256], **users;
+	size_t cnt = 0;
+
+	if (ip_ops_users(name, devname, &users, &cnt) || !cnt)
+		return 0;
+	ip_names_join(users, cnt, list, sizeof(list));
+	ip_names_free(users, cnt);
+	return ip_err(EBUSY, "detach %s: %s (ops %s) is also attached to %s; detach %s first",
+		      label, what, name, list, cnt > 1 ? "those" : "that");
+}
+
+/*
  * Before detaching @dev: its pinned program, if any, must not be attached
  * to other devices too, which unpinning it would detach.  *@pinned says
  * whether there is one.
@@ -789,8 +813,7 @@ out:
 static int ip_detach_check_pins(const char *label, const char *devname,
 				bool *pinned)
 {
-	char dir[PATH_MAX], name[BLKINTERPOSE_NAME_LEN], list[256], **users;
-	size_t cnt = 0;
+	char dir[PATH_MAX], name[BLKINTERPOSE_NAME_LEN];
 	int fd, err;
 
 	*pinned = !ip_pin_path(devname, NULL, dir, sizeof(dir)) &&
@@ -802,12 +825,35 @@ static int ip_detach_check_pins(const char *label, const char *devname,
 		return 0;
 	err = ip_link_ops_name(fd, name, sizeof(name));
 	close(fd);
-	if (err || ip_ops_users(name, devname, &users, &cnt) || !cnt)
-		return 0;
-	ip_names_join(users, cnt, list, sizeof(list));
-	ip_names_free(users, cnt);
-	return ip_err(EBUSY, "detach %s: its program (ops %s) is also attached to %s; detach %s first",
-		      label, name, list, cnt > 1 ? "those" : "that");
+	return err ? 0 : ip_detach_check_users(label, "its program", name,
+						devname);
+}
+
+struct ip_detach_ctx {
+	const char *label;
+	const char *devname;
+};
+
+static int ip_detach_check_observer(const char *pin, const char *ops,
+				    void *ctx)
+{
+	const struct ip_detach_ctx *c = ctx;
+
+	(void)pin;
+	return ip_detach_check_users(c->label, "its observer's program", ops,
+				     c->devname);
+}
+
+/*
+ * The programs of @devname's observers (pinned at "@devname@OPS") are
+ * unloaded with the detach: none may be attached elsewhere too.
+ */
+static int ip_detach_check_observer_pins(const char *label,
+					 const char *devname)
+{
+	struct ip_detach_ctx c = { .label = label, .devname = devname };
+
+	return ip_for_each_observer_pin(devname, ip_detach_check_observer, &c);
 }
 
 static int ip_detach_unpin(const char *label, const char *devname)
@@ -888,24 +934,27 @@ static int ip_detach_dm(const char *label, const char *dm_name)
 }
 
 /*
- * @dev names no device any more (deleted while its program was attached):
- * unload that program if its pins are left.  0 if it did, else -ENOENT.
+ * @dev names no device any more (deleted while programs were attached to
+ * it): unload its program and its observers' programs if their pins are
+ * left.  0 if there were any, else -ENOENT.
  */
 static int ip_detach_gone(const char *dev)
 {
 	const char *name = dev;
 	char dir[PATH_MAX];
+	int n;
 
 	if (!strncmp(name, "/dev/", 5))
 		name += 5;
 	if (!name[0] || strchr(name, '/') || strchr(name, ':') ||
-	    ip_pin_path(name, NULL, dir, sizeof(dir)) || access(dir, F_OK))
+	    ip_pin_path(name, NULL, dir, sizeof(dir)) || !ip_has_sys_admin())
 		return -ENOENT;
-	if (!ip_has_sys_admin() || ip_unpin_all(name))
+	n = !access(dir, F_OK) && !ip_unpin_all(name);
+	n += ip_unpin_observers(name);
+	if (!n)
 		return -ENOENT;
-	ip_unpin_observers(name);
-	pr_info("detach %s: the device is gone; unloaded its program (%s)\n",
-		dev, dir);
+	pr_info("detach %s: the device is gone; unloaded the programs pinned for it\n",
+		dev);
 	return 0;
 }
 
@@ -930,6 +979,12 @@ static int ip_detach_observer(int fd, const char *label, const char *devname,
 			      label);
 	pinned = !ip_pin_path(pin, NULL, dir, sizeof(dir)) &&
 		 !access(dir, F_OK);
+	if (pinned) {
+		err = ip_detach_check_users(label, "the observer's program",
+					    name, devname);
+		if (err)
+			return err;
+	}
 	pr_debug("detach %s: observer %s\n", label, name);
 	if (ioctl(fd, BLKINTERPOSE_DETACH, &arg)) {
 		err = errno;
@@ -1008,6 +1063,8 @@ int ip_detach(const char *dev, const struct interpose_detach_opts *opts)
 		goto out;
 	}
 	err = ip_detach_check_pins(label, devname, &pinned);
+	if (!err)
+		err = ip_detach_check_observer_pins(label, devname);
 	if (!err)
 		err = ip_detach_check_dm(&d, label, devname, dm_name,
 					 sizeof(dm_name));

@@ -181,6 +181,8 @@ static inline bool ip_kstate_attached(__u32 state)
  * if it has observers; unknown keys are skipped.  -EINVAL if the line is none of them.
  */
 int ip_info_parse_sysfs(const char *line, struct interpose_info *info);
+/* @info has an observer whose ops is @name. */
+bool ip_info_has_observer(const struct interpose_info *info, const char *name);
 
 /* A device as messages name it: its node, or the name it was given. */
 static inline const char *ip_label(const struct ip_dev *d, const char *arg)
@@ -373,8 +375,20 @@ int ip_prog_map_fd_what(const char *what, const char *dev,
 			const char *map_name);
 /* Open the pinned link of @devname: fd or -errno. */
 int ip_pinned_link_fd(const char *devname);
-/* Remove the pins of every observer program of @devname ("DEVNAME@OPS"). */
-void ip_unpin_observers(const char *devname);
+/*
+ * Remove the pins of every observer program of @devname ("DEVNAME@OPS"):
+ * the number of programs unloaded.
+ */
+int ip_unpin_observers(const char *devname);
+/*
+ * Call @fn for each observer program pinned for @devname, with its pin
+ * name ("DEVNAME@OPS") and ops name, until it returns non-zero; returns
+ * that, or 0.
+ */
+int ip_for_each_observer_pin(const char *devname,
+			     int (*fn)(const char *pin, const char *ops,
+				       void *ctx),
+			     void *ctx);
 
 /*
  * The kernel's blk_interposer_ops: where the ops name and the state are in

@@ -216,7 +216,8 @@ int ip_ops_users(const char *name, const char *except, char ***namesp,
 		memset(&info, 0, sizeof(info));
 		if (ip_info_parse_sysfs(line, &info) ||
 		    !ip_state_attached(info.state) ||
-		    strcmp(info.ops_name, name))
+		    (strcmp(info.ops_name, name) &&
+		     !ip_info_has_observer(&info, name)))
 			continue;
 		tmp = realloc(names, (cnt + 1) * sizeof(*names));
 		if (!tmp || !(tmp[cnt] = strdup(e->d_name))) {

@@ -166,26 +166,48 @@ int ip_unpin_all(const char *devname)
 	return 0;
 }
 
-void ip_unpin_observers(const char *devname)
+int ip_for_each_observer_pin(const char *devname,
+			     int (*fn)(const char *pin, const char *ops,
+				       void *ctx),
+			     void *ctx)
 {
 	char dir[PATH_MAX];
 	size_t len = strlen(devname);
 	struct dirent *e;
+	int ret = 0;
 	DIR *d;
 
 	if (ip_snprintf(dir, sizeof(dir), "%s/interpose", ip_bpffs_root()))
-		return;
+		return 0;
 	d = opendir(dir);
 	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, devname, len) || e->d_name[len] != '@')
-			continue;
-		if (ip_unpin_all(e->d_name))
-			pr_warn("cannot remove the pins at %s/%s\n", dir,
-				e->d_name);
-	}
+		return 0;
+	while (!ret && (e = readdir(d)))
+		if (!strncmp(e->d_name, devname, len) && e->d_name[len] == '@')
+			ret = fn(e->d_name, e->d_name + len + 1, ctx);
 	closedir(d);
+	return ret;
+}
+
+static int ip_unpin_observer(const char *pin, const char *ops, void *ctx)
+{
+	int *n = ctx;
+
+	(void)ops;
+	if (ip_unpin_all(pin))
+		pr_warn("cannot remove the pins at %s/interpose/%s\n",
+			ip_bpffs_root(), pin);
+	else
+		(*n)++;
+	return 0;
+}
+
+int ip_unpin_observers(const char *devname)
+{
+	int n = 0;
+
+	ip_for_each_observer_pin(devname, ip_unpin_observer, &n);
+	return n;
 }
 
 int ip_pinned_link_fd(const char *devname)

@@ -541,6 +541,16 @@ const char *interpose_info__lost_name(const struct interpose_info *info)
 	return info->state == INTERPOSE_STATE_FAILED ? info->lost.name : NULL;
 }
 
+bool ip_info_has_observer(const struct interpose_info *info, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < info->nr_observers; i++)
+		if (!strcmp(info->observers[i].name, name))
+			return true;
+	return false;
+}
+
 unsigned int interpose_info__nr_observers(const struct interpose_info *info)
 {
 	return info->nr_observers;

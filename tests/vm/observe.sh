@@ -285,7 +285,15 @@ grep -q "'disk' is not op, comm, pid or cgroup" "$TMP/u.err" || fail "$(cat "$TM
 log "records with only the kernel's bi_opf are named from its BTF, as the classified ones of trace.bpf.o"
 "$CTL" detach /dev/ipa || fail detach
 "$CTL" attach /dev/ipa --prog "$BPFOBJ/rawevent.bpf.o" || fail "attach rawevent"
-"$CTL" attach /dev/ipa --observer --prog "$PROGS/trace.bpf.o" || fail "attach trace observer"
+"$CTL" -d attach /dev/ipa --observer --prog "$PROGS/trace.bpf.o" >"$TMP/load.log" 2>&1 ||
+	fail "attach trace observer: $(cat "$TMP/load.log")"
+# no kernel's numbers in the object: libbpf relocates each one to this kernel's
+for r in "enum req_op::REQ_OP_WRITE" "enum req_op::REQ_OP_READ" \
+	"enum req_flag_bits::__REQ_PREFLUSH" "enum req_flag_bits::__REQ_FUA"; do
+	grep -q "<enumval_value> .*$r = " "$TMP/load.log" ||
+		fail "trace.bpf.o has no CO-RE relocation of $r"
+done
+log "trace.bpf.o reads REQ_OP_* and __REQ_* through CO-RE relocations"
 "$CTL" -j trace /dev/ipa >"$TMP/raw.jsonl" 2>"$TMP/raw.err" &
 T1=$!
 "$CTL" -j trace /dev/ipa@trace >"$TMP/cls.jsonl" 2>"$TMP/cls.err" &

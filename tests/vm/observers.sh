@@ -9,6 +9,7 @@ done
 
 nullb_create oba 64 2
 nullb_create obb 64 2
+nullb_create obc 64 2
 PINS=/sys/fs/bpf/interpose
 
 # obs_field DEV NAME FIELD: seen or ended of observer NAME of DEV
@@ -48,6 +49,10 @@ expect_eq "still observed after apply --prune" observed "$(show_field /dev/oba .
 "$CTL" save | grep -q oba && fail "save printed a line for observers: $("$CTL" save)"
 
 log "a policy attached to an observed device keeps its observers"
+expect_fail EEXIST "$CTL" attach /dev/oba --ops trace --to /dev/obb
+"$CTL" attach /dev/oba --ops trace --to /dev/obb 2>&1 | grep -q "already watches it as an observer" ||
+	fail "message for a policy that is an observer already"
+expect_eq "refused: still observed" observed "$(show_field /dev/oba .state)"
 "$CTL" attach /dev/oba --to /dev/obb || fail "policy onto an observed device"
 expect_eq "state" attached "$(show_field /dev/oba .state)"
 expect_eq "the observer stays" trace "$("$CTL" -j show /dev/oba | jq -r '[.observers[].ops] | join(" ")')"
@@ -109,6 +114,19 @@ probe_expect EINVAL attach /dev/oba --flags 3 --ops trace
 probe_expect EEXIST attach /dev/oba --flags 1 --ops trace
 probe_expect ENOENT attach /dev/oba --flags 1 --ops nosuchops
 
+log "an observer's program that watches another device too is not unloaded behind its back"
+"$CTL" attach /dev/obc --observer --ops obs2 || fail "obs2 by name on obc"
+expect_eq "ops lists the devices it observes" "oba obc" \
+	"$("$CTL" -j ops | jq -r '.[] | select(.name == "obs2") | [.devices[].device] | sort | join(" ")')"
+expect_fail EBUSY "$CTL" detach /dev/oba --observer obs2
+"$CTL" detach /dev/oba --observer obs2 2>&1 |
+	grep -q "the observer's program (ops obs2) is also attached to obc; detach that first" ||
+	fail "message for an observer program in use elsewhere"
+expect_fail EBUSY "$CTL" detach /dev/oba
+expect_eq "nothing was detached" "trace obs2" "$("$CTL" -j show /dev/oba | jq -r '[.observers[].ops] | join(" ")')"
+expect_eq "obc still observed" observed "$(show_field /dev/obc .state)"
+"$CTL" detach /dev/obc --observer obs2 || fail "detach obs2 from obc"
+
 log "detach one observer: the policy and the other stay"
 "$CTL" detach /dev/oba --observer trace || fail "detach trace"
 expect_eq "observers left" obs2 "$("$CTL" -j show /dev/oba | jq -r '[.observers[].ops] | join(" ")')"
@@ -148,7 +166,42 @@ log "an observer beside a dm table sees each bio once, not again from the table"
 n=$(fio_n randrw 200 --rwmixread=50)
 expect_eq "observer seen = fio's I/Os" "$n" "$(obs_field /dev/oba trace seen)"
 expect_eq "policy redirected them all" "$n" "$(counter /dev/oba redirected)"
+dmdev=/dev/$("$CTL" -j show /dev/oba | jq -r '.targets[0].device')
+expect_eq "the table's device is reserved" reserved "$(show_field "$dmdev" .state)"
+expect_fail EBUSY "$CTL" attach "$dmdev" --observer --ops trace
 "$CTL" detach /dev/oba || fail "detach dm table"
+
+log "a target that goes away: the observer sees every bio fail (EIO, verdict fail)"
+nullb_create obt 64 2
+defer nullb_remove obt
+"$CTL" attach /dev/oba --to /dev/obt || fail "attach --to obt"
+"$CTL" attach /dev/oba --observer --prog "$PROGS/trace.bpf.o" || fail "observer"
+nullb_remove obt
+wait_for "the interposer failed" sh -c "[ \"\$('$CTL' -j show /dev/oba | jq -r .state)\" = failed ]"
+"$CTL" -j trace /dev/oba@trace >"$TMP/lost.jsonl" 2>"$TMP/lost.err" &
+TR=$!
+nap 1
+expect_eq "write on the failed device" EIO "$(pwrite_errno /dev/oba 0)"
+expect_eq "read on the failed device" EIO "$(pread_errno /dev/oba 0)"
+nap 1
+kill -INT $TR
+wait $TR || fail "trace of the observer: $(cat "$TMP/lost.err")"
+expect_eq "observer seen = lost bios" "$(counter /dev/oba lost)" "$(obs_field /dev/oba trace seen)"
+expect_eq "observer ended = lost bios" "$(counter /dev/oba lost)" "$(obs_field /dev/oba trace ended)"
+expect_eq "records: failed with EIO" 2 \
+	"$(grep -v '"events":' "$TMP/lost.jsonl" | jq -s '[.[] | select(.verdict == "fail" and .error == -5)] | length')"
+"$CTL" detach /dev/oba || fail "detach the failed interposer"
+
+log "an observed device that goes away: its interposer goes, detach unloads the observer's program"
+nullb_create obr 64 2
+defer nullb_remove obr
+"$CTL" attach /dev/obr --observer --prog "$PROGS/passthrough.bpf.o" --ops obr1 || fail "observer on obr"
+nullb_remove obr
+wait_for "obr gone" sh -c "[ ! -e /sys/block/obr ]"
+[ -e "$PINS/obr@obr1/link" ] || fail "the observer's pins went with the device (they should wait for detach)"
+"$CTL" detach obr || fail "detach of the gone device"
+[ ! -e "$PINS/obr@obr1" ] || fail "pins of obr1 left after detach"
+"$CTL" ops | grep -qw obr1 && fail "ops obr1 still registered"
 
 log "unregistering an observer's ops takes it off; its last one takes the interposer"
 "$CTL" attach /dev/oba --to /dev/obb || fail "attach redirect"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: empty bios (flushes) of a partition: a remapping program never turns fsync into EIO, and programs see partition-relative sectors for them
+# desc: empty bios (flushes) of a partition: a remapping program never turns fsync into EIO, and programs (a policy, and an observer beside a remapping policy) see partition-relative sectors for them
 . "$REPO/tests/lib.sh"
 require_cmd sgdisk
 nullb_create_cached ipt 64
@@ -40,4 +40,24 @@ log "flush records: $n"
 [ "$n" -gt 0 ] || { head -5 "$TMP/trace.json"; fail "no flush seen by trace"; }
 bad=$(jq -s --argjson size "$psize" '[.[] | select(.sector >= $size)] | length' "$TMP/trace.json")
 expect_eq "records with a sector beyond the partition" 0 "$bad"
+"$CTL" detach "$p1" || fail detach
+
+log "trace's own observer beside a remapping policy on a partition: fsync works, flushes at a sane sector"
+"$CTL" attach "$p1" --prog "$BUILD/bpf/linear.bpf.o" --set offset=8 --to /dev/ipt ||
+	fail "attach linear"
+"$CTL" -j trace "$p1" --duration 6 >"$TMP/trace2.json" 2>"$TMP/trace2.err" &
+TR=$!
+wait_for "trace's observer attached" sh -c "'$CTL' -j show '$p1' | jq -e '.observers[0].ops | test(\"^trace_\")'"
+for i in 1 2 3; do
+	dd if="$TMP/data" of="$p1" bs=64k count=1 oflag=direct conv=fsync status=none ||
+		fail "dd with fsync under the observer"
+done
+wait $TR || fail "trace: $(cat "$TMP/trace2.err")"
+n=$(grep -v '"events":' "$TMP/trace2.json" | jq -s '[.[] | select(.op == "flush")] | length')
+[ "$n" -gt 0 ] || fail "no flush seen by the observer"
+log "flush records seen by the observer: $n"
+expect_eq "the observer's records with a sector beyond the partition" 0 \
+	"$(grep -v '"events":' "$TMP/trace2.json" | jq -s --argjson size "$psize" '[.[] | select(.sector >= $size)] | length')"
+expect_eq "no invalid verdicts" 0 "$(counter "$p1" invalid)"
+expect_eq "trace's observer is gone" 0 "$("$CTL" -j show "$p1" | jq '.observers | length')"
 "$CTL" detach "$p1" || fail detach

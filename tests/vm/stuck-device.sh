@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: a device whose queue never drains (dm-multipath, queue_if_no_path, no path) blocks only its own attach and detach: other devices attach, detach, are queried and removed meanwhile, and BPF's struct_ops updates go on
+# desc: a device whose queue never drains (dm-multipath, queue_if_no_path, no path) blocks only its own attach and detach (not an observer's): other devices attach, detach, are queried and removed meanwhile, and BPF's struct_ops updates go on
 . "$REPO/tests/lib.sh"
 require_cmd dmsetup
 # t CMD...: CMD must finish within 15 s
@@ -25,6 +25,11 @@ dd if=/dev/mapper/ipmp of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null &
 DD=$!
 sleep 1
 kill -0 $DD 2>/dev/null || fail "the read did not stay queued"
+
+log "an observer comes and goes on the stuck device: nothing is frozen for it"
+t "$CTL" attach /dev/mapper/ipmp --observer --prog "$BUILD/bpf/passthrough.bpf.o" --ops mpobs
+expect_eq "ipmp's observer" mpobs "$("$CTL" -j show /dev/mapper/ipmp | jq -r '.observers[0].ops')"
+t "$CTL" detach /dev/mapper/ipmp --observer mpobs
 
 log "unregister ipmp's ops (BPF_LINK_DETACH, under BPF's struct_ops update mutex)"
 link=$("$BPFTOOL" -j link show pinned "/sys/fs/bpf/interpose/$mp/link" | jq .id)

@@ -49,7 +49,9 @@
  * at most one policy and blkinterpose_info.max_observers observers, called
  * in the order they were attached.  An observer may be attached to a
  * device without a policy (every bio then passes); a policy attached
- * later keeps the observers (their counts start afresh).
+ * later keeps the observers (their counts start afresh), unless its ops
+ * is one of them (EEXIST).  On a failed interposer (a target went away)
+ * observers see every bio fail with EIO, as BLK_INTERPOSE_FAIL.
  */
 struct blkinterpose_attach {
 	__u32	size;
