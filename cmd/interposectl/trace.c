@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -22,8 +23,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <linux/blk-interposer.h>
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -32,9 +35,6 @@
 #include "trace.skel.h"
 #include "latency.skel.h"
 #include "keyhist.skel.h"
-#include <ftw.h>
-#include <sys/stat.h>
-#include <bpf/bpf.h>
 
 /* The width of bi_opf's op field: fixed since Linux 4.10 */
 #define REQ_OP_BITS	8
@@ -995,75 +995,106 @@ static void hist_sub(struct interpose_hist *d, const struct interpose_hist *a,
 	d->sum_ns = a->sum_ns - b->sum_ns;
 }
 
-static void hist_print(const char *dev, const struct interpose_hist *h,
-		       size_t nr, double seconds)
+/*
+ * Start the output of one snapshot: "DEV: S s" before text (for an
+ * interval), or a JSON object with the device and interval_s, returned.
+ */
+static json_object *hist_header(const char *dev, double seconds)
 {
 	json_object *obj;
 
 	if (!json_output) {
 		if (seconds > 0)
 			printf("%s: %.1f s\n", dev, seconds);
-		hist_text(stdout, h, nr);
-		fflush(stdout);
-		return;
+		return NULL;
 	}
 	obj = json_object_new_object();
 	json_add_dev_arg(obj, dev);
 	if (seconds > 0)
 		json_object_object_add(obj, "interval_s",
 				       json_object_new_double(seconds));
-	json_object_object_add(obj, "hist", hist_json(h, nr));
-	print_json(obj);
+	return obj;
+}
+
+/* End it: print the JSON object, if any. */
+static void hist_footer(json_object *obj)
+{
+	if (obj)
+		print_json(obj);
 	fflush(stdout);
 }
 
 /*
- * hist's work on what watch_start() found: once, or every interval.  An
- * observer of our own has seen nothing yet: without --interval it collects
- * until SIGINT or SIGTERM, then prints once.
+ * Read and print one snapshot of what hist reads, covering @seconds (0:
+ * since attach): 0 or the exit status after reporting the error.
  */
-static int hist_loop(const struct hist_args *a, const struct watch *w,
-		     struct interpose_hist *prev, struct interpose_hist *cur,
-		     struct interpose_hist *diff)
-{
-	__u64 done = 0, t0, t1;
-	int n, i;
+typedef int (*hist_snap_fn)(const struct hist_args *a,
+			    const struct watch *w, double seconds, void *ctx);
 
-	t0 = now_ms();
-	if (w->own && !a->interval_ms) {
-		if (!json_output)
+/*
+ * hist's work on what watch_start() found: one snapshot, or one every
+ * interval.  An observer of our own has seen nothing yet: without
+ * --interval it collects until SIGINT or SIGTERM, then prints once.
+ */
+static int hist_run(const struct hist_args *a, const struct watch *w,
+		    hist_snap_fn snap, void *ctx)
+{
+	__u64 done = 0, t0 = now_ms(), t1, target;
+	int err;
+
+	if (!a->interval_ms) {
+		if (w->own && !json_output)
 			fprintf(stderr, "%s: hist %s: collecting; Ctrl-C (SIGINT) or SIGTERM prints\n",
 				BIN_NAME, a->dev);
-		while (!stop)
+		while (w->own && !stop)
 			usleep(100 * 1000);
+		return snap(a, w, w->own ? (now_ms() - t0) / 1000.0 : 0, ctx);
 	}
-	n = interpose_hist_read(w->spec, prev, INTERPOSE_HIST_NR_OPS);
-	if (n < 0)
-		return p_err_lib(n);
-	if (!a->interval_ms) {
-		hist_print(a->dev, prev, n, w->own ? (now_ms() - t0) / 1000.0 : 0);
-		return 0;
-	}
-	t0 = now_ms();
 	while (!stop && (!a->count || done < a->count)) {
-		__u64 target = t0 + a->interval_ms;
-
-		while (!stop && now_ms() < target) {
-			__u64 left = target - now_ms();
-
-			usleep((left > 100 ? 100 : left) * 1000);
-		}
-		n = interpose_hist_read(w->spec, cur, INTERPOSE_HIST_NR_OPS);
-		if (n < 0)
-			return p_err_lib(n);
+		target = t0 + a->interval_ms;
+		while (!stop && now_ms() < target)
+			usleep((target - now_ms() > 100 ? 100 :
+				target - now_ms()) * 1000);
 		t1 = now_ms();
-		for (i = 0; i < n; i++)
-			hist_sub(&diff[i], &cur[i], &prev[i]);
-		hist_print(a->dev, diff, n, (t1 - t0) / 1000.0);
-		memcpy(prev, cur, INTERPOSE_HIST_NR_OPS * sizeof(*prev));
+		err = snap(a, w, (t1 - t0) / 1000.0, ctx);
+		if (err)
+			return err;
 		t0 = t1;
 		done++;
 	}
+	return 0;
+}
+
+/* The per-op rows: counts only grow, an interval is a difference. */
+struct op_hist {
+	struct interpose_hist prev[INTERPOSE_HIST_NR_OPS];
+	struct interpose_hist cur[INTERPOSE_HIST_NR_OPS];
+};
+
+static int op_hist_snap(const struct hist_args *a, const struct watch *w,
+			double seconds, void *ctx)
+{
+	struct op_hist *oh = ctx;
+	json_object *obj;
+	int n, i;
+
+	n = interpose_hist_read(w->spec, oh->cur, INTERPOSE_HIST_NR_OPS);
+	if (n < 0)
+		return p_err_lib(n);
+	if (a->interval_ms)
+		for (i = 0; i < n; i++) {
+			struct interpose_hist d;
+
+			hist_sub(&d, &oh->cur[i], &oh->prev[i]);
+			oh->prev[i] = oh->cur[i];
+			oh->cur[i] = d;
+		}
+	obj = hist_header(a->dev, seconds);
+	if (obj)
+		json_object_object_add(obj, "hist", hist_json(oh->cur, n));
+	else
+		hist_text(stdout, oh->cur, n);
+	hist_footer(obj);
 	return 0;
 }
 
@@ -1144,32 +1175,40 @@ static int khist_read(const char *spec, bool clear, struct khist_row **rowsp,
 	return 0;
 }
 
-/* cgroup v2 ids are the inode numbers of their directories */
-static __u64 cgroup_want;
-static char cgroup_found[PATH_MAX];
-
-static int cgroup_visit(const char *path, const struct stat *st, int type,
-			struct FTW *ftw)
-{
-	(void)ftw;
-	if (type != FTW_D || (__u64)st->st_ino != cgroup_want)
-		return 0;
-	snprintf(cgroup_found, sizeof(cgroup_found), "%s", path);
-	return 1;
-}
-
-/* The path of cgroup @id below the cgroup2 mount ("/" the root). */
+/*
+ * The path of cgroup v2 @id below the cgroup2 mount ("/" the root): the
+ * id is its kernfs file handle (FILEID_KERNFS), which open_by_handle_at()
+ * opens, as systemd does; "cgroup id N" if that fails.
+ */
 static void cgroup_path(__u64 id, char *buf, size_t len)
 {
 	const char *root = getenv("INTERPOSECTL_CGROUP_ROOT") ?: "/sys/fs/cgroup";
+	struct {
+		struct file_handle fh;
+		__u64 id;
+	} h = { .fh.handle_bytes = sizeof(__u64), .fh.handle_type = 0xfe };
+	char proc[64], path[PATH_MAX];
 	size_t rl = strlen(root);
+	int mfd, fd = -1;
+	ssize_t n = -1;
 
-	cgroup_want = id;
-	cgroup_found[0] = '\0';
-	if (nftw(root, cgroup_visit, 16, FTW_PHYS) == 1)
-		snprintf(buf, len, "%s", cgroup_found[rl] ? cgroup_found + rl : "/");
-	else
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	mfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd >= 0)
+		fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY);
+	if (fd >= 0) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		n = readlink(proc, path, sizeof(path) - 1);
+		close(fd);
+	}
+	if (mfd >= 0)
+		close(mfd);
+	if (n >= (ssize_t)rl && !strncmp(path, root, rl)) {
+		path[n] = '\0';
+		snprintf(buf, len, "%s", path[rl] ? path + rl : "/");
+	} else {
 		snprintf(buf, len, "cgroup id %llu", (unsigned long long)id);
+	}
 }
 
 /* The key of @r as hist --by @by shows it. */
@@ -1195,31 +1234,21 @@ static void khist_key_str(const struct khist_row *r, int by, char *buf,
 static void khist_print(const char *dev, int by, const struct khist_row *rows,
 			size_t n, double seconds)
 {
-	json_object *obj, *arr, *o;
+	json_object *obj = hist_header(dev, seconds), *arr, *o;
 	char key[PATH_MAX];
 	size_t i;
 
-	if (!json_output) {
-		if (seconds > 0)
-			printf("%s: %.1f s\n", dev, seconds);
-		for (i = 0; i < n; i++) {
-			khist_key_str(&rows[i], by, key, sizeof(key));
-			hist_one_text(stdout, hist_by_names[by], key, &rows[i].h);
-		}
-		fflush(stdout);
-		return;
-	}
-	obj = json_object_new_object();
-	json_add_dev_arg(obj, dev);
-	if (seconds > 0)
-		json_object_object_add(obj, "interval_s",
-				       json_object_new_double(seconds));
-	json_object_object_add(obj, "by",
-			       json_object_new_string(hist_by_names[by]));
-	arr = json_object_new_array();
+	if (obj)
+		json_object_object_add(obj, "by",
+				       json_object_new_string(hist_by_names[by]));
+	arr = obj ? json_object_new_array() : NULL;
 	for (i = 0; i < n; i++) {
-		o = json_object_new_object();
 		khist_key_str(&rows[i], by, key, sizeof(key));
+		if (!obj) {
+			hist_one_text(stdout, hist_by_names[by], key, &rows[i].h);
+			continue;
+		}
+		o = json_object_new_object();
 		if (by == INTERPOSE_BY_PID)
 			json_object_object_add(o, "pid",
 					       json_object_new_int64(rows[i].key.pid));
@@ -1232,61 +1261,35 @@ static void khist_print(const char *dev, int by, const struct khist_row *rows,
 		hist_one_json(o, &rows[i].h);
 		json_object_array_add(arr, o);
 	}
-	json_object_object_add(obj, "hist", arr);
-	print_json(obj);
-	fflush(stdout);
+	if (obj)
+		json_object_object_add(obj, "hist", arr);
+	hist_footer(obj);
 }
 
-/* hist --by: as hist_loop(), each interval's keys deleted after it */
-static int khist_loop(const struct hist_args *a, const struct watch *w)
+/*
+ * hist --by: each interval's keys are deleted after it is read, when the
+ * observer is ours (a map of someone else's is read, not changed).
+ */
+static int khist_snap(const struct hist_args *a, const struct watch *w,
+		      double seconds, void *ctx)
 {
 	struct khist_row *rows;
-	__u64 done = 0, t0, t1;
 	size_t n;
 	int err;
 
-	t0 = now_ms();
-	if (!a->interval_ms) {
-		if (w->own && !json_output)
-			fprintf(stderr, "%s: hist %s: collecting; Ctrl-C (SIGINT) or SIGTERM prints\n",
-				BIN_NAME, a->dev);
-		while (w->own && !stop)
-			usleep(100 * 1000);
-		err = khist_read(w->spec, false, &rows, &n);
-		if (err)
-			return p_err(-err, "hist %s: cannot read its map %s: %s",
-				     a->dev, INTERPOSE_KHIST_MAP, strerror(-err));
-		khist_print(a->dev, a->by, rows, n,
-			    w->own ? (now_ms() - t0) / 1000.0 : 0);
-		free(rows);
-		return 0;
-	}
-	while (!stop && (!a->count || done < a->count)) {
-		__u64 target = t0 + a->interval_ms;
-
-		while (!stop && now_ms() < target) {
-			__u64 left = target - now_ms();
-
-			usleep((left > 100 ? 100 : left) * 1000);
-		}
-		err = khist_read(w->spec, w->own, &rows, &n);
-		if (err)
-			return p_err(-err, "hist %s: cannot read its map %s: %s",
-				     a->dev, INTERPOSE_KHIST_MAP, strerror(-err));
-		t1 = now_ms();
-		khist_print(a->dev, a->by, rows, n, (t1 - t0) / 1000.0);
-		free(rows);
-		t0 = t1;
-		done++;
-	}
+	(void)ctx;
+	err = khist_read(w->spec, w->own && a->interval_ms, &rows, &n);
+	if (err)
+		return p_err(-err, "hist %s: cannot read its map %s: %s",
+			     a->dev, INTERPOSE_KHIST_MAP, strerror(-err));
+	khist_print(a->dev, a->by, rows, n, seconds);
+	free(rows);
 	return 0;
 }
 
 int do_hist(int argc, char **argv)
 {
-	struct interpose_hist prev[INTERPOSE_HIST_NR_OPS];
-	struct interpose_hist cur[INTERPOSE_HIST_NR_OPS];
-	struct interpose_hist diff[INTERPOSE_HIST_NR_OPS];
+	struct op_hist oh = { };
 	struct hist_args a;
 	const void *elf;
 	size_t elf_sz;
@@ -1306,7 +1309,7 @@ int do_hist(int argc, char **argv)
 				  elf, elf_sz, &w);
 		if (err)
 			return err;
-		err = khist_loop(&a, &w);
+		err = hist_run(&a, &w, khist_snap, NULL);
 		watch_end(&w);
 		return err;
 	}
@@ -1314,7 +1317,13 @@ int do_hist(int argc, char **argv)
 	err = watch_start("hist", a.dev, "hist", -1, elf, elf_sz, &w);
 	if (err)
 		return err;
-	err = hist_loop(&a, &w, prev, cur, diff);
+	/* an interval is counted from here */
+	err = a.interval_ms ? interpose_hist_read(w.spec, oh.prev,
+						  INTERPOSE_HIST_NR_OPS) : 0;
+	if (err < 0)
+		err = p_err_lib(err);
+	else
+		err = hist_run(&a, &w, op_hist_snap, &oh);
 	watch_end(&w);
 	return err;
 }
