@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/sysmacros.h>
@@ -144,6 +145,28 @@ void print_json(json_object *obj)
 				 JSON_C_TO_STRING_PLAIN;
 	printf("%s\n", json_object_to_json_string_ext(obj, flags));
 	json_object_put(obj);
+}
+
+int parse_size(const char *s, unsigned long long *bytes)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-' || *s == '+')
+		return -EINVAL;
+	if (*end == 'k' || *end == 'K') {
+		v <<= 10;
+		end++;
+	} else if (*end == 'M' || *end == 'm') {
+		v <<= 20;
+		end++;
+	}
+	if (*end)
+		return -EINVAL;
+	*bytes = v;
+	return 0;
 }
 
 void getopt_reset(void)

@@ -5,9 +5,9 @@
  *
  * Global options come before the command or among its own options; each
  * command parses its own (attach.c: attach, detach, replace; show.c: show,
- * stats; ops.c: ops; prog.c: var; trace.c: trace, hist; snapshot.c:
- * snapshot; tab.c: apply, save), calls
- * libinterpose and prints.
+ * stats; ops.c: ops; prog.c: var; trace.c: trace, hist; cbt.c: cbt;
+ * snapshot.c: snapshot; tab.c: apply, save), calls libinterpose and
+ * prints.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -37,6 +37,7 @@ static const struct cmd {
 	{ "var",     do_var },
 	{ "trace",   do_trace },
 	{ "hist",    do_hist },
+	{ "cbt",     do_cbt },
 	{ "snapshot", do_snapshot },
 	{ "apply",   do_apply },
 	{ "save",    do_save },
@@ -58,6 +59,7 @@ static void usage(FILE *f)
 		"       %1$s var DEV NAME\n"
 		"       %1$s trace DEV [--duration S] [--count N]\n"
 		"       %1$s hist DEV [--interval S [--count N]]\n"
+		"       %1$s cbt DEV --start [--block-size SIZE] | DEV [--reset] | DEV --stop\n"
 		"       %1$s snapshot DEV [DEV]... --cow COW [--cow COW]... [--chunk SIZE] [--name NAME]...\n"
 		"       %1$s apply [FILE] [--check] [--prune] [--device DEV]\n"
 		"       %1$s save\n"

@@ -69,6 +69,8 @@ void print_json(json_object *obj);
 	{ "debug",  no_argument, NULL, 'd' }
 /* Take the global option @c: -j, -p or -d.  False if it is none of them. */
 bool global_opt(int c);
+/* "4k", "512K", "1M", "8192": bytes in *@bytes; 0 or -EINVAL */
+int parse_size(const char *s, unsigned long long *bytes);
 /* Reset getopt for a new argument vector. */
 void getopt_reset(void);
 /* Report an option getopt_long() refused; returns EXIT_USAGE. */
@@ -238,6 +240,29 @@ void hist_text(FILE *f, const struct interpose_hist *hists, size_t nr);
 json_object *hist_json(const struct interpose_hist *hists, size_t nr);
 /* percentile @q (0..1) in microseconds, estimated from the slots */
 double hist_percentile(const struct interpose_hist *h, double q);
+
+/*
+ * interposectl cbt DEV --start [--block-size SIZE] | DEV [--reset] |
+ *	DEV --stop
+ */
+struct cbt_args {
+	const char *dev;
+	unsigned int block_shift;	/* log2 of --block-size, 12 to 20 */
+	bool start;
+	bool stop;
+	bool reset;
+	bool help;
+};
+int cbt_parse(int argc, char **argv, struct cbt_args *a);
+void cbt_usage(FILE *f);
+int do_cbt(int argc, char **argv);
+/*
+ * The set bits of @bits (@words words, bit b is block b of 1 << @shift
+ * bytes) as {"block_size", "extents": [{"offset", "length"}...], "bytes"}:
+ * adjacent blocks merged, sorted, the last one ending at @dev_bytes.
+ */
+json_object *cbt_extents_json(const __u64 *bits, __u64 words,
+			      unsigned int shift, __u64 dev_bytes);
 
 /*
  * interposectl snapshot DEV [DEV]... --cow COW [--cow COW]...

@@ -41,26 +41,6 @@ void snapshot_usage(FILE *f)
 		BIN_NAME);
 }
 
-/* "4k", "512K", "8192" (bytes): 0 or -EINVAL */
-static int parse_size(const char *s, unsigned long long *bytes)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	if (*end == 'k' || *end == 'K') {
-		v *= 1024;
-		end++;
-	}
-	if (*end)
-		return -EINVAL;
-	*bytes = v;
-	return 0;
-}
-
 int snapshot_parse(int argc, char **argv, struct snapshot_args *a)
 {
 	static const struct option opts[] = {

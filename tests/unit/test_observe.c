@@ -107,6 +107,84 @@ static void test_hist_parse(void **state)
 			       ARGV("hist", "nullb0", "--by", "disk"), &a), EXIT_USAGE);
 }
 
+static void test_cbt_parse(void **state)
+{
+	struct cbt_args a;
+
+	(void)state;
+	assert_int_equal(PARSE(cbt_parse, "cbt", ARGV("cbt", "nullb0"), &a), 0);
+	assert_string_equal(a.dev, "nullb0");
+	assert_false(a.start || a.stop || a.reset);
+	assert_int_equal(a.block_shift, 12);
+	assert_int_equal(PARSE(cbt_parse, "cbt",
+			       ARGV("cbt", "--start", "-b", "64k", "nullb0"), &a), 0);
+	assert_true(a.start);
+	assert_int_equal(a.block_shift, 16);
+	assert_int_equal(PARSE(cbt_parse, "cbt",
+			       ARGV("cbt", "nullb0", "--start", "--block-size", "1M"), &a), 0);
+	assert_int_equal(a.block_shift, 20);
+	assert_int_equal(PARSE(cbt_parse, "cbt",
+			       ARGV("cbt", "nullb0", "--start", "--block-size", "8192"), &a), 0);
+	assert_int_equal(a.block_shift, 13);
+	assert_int_equal(PARSE(cbt_parse, "cbt", ARGV("cbt", "-r", "nullb0"), &a), 0);
+	assert_true(a.reset);
+	assert_int_equal(PARSE(cbt_parse, "cbt", ARGV("cbt", "nullb0", "--stop"), &a), 0);
+	assert_true(a.stop);
+
+	assert_int_equal(PARSE(cbt_parse, "cbt", ARGV("cbt"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(cbt_parse, "cbt", ARGV("cbt", "x", "y"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(cbt_parse, "cbt",
+			       ARGV("cbt", "x", "--start", "--stop"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(cbt_parse, "cbt",
+			       ARGV("cbt", "x", "--reset", "--stop"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(cbt_parse, "cbt",
+			       ARGV("cbt", "x", "--reset", "-b", "4k"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(cbt_parse, "cbt",
+			       ARGV("cbt", "x", "--start", "-b", "2k"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(cbt_parse, "cbt",
+			       ARGV("cbt", "x", "--start", "-b", "2M"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(cbt_parse, "cbt",
+			       ARGV("cbt", "x", "--start", "-b", "12k"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(cbt_parse, "cbt",
+			       ARGV("cbt", "x", "--start", "-b", "-4k"), &a), EXIT_USAGE);
+	assert_int_equal(PARSE(cbt_parse, "cbt",
+			       ARGV("cbt", "x", "--start", "-b", "4kb"), &a), EXIT_USAGE);
+}
+
+static void test_cbt_extents(void **state)
+{
+	/* blocks 0-1, 63-65 (across a word), 130, 191 (the last, cut short) */
+	__u64 bits[3] = { 0x3 | 1ULL << 63, 0x3, 1ULL << 2 | 1ULL << 63 };
+	__u64 none[3] = { 0 };
+	const char *js;
+	json_object *o;
+
+	(void)state;
+	o = cbt_extents_json(bits, 3, 12, 191 * 4096 + 512);
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	assert_string_equal(js,
+		"{\"block_size\":4096,\"extents\":["
+		"{\"offset\":0,\"length\":8192},"
+		"{\"offset\":258048,\"length\":12288},"
+		"{\"offset\":532480,\"length\":4096},"
+		"{\"offset\":782336,\"length\":512}],"
+		"\"bytes\":25088}");
+	json_object_put(o);
+	/* a bitmap of one full word, 1 MiB blocks */
+	bits[0] = ~0ULL;
+	o = cbt_extents_json(bits, 1, 20, 64ULL << 20);
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	assert_string_equal(js,
+		"{\"block_size\":1048576,\"extents\":["
+		"{\"offset\":0,\"length\":67108864}],\"bytes\":67108864}");
+	json_object_put(o);
+	o = cbt_extents_json(none, 3, 12, 192 * 4096);
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	assert_string_equal(js,
+		"{\"block_size\":4096,\"extents\":[],\"bytes\":0}");
+	json_object_put(o);
+}
+
 static void test_trace_event_json(void **state)
 {
 	struct interpose_event e = {
@@ -344,6 +422,8 @@ int run_observe_tests(unsigned int *total)
 		cmocka_unit_test(test_trace_parse),
 		cmocka_unit_test(test_trace_parse_errors),
 		cmocka_unit_test(test_hist_parse),
+		cmocka_unit_test(test_cbt_parse),
+		cmocka_unit_test(test_cbt_extents),
 		cmocka_unit_test(test_trace_event_json),
 		cmocka_unit_test(test_hist_percentile),
 		cmocka_unit_test(test_trace_raw_opf),

@@ -109,7 +109,7 @@ same_out "$TMP/v.json" "$TMP/v.json2" "-j --version and --json --version"
 pretty_ok "$TMP/v.pretty" "$TMP/v.json" "-p --version"
 "$CTL" --pretty --version >"$TMP/v.pretty2" || fail "--pretty --version"
 same_out "$TMP/v.pretty" "$TMP/v.pretty2" "-p --version and --pretty --version"
-for c in attach detach replace show stats ops var trace hist snapshot apply save; do
+for c in attach detach replace show stats ops var trace hist cbt snapshot apply save; do
 	"$CTL" $c -h >"$TMP/h.$c" || fail "$c -h"
 	read -r first <"$TMP/h.$c"
 	[[ $first == "Usage: interposectl $c"* ]] || fail "$c -h: $first"
@@ -198,6 +198,21 @@ expect_eq "-j replace prints null" null "$(cat "$TMP/r.json")"
 same_out "$TMP/r.json" "$TMP/r.json2" "-j replace and --json replace"
 expect_eq "replaced program's parameter" 1 "$(prog_var ipa ops)"
 "$CTL" detach ipa || fail detach
+
+log "cbt: start, read in every format, reset, stop"
+"$CTL" cbt ipc --start || fail "cbt --start"
+dd if=/dev/zero of=/dev/ipc bs=4k count=2 oflag=direct status=none
+run3 cbt cbt ipc
+expect_eq "cbt extents" '[{"offset":0,"length":8192}]' "$(jq -c .extents "$TMP/cbt.json")"
+devs_ok "$TMP/cbt.json" "-j cbt"
+grep -q '^0  *8192$' "$TMP/cbt.txt" || fail "cbt text: $(cat "$TMP/cbt.txt")"
+"$CTL" -j cbt ipc --reset >"$TMP/cbtr.json" || fail "-j cbt --reset"
+expect_eq "cbt --reset extents" '[{"offset":0,"length":8192}]' "$(jq -c .extents "$TMP/cbtr.json")"
+run3 cbt0 cbt ipc
+expect_eq "cbt after --reset" '[]' "$(jq -c .extents "$TMP/cbt0.json")"
+"$CTL" -j cbt ipc --stop >"$TMP/cbts.json" || fail "-j cbt --stop"
+expect_eq "-j cbt --stop" cbt_ipc "$(jq -r .stopped "$TMP/cbts.json")"
+not_interposed /dev/ipc || fail "ipc still observed after cbt --stop"
 
 log "ops by name"
 mkdir -p /sys/fs/bpf/cli-all
