@@ -13,6 +13,12 @@
  *             2 write, 4 flush (also an empty preflush write), 8 discard,
  *             16 secure erase, 32 write zeroes, 64 other); 0: all
  *
+ * A filter expression (`interposectl trace DEV --filter EXPR`) replaces
+ * the body of interpose_filter() below when the program is loaded: it is
+ * asked at submission, where a bio it cannot match is dropped before
+ * anything is recorded, and at completion, where a bio that does not
+ * match writes nothing to the ring buffer.
+ *
  * Counters (interposectl var DEV NAME): traced, events_lost.
  */
 #include "interpose.bpf.h"
@@ -28,6 +34,8 @@ __u64 traced;
 /* who submitted a bio, from submit_bio to end_bio */
 struct submitter {
 	__u32 pid;
+	__u32 tid;
+	__u64 cgroup;
 	char comm[INTERPOSE_COMM_LEN];
 };
 
@@ -38,21 +46,56 @@ struct {
 	__type(value, struct submitter);
 } submitters SEC(".maps");
 
+/* what interpose_filter() returns without a filter: every bio matches */
+const volatile int filter_none = 1;
+
+/*
+ * The filter hook: 1 if the bio @ctx describes is to be traced.  The
+ * library puts a compiled expression in place of this body (global, so
+ * that the verifier checks it on its own, and not inlined, so that it
+ * stays a function of its own, appended after each program).
+ */
+__noinline int interpose_filter(const struct interpose_filter_ctx *ctx)
+{
+	return ctx ? filter_none : 0;
+}
+
 static __always_inline bool wanted(const struct bio *bio)
 {
 	return !ops || (ops & (1U << interpose_bio_op(bio)));
 }
 
+static __always_inline void filter_fill(struct interpose_filter_ctx *fc,
+					const struct bio *bio)
+{
+	fc->sector = bio_rel_sector(bio);
+	fc->bytes = bio_bytes(bio);
+	fc->op = interpose_bio_op(bio);
+	fc->flags = interpose_bio_flags(bio);
+}
+
 SEC("struct_ops/submit_bio")
 int BPF_PROG(trace_submit, struct bio *bio, struct blk_interposer_verdict *v)
 {
-	struct submitter s = {};
-	__u64 key = (__u64)bio;
+	struct interpose_filter_ctx fc = {};
+	__u64 key = (__u64)bio, id;
+	struct submitter s;
 
 	if (!wanted(bio))
 		return interpose_pass();
-	s.pid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(s.comm, sizeof(s.comm));
+	id = bpf_get_current_pid_tgid();
+	fc.pid = id >> 32;
+	fc.tid = (__u32)id;
+	fc.cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(fc.comm, sizeof(fc.comm));
+	filter_fill(&fc, bio);
+	fc.phase = INTERPOSE_FILTER_SUBMIT;
+	if (!interpose_filter(&fc))
+		return interpose_pass();
+	s.pid = fc.pid;
+	s.tid = fc.tid;
+	s.cgroup = fc.cgroup;
+	__builtin_memcpy(s.comm, fc.comm, sizeof(s.comm));
 	bpf_map_update_elem(&submitters, &key, &s, BPF_ANY);
 	return interpose_pass();
 }
@@ -61,32 +104,47 @@ SEC("struct_ops/end_bio")
 void BPF_PROG(trace_end, struct bio *bio,
 	      const struct blk_interposer_completion *c)
 {
+	struct interpose_filter_ctx fc = {};
 	__u64 key = (__u64)bio;
-	struct submitter *s;
 	struct interpose_event e;
+	struct submitter *s;
 
 	if (!wanted(bio))
 		return;
 	s = bpf_map_lookup_elem(&submitters, &key);
-	if (c->latency_ns < min_us * 1000) {
-		if (s)
-			bpf_map_delete_elem(&submitters, &key);
-		return;
+	if (c->latency_ns < min_us * 1000)
+		goto drop;
+	filter_fill(&fc, bio);
+	fc.lat_us = c->latency_ns / 1000;
+	fc.error = -c->error;
+	fc.verdict = c->action;
+	fc.phase = INTERPOSE_FILTER_UNKNOWN;
+	if (s) {
+		fc.pid = s->pid;
+		fc.tid = s->tid;
+		fc.cgroup = s->cgroup;
+		__builtin_memcpy(fc.comm, s->comm, sizeof(fc.comm));
+		fc.phase = INTERPOSE_FILTER_COMPLETE;
 	}
-	interpose_event_fill(&e, bio, bio_rel_sector(bio), INTERPOSE_EV_COMPLETE);
+	if (!interpose_filter(&fc))
+		goto drop;
+	interpose_event_fill(&e, bio, fc.sector, INTERPOSE_EV_COMPLETE);
 	e.ts_ns = c->start_ns;
 	e.latency_ns = c->latency_ns;
 	e.error = c->error;
 	e.action = c->action;
-	e.pid = 0;
-	__builtin_memset(e.comm, 0, sizeof(e.comm));
-	if (s) {
-		e.pid = s->pid;
-		__builtin_memcpy(e.comm, s->comm, sizeof(e.comm));
+	e.pid = fc.pid;
+	e.tid = fc.tid;
+	e.cgroup = fc.cgroup;
+	__builtin_memcpy(e.comm, fc.comm, sizeof(e.comm));
+	if (s)
 		bpf_map_delete_elem(&submitters, &key);
-	}
 	__sync_fetch_and_add(&traced, 1);
 	interpose_emit(&e);
+	return;
+drop:
+	if (s)
+		bpf_map_delete_elem(&submitters, &key);
 }
 
 INTERPOSE_OPS(trace,

@@ -337,6 +337,7 @@ struct ip_prog_src {
 	size_t nr_set_vars;
 	const struct interpose_var *vars;
 	size_t nr_vars;
+	const char *filter;	/* attach only: an expression (filter.c) */
 };
 
 /* The program fields of interpose_attach_opts or interpose_replace_opts. */
@@ -354,6 +355,21 @@ struct ip_prog_src {
 static bool ip_prog_src_any(const struct ip_prog_src *s)
 {
 	return s->path || s->obj || s->buf;
+}
+
+/* Compile @expr to see that it is good: 0, or the error prefixed with @what. */
+static int ip_filter_check(const char *what, const char *expr)
+{
+	struct interpose_filter *f;
+	char msg[512];
+	int err;
+
+	err = ip_filter_compile(expr, &f);
+	ip_filter_free(f);
+	if (!err)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s", ip_errmsg());
+	return ip_err(-err, "%s: %s", what, msg);
 }
 
 /* "" for an empty path; at most one source; counts with their arrays. */
@@ -375,23 +391,40 @@ static int ip_prog_src_check(const char *what, struct ip_prog_src *s)
 	if ((s->nr_set_vars || s->nr_vars) && !ip_prog_src_any(s))
 		return ip_err(EINVAL, "%s: variables can only be set for a program",
 			      what);
-	return 0;
+	if (s->filter && !s->filter[0])
+		s->filter = NULL;
+	if (s->filter && !s->path && !s->buf)
+		return ip_err(EINVAL, "%s: a filter goes into a program given by prog_path or prog_buf (not an ops name, not an opened object)",
+			      what);
+	return s->filter ? ip_filter_check(what, s->filter) : 0;
 }
 
 /* Open the program, set its variables, name its ops @rename, load it. */
 static int ip_prog_prepare(const char *what, const struct ip_prog_src *s,
 			   const char *rename, struct ip_prog *p)
 {
+	struct interpose_filter *filter = NULL;
 	int err;
 
+	if (s->filter) {
+		err = ip_filter_check(what, s->filter);
+		if (!err)
+			err = ip_filter_compile(s->filter, &filter);
+		if (err)
+			return err;
+		ip_filter_hook_register();
+	}
 	if (s->obj)
 		err = ip_prog_use_obj(what, s->obj, p);
 	else if (s->buf)
 		err = ip_prog_open_mem(what, s->buf, s->buf_sz, p);
 	else
 		err = ip_prog_open(what, s->path, p);
-	if (err)
+	if (err) {
+		ip_filter_free(filter);
 		return err;
+	}
+	p->filter = filter;
 	if (s->nr_set_vars || s->nr_vars)
 		err = ip_prog_not_loaded(what, p, "variables can be set");
 	if (!err)
@@ -603,6 +636,7 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 	ops = OPTS_GET(opts, ops_name, NULL);
 	flags = OPTS_GET(opts, flags, 0);
 	src = IP_PROG_SRC(opts);
+	src.filter = OPTS_GET(opts, filter, NULL);
 	dmt = OPTS_GET(opts, dm_table, NULL);
 	if (ops && !ops[0])
 		ops = NULL;

@@ -8,6 +8,7 @@
  * file (tests/unit/layers checks it):
  *   util.c                   messages, errors, roots, file helpers
  *   dev.c, dm.c, query.c     devices, device-mapper, the query ioctl/sysfs
+ *   filter.c                 filter expressions compiled to BPF
  *   prog.c, pin.c, ops.c     BPF objects, BTF variables, pins, struct_ops
  *   interposer.c, events.c   attach/detach/replace, ring buffers, hist
  *   handle.c                 struct interpose_prog, over pin.c and events.c
@@ -251,14 +252,32 @@ int ip_libbpf_print(enum libbpf_print_level level, const char *fmt,
 void ip_verifier_reason(const char *log, char *buf, size_t len);
 
 /* The interesting part of a BPF object file. */
+/* filter.c: expressions compiled to the body of interpose_filter() */
+struct interpose_filter;
+struct bpf_insn;
+/* 0, or -EINVAL with the column and what was expected in the message */
+int ip_filter_compile(const char *expr, struct interpose_filter **fp);
+void ip_filter_free(struct interpose_filter *f);
+const struct bpf_insn *ip_filter_insns(const struct interpose_filter *f,
+				       size_t *cnt);
+
 struct ip_prog {
 	const char *path;		/* as given, for messages */
+	/* put in place of interpose_filter()'s body at load, then freed */
+	struct interpose_filter *filter;
 	struct bpf_object *obj;
 	struct bpf_map *ops_map;	/* its blk_interposer_ops map */
 	char *name;			/* ->name in the map's initial value */
 	bool borrowed;			/* the caller's object: not closed */
 	bool loaded;			/* the caller loaded it already */
 };
+
+/*
+ * Make libbpf call the library for struct_ops programs it loads, so that
+ * ip_prog_load() can put a filter in (once per process; before the
+ * object is opened: libbpf picks the handler when it opens it).
+ */
+void ip_filter_hook_register(void);
 
 /*
  * Open @path (not load it) and find its one blk_interposer_ops map in

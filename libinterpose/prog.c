@@ -13,10 +13,13 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -839,15 +842,160 @@ int ip_obj_load(const char *what, const char *path, struct bpf_object *obj)
 	return ip_err(err, "%s: cannot load %s: %s", what, path, why);
 }
 
+/*
+ * Filters.  The program calls a global function interpose_filter(); libbpf
+ * appends it after the calling program's own instructions, so it is the
+ * only function there and its body runs to the end.  Just before libbpf
+ * hands each program to the kernel, ip_filter_prepare() swaps that body
+ * for the compiled expression (and drops the line info of the old body).
+ */
+#define IP_FILTER_FUNC	"interpose_filter"
+
+/* what ip_prog_load() of this thread is loading, for the callback */
+static __thread const struct interpose_filter *ip_cur_filter;
+static __thread struct bpf_object *ip_cur_obj;
+static __thread unsigned int ip_cur_applied;
+static __thread char ip_cur_why[256];
+
+/* Is the function at instruction @off of the program interpose_filter()? */
+static bool ip_filter_func_at(const struct bpf_prog_load_opts *opts,
+			      __u32 off)
+{
+	const struct btf *btf = bpf_object__btf(ip_cur_obj);
+	const struct bpf_func_info *fi;
+	const struct btf_type *t;
+	__u32 i;
+
+	if (!btf || !opts->func_info || !opts->func_info_rec_size)
+		return false;
+	for (i = 0; i < opts->func_info_cnt; i++) {
+		fi = (const void *)((const char *)opts->func_info +
+				    (size_t)i * opts->func_info_rec_size);
+		if (fi->insn_off != off)
+			continue;
+		t = btf__type_by_id(btf, fi->type_id);
+		return t && !strcmp(btf__name_by_offset(btf, t->name_off) ?: "",
+				    IP_FILTER_FUNC);
+	}
+	return false;
+}
+
+static int ip_filter_prepare(struct bpf_program *prog,
+			     struct bpf_prog_load_opts *opts,
+			     long cookie)
+{
+	const struct bpf_insn *insns = bpf_program__insns(prog), *code;
+	size_t cnt = bpf_program__insn_cnt(prog), i, start = 0, ncode;
+	const struct bpf_line_info *li;
+	struct bpf_insn *n;
+	bool found = false;
+	__u32 keep;
+	int err;
+
+	(void)cookie;
+	if (!ip_cur_filter)
+		return 0;
+	for (i = 0; i < cnt; i++) {
+		if (insns[i].code == (BPF_LD | BPF_IMM | BPF_DW) &&
+		    insns[i].src_reg == BPF_PSEUDO_FUNC) {
+			snprintf(ip_cur_why, sizeof(ip_cur_why),
+				 "program %s uses a callback", bpf_program__name(prog));
+			return -EINVAL;
+		}
+		if (insns[i].code != (BPF_JMP | BPF_CALL) ||
+		    insns[i].src_reg != BPF_PSEUDO_CALL)
+			continue;
+		if (found && start != i + insns[i].imm + 1) {
+			snprintf(ip_cur_why, sizeof(ip_cur_why),
+				 "program %s calls functions other than " IP_FILTER_FUNC "()",
+				 bpf_program__name(prog));
+			return -EINVAL;
+		}
+		start = i + insns[i].imm + 1;
+		found = true;
+	}
+	if (!found)
+		return 0;
+	if (start >= cnt || !ip_filter_func_at(opts, start)) {
+		snprintf(ip_cur_why, sizeof(ip_cur_why),
+			 "program %s calls a function that is not " IP_FILTER_FUNC "()",
+			 bpf_program__name(prog));
+		return -EINVAL;
+	}
+	code = ip_filter_insns(ip_cur_filter, &ncode);
+	n = malloc((start + ncode) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	memcpy(n, insns, start * sizeof(*n));
+	memcpy(n + start, code, ncode * sizeof(*n));
+	err = bpf_program__set_insns(prog, n, start + ncode);
+	free(n);
+	if (err)
+		return err;
+	/* the old body's lines are gone; its first one stays */
+	if (opts->line_info && opts->line_info_rec_size) {
+		for (keep = 0; keep < opts->line_info_cnt; keep++) {
+			li = (const void *)((const char *)opts->line_info +
+					    (size_t)keep * opts->line_info_rec_size);
+			if (li->insn_off > start)
+				break;
+		}
+		opts->line_info_cnt = keep;
+	}
+	ip_cur_applied++;
+	pr_debug("filter: %zu instructions in place of %zu in %s\n", ncode,
+		 cnt - start, bpf_program__name(prog));
+	return 0;
+}
+
+static void ip_filter_hook_once(void)
+{
+	LIBBPF_OPTS(libbpf_prog_handler_opts, o,
+		    .prog_prepare_load_fn = ip_filter_prepare);
+	int id;
+
+	/* ahead of libbpf's own "struct_ops+", which does nothing more */
+	id = libbpf_register_prog_handler("struct_ops+",
+					  BPF_PROG_TYPE_STRUCT_OPS, 0, &o);
+	if (id < 0)
+		pr_warn("filter: cannot register the load callback: %d\n", id);
+}
+
+void ip_filter_hook_register(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, ip_filter_hook_once);
+}
+
 int ip_prog_load(const char *what, struct ip_prog *p)
 {
+	int err;
+
 	if (p->loaded)
 		return 0;
-	return ip_obj_load(what, p->path, p->obj);
+	if (!p->filter)
+		return ip_obj_load(what, p->path, p->obj);
+	ip_cur_filter = p->filter;
+	ip_cur_obj = p->obj;
+	ip_cur_applied = 0;
+	ip_cur_why[0] = '\0';
+	err = ip_obj_load(what, p->path, p->obj);
+	ip_cur_filter = NULL;
+	ip_cur_obj = NULL;
+	if (err && ip_cur_why[0])
+		return ip_err(EINVAL, "%s: cannot put the filter into %s: %s",
+			      what, p->path, ip_cur_why);
+	if (!err && !ip_cur_applied)
+		return ip_err(EINVAL, "%s: %s has no filter hook: none of its programs calls a global function " IP_FILTER_FUNC "() (bpf/trace.bpf.c has one)",
+			      what, p->path);
+	return err;
 }
 
 void ip_prog_close(struct ip_prog *p)
 {
+	ip_filter_free(p->filter);
+	p->filter = NULL;
 	/* the caller's object stays the caller's */
 	if (!p->borrowed)
 		bpf_object__close(p->obj);

@@ -343,6 +343,9 @@ interpose_event_fill(struct interpose_event *e, const struct bio *bio,
 	e->flags = interpose_bio_flags(bio) | INTERPOSE_F_CLASSIFIED;
 	e->reserved[0] = e->reserved[1] = e->reserved[2] = 0;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->reserved2 = 0;
+	e->cgroup = bpf_get_current_cgroup_id();
 	e->error = 0;
 	e->kind = kind;
 	e->action = 0;

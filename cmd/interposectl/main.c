@@ -57,7 +57,7 @@ static void usage(FILE *f)
 		"       %1$s stats DEV\n"
 		"       %1$s ops\n"
 		"       %1$s var DEV NAME\n"
-		"       %1$s trace DEV [--duration S] [--count N]\n"
+		"       %1$s trace DEV [--filter EXPR] [--duration S] [--count N]\n"
 		"       %1$s hist DEV [--interval S [--count N]]\n"
 		"       %1$s cbt DEV --start [--block-size SIZE] | DEV [--reset] | DEV --stop\n"
 		"       %1$s snapshot DEV [DEV]... --cow COW [--cow COW]... [--chunk SIZE] [--name NAME]...\n"

@@ -207,9 +207,10 @@ int do_var(int argc, char **argv);
 json_object *var_value_json(const char *fmt);
 void var_value_text(FILE *f, const char *fmt);
 
-/* interposectl trace DEV [--duration S] [--count N] */
+/* interposectl trace DEV [--filter EXPR] [--duration S] [--count N] */
 struct trace_args {
 	const char *dev;
+	const char *filter;	/* --filter: an observer of its own with it */
 	__u64 duration_ms;
 	bool has_duration;
 	__u64 count;		/* 0: no limit */

@@ -249,7 +249,7 @@ static int parse_count(const char *cmd, const char *opt, const char *s,
 void trace_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s trace DEV [--duration S] [--count N]\n"
+		"Usage: %s trace DEV [--filter EXPR] [--duration S] [--count N]\n"
 		"\n"
 		"Print the per-bio records of the program attached to DEV with --prog\n"
 		"if it defines the standard \"events\" ring buffer (as the ready\n"
@@ -266,7 +266,17 @@ void trace_usage(FILE *f)
 		"(relative to DEV), BYTES, VERDICT, ERR (errno or 0), LAT(us) (- for\n"
 		"records taken at submission).\n"
 		"\n"
+		"--filter EXPR always attaches an observer of its own whose program\n"
+		"keeps only the bios EXPR matches, in the kernel (compiled to BPF by\n"
+		"libinterpose: no compiler needed), e.g.\n"
+		"  'op == write && bytes >= 64k && comm == \"postgres\"'\n"
+		"Fields: op flags sector bytes pid tid comm cgroup verdict lat_us error;\n"
+		"operators == != < <= > >= && || ! ( ) and flags & FLAG; comm takes * and\n"
+		"? globs, cgroup a path; numbers with k, M, G.  The grammar is in\n"
+		"interposectl(8).\n"
+		"\n"
 		"Options:\n"
+		"  -f, --filter EXPR trace only the bios EXPR matches\n"
 		"      --duration S  stop after S seconds\n"
 		"  -c, --count N     stop after N records\n"
 		"  -h, --help        show this help\n"
@@ -279,6 +289,7 @@ int trace_parse(int argc, char **argv, struct trace_args *a)
 	static const struct option opts[] = {
 		{ "duration", required_argument, NULL, 'D' },
 		{ "count",    required_argument, NULL, 'c' },
+		{ "filter",   required_argument, NULL, 'f' },
 		{ "help",     no_argument,       NULL, 'h' },
 		GLOBAL_LONGOPTS,
 		{ }
@@ -287,9 +298,14 @@ int trace_parse(int argc, char **argv, struct trace_args *a)
 
 	memset(a, 0, sizeof(*a));
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, ":c:h" GLOBAL_SHORTOPTS, opts,
+	while ((c = getopt_long(argc, argv, ":c:f:h" GLOBAL_SHORTOPTS, opts,
 				NULL)) != -1) {
 		switch (c) {
+		case 'f':
+			if (!optarg[0])
+				return p_usage("trace", "--filter: an empty expression");
+			a->filter = optarg;
+			break;
 		case 'D':
 			if (parse_seconds("trace", "--duration", optarg,
 					  &a->duration_ms))
@@ -340,9 +356,12 @@ json_object *trace_event_json(const struct interpose_event *e,
 	json_object_object_add(obj, "kind", json_object_new_string(
 		e->kind == INTERPOSE_EV_SUBMIT ? "submit" : "complete"));
 	json_object_object_add(obj, "ts_ns", json_object_new_uint64(e->ts_ns));
+	json_object_object_add(obj, "time", json_object_new_double(e->ts_ns / 1e9));
 	json_object_object_add(obj, "pid", json_object_new_int64(e->pid));
+	json_object_object_add(obj, "tid", json_object_new_int64(e->tid));
 	json_object_object_add(obj, "comm", json_object_new_string_len(
 		e->comm, strnlen(e->comm, sizeof(e->comm))));
+	json_object_object_add(obj, "cgroup_id", json_object_new_uint64(e->cgroup));
 	/* the kernel's dev_t: 12 bits of major, 20 of minor */
 	json_add_dev(obj, name, makedev(e->dev >> 20, e->dev & ((1U << 20) - 1)));
 	classify(e, &op, &f);
@@ -359,11 +378,15 @@ json_object *trace_event_json(const struct interpose_event *e,
 			       json_object_new_string(action_name(e->action)));
 	json_object_object_add(obj, "target", json_object_new_int(e->target));
 	json_object_object_add(obj, "error", json_object_new_int(e->error));
-	if (e->kind == INTERPOSE_EV_SUBMIT)
+	if (e->kind == INTERPOSE_EV_SUBMIT) {
 		json_object_object_add(obj, "latency_ns", NULL);
-	else
+		json_object_object_add(obj, "lat_us", NULL);
+	} else {
 		json_object_object_add(obj, "latency_ns",
 				       json_object_new_uint64(e->latency_ns));
+		json_object_object_add(obj, "lat_us",
+				       json_object_new_uint64(e->latency_ns / 1000));
+	}
 	return obj;
 }
 
@@ -508,7 +531,7 @@ static bool has_map(const char *spec, const char *map, int by)
  */
 static int watch_start(const char *what, const char *arg, const char *map,
 		       int by, const void *elf, size_t elf_sz,
-		       struct watch *w)
+		       const char *filter, struct watch *w)
 {
 	char byvar[16];
 	const char *vars[] = { byvar };
@@ -523,6 +546,13 @@ static int watch_start(const char *what, const char *arg, const char *map,
 	if (err)
 		return p_err_lib(err);
 	snprintf(w->spec, sizeof(w->spec), "%s", arg);
+	if (obs && filter) {
+		err = p_err(EINVAL, "%s %s: --filter attaches an observer of its own; give DEV without @OPS",
+			    what, arg);
+		goto out;
+	}
+	if (filter)
+		goto own;
 	if (obs) {
 		w->observer = true;
 		snprintf(w->ops, sizeof(w->ops), "%s", obs);
@@ -551,6 +581,8 @@ static int watch_start(const char *what, const char *arg, const char *map,
 			goto out;
 		}
 	}
+own:
+	w->observer = true;
 	snprintf(w->ops, sizeof(w->ops), "%s_%d", what, (int)getpid());
 	snprintf(w->spec, sizeof(w->spec), "%s@%s", w->dev, w->ops);
 	{
@@ -561,6 +593,7 @@ static int watch_start(const char *what, const char *arg, const char *map,
 			.ops_name = w->ops,
 			.set_vars = vars,
 			.nr_set_vars = by >= 0,
+			.filter = filter,
 		);
 
 		snprintf(byvar, sizeof(byvar), "by=%d", by);
@@ -616,7 +649,8 @@ int do_trace(int argc, char **argv)
 	/* before an observer of our own is attached: it goes on a signal */
 	catch_signals();
 	elf = trace_bpf__elf_bytes(&elf_sz);
-	err = watch_start("trace", a.dev, "events", -1, elf, elf_sz, &w);
+	err = watch_start("trace", a.dev, "events", -1, elf, elf_sz, a.filter,
+			  &w);
 	if (err)
 		return err;
 	err = interpose_events__new(w.spec, trace_event, &opts, &ev);
@@ -1306,7 +1340,7 @@ int do_hist(int argc, char **argv)
 	if (a.by >= 0) {
 		elf = keyhist_bpf__elf_bytes(&elf_sz);
 		err = watch_start("hist", a.dev, INTERPOSE_KHIST_MAP, a.by,
-				  elf, elf_sz, &w);
+				  elf, elf_sz, NULL, &w);
 		if (err)
 			return err;
 		err = hist_run(&a, &w, khist_snap, NULL);
@@ -1314,7 +1348,7 @@ int do_hist(int argc, char **argv)
 		return err;
 	}
 	elf = latency_bpf__elf_bytes(&elf_sz);
-	err = watch_start("hist", a.dev, "hist", -1, elf, elf_sz, &w);
+	err = watch_start("hist", a.dev, "hist", -1, elf, elf_sz, NULL, &w);
 	if (err)
 		return err;
 	/* an interval is counted from here */

@@ -110,6 +110,7 @@ int main(void)
 		run_events_tests,
 		run_layers_tests,
 		run_tab_tests,
+		run_filter_tests,
 	};
 	unsigned int total = 0, failed = 0, i;
 

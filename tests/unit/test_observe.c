@@ -191,7 +191,8 @@ static void test_trace_event_json(void **state)
 		.ts_ns = 1000, .latency_ns = 25000, .sector = 2048,
 		.bytes = 4096, .dev = (251U << 20) | 3,
 		.opf = 0xffffffff,	/* classified: the raw value is not read */
-		.pid = 42, .error = -5, .kind = INTERPOSE_EV_COMPLETE,
+		.pid = 42, .tid = 43, .cgroup = 7, .error = -5,
+		.kind = INTERPOSE_EV_COMPLETE,
 		.action = 1, .target = 1, .comm = "fio",
 		.op = INTERPOSE_OP_WRITE,
 		.flags = INTERPOSE_F_CLASSIFIED | INTERPOSE_F_FUA |
@@ -203,10 +204,11 @@ static void test_trace_event_json(void **state)
 	(void)state;
 	obj = trace_event_json(&e, "nullb3");
 	assert_string_equal(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN),
-		"{\"kind\":\"complete\",\"ts_ns\":1000,\"pid\":42,\"comm\":\"fio\","
+		"{\"kind\":\"complete\",\"ts_ns\":1000,\"time\":9.9999999999999995e-07,\"pid\":42,\"tid\":43,"
+		"\"comm\":\"fio\",\"cgroup_id\":7,"
 		"\"device\":\"nullb3\",\"dev\":\"251:3\",\"op\":\"write\",\"flags\":[\"sync\",\"fua\"],"
 		"\"sector\":2048,\"bytes\":4096,\"verdict\":\"redirect\",\"target\":1,"
-		"\"error\":-5,\"latency_ns\":25000}");
+		"\"error\":-5,\"latency_ns\":25000,\"lat_us\":25}");
 	json_object_put(obj);
 
 	e.kind = INTERPOSE_EV_SUBMIT;

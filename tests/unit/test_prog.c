@@ -565,6 +565,21 @@ static void test_attach_prog_opts(void **state)
 	opts.prog_path = "";
 	assert_int_equal(interpose_attach("nullb0", &opts), -EINVAL);
 	assert_non_null(strstr(interpose_errmsg(), "is smaller than the original"));
+	/* A filter goes into a program from a file or bytes, nothing else. */
+	{
+		LIBINTERPOSE_OPTS(interpose_attach_opts, fo,
+			.ops_name = "trace", .filter = "op == write",
+			.flags = INTERPOSE_ATTACH_OBSERVER);
+
+		assert_int_equal(interpose_attach("nullb0", &fo), -EINVAL);
+		expect_msg("attach nullb0: a filter goes into a program given by prog_path or prog_buf (not an ops name, not an opened object)");
+		/* a bad one is refused before the program is even looked for */
+		fo.ops_name = NULL;
+		fo.prog_path = "/nonexistent/t.bpf.o";
+		fo.filter = "op == write &&";
+		assert_int_equal(interpose_attach("nullb0", &fo), -EINVAL);
+		assert_non_null(strstr(interpose_errmsg(), "column 15: expected a field name or '(', found the end"));
+	}
 }
 
 /* The options of a caller built against 0.1: they end at flags. */

@@ -36,6 +36,7 @@ int run_tab_tests(unsigned int *total);
 int run_threads_tests(unsigned int *total);
 int run_events_tests(unsigned int *total);
 int run_layers_tests(unsigned int *total);
+int run_filter_tests(unsigned int *total);
 
 /*
  * cmocka returns 1 for a group whose setup failed, having run none of its

@@ -86,6 +86,38 @@ struct interpose_event {
 	__u32 flags;		/* INTERPOSE_F_* (since 0.9) */
 	__u8 op;		/* enum interpose_op, with INTERPOSE_F_CLASSIFIED */
 	__u8 reserved[3];
+	__u32 tid;		/* submitter's thread id (since 0.10) */
+	__u32 reserved2;
+	__u64 cgroup;		/* submitter's cgroup v2 id (since 0.10) */
+};
+
+/*
+ * What a filter expression sees (interpose_filter__new(), `interposectl
+ * trace --filter`): a program with a filter hook fills one and calls
+ * interpose_filter(), whose body the library replaces with the compiled
+ * expression when it loads the program (bpf/trace.bpf.c).
+ */
+enum interpose_filter_phase {
+	INTERPOSE_FILTER_SUBMIT = 0,	/* lat_us, error, verdict unknown */
+	INTERPOSE_FILTER_COMPLETE = 1,	/* every field known */
+	INTERPOSE_FILTER_UNKNOWN = 2,	/* completion without a record of the
+					 * submission: never matches */
+};
+
+struct interpose_filter_ctx {
+	__u64 sector;		/* start sector relative to the original */
+	__u64 cgroup;		/* the submitter's cgroup v2 id */
+	__u64 lat_us;		/* interposer entry to completion */
+	__u32 bytes;
+	__u32 flags;		/* INTERPOSE_F_* */
+	__u32 pid;		/* the submitter's thread group id */
+	__u32 tid;		/* and thread id */
+	__u32 error;		/* 0 or the positive errno it completed with */
+	__u8 op;		/* enum interpose_op */
+	__u8 verdict;		/* the verdict's enum blk_interposer_action */
+	__u8 phase;		/* enum interpose_filter_phase */
+	__u8 reserved;
+	char comm[INTERPOSE_COMM_LEN];	/* the submitter's command */
 };
 
 /* Histogram rows: one per op class. */

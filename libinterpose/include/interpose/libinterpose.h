@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define LIBINTERPOSE_MAJOR_VERSION 0
-#define LIBINTERPOSE_MINOR_VERSION 9
+#define LIBINTERPOSE_MINOR_VERSION 10
 #define LIBINTERPOSE_PATCH_VERSION 0
 
 /*
@@ -162,9 +162,19 @@ struct interpose_attach_opts {
 	 */
 	const struct interpose_var *vars;
 	size_t nr_vars;
+	/*
+	 * A filter expression (since 0.10, see interpose_filter__new()),
+	 * compiled and put in place of the body of the program's global
+	 * function interpose_filter() when it is loaded (the ready program
+	 * trace calls it for every bio).  A bad expression is refused
+	 * (-EINVAL, the column and what was expected in interpose_errmsg())
+	 * before anything is opened; a program without such a function too.
+	 * Only with @prog_path or @prog_buf.
+	 */
+	const char *filter;
 	size_t :0;
 };
-#define interpose_attach_opts__last_field nr_vars
+#define interpose_attach_opts__last_field filter
 
 /*
  * interpose_attach_opts::flags (since 0.8).  INTERPOSE_ATTACH_CHECK: check
@@ -622,6 +632,42 @@ LIBINTERPOSE_API int interpose_events__current(const struct interpose_events *ev
 LIBINTERPOSE_API int interpose_events__lost(const struct interpose_events *ev,
 					    __u64 *lost);
 LIBINTERPOSE_API void interpose_events__free(struct interpose_events *ev);
+
+/*
+ * Filter expressions (since 0.10), compiled to BPF instructions by the
+ * library: no compiler runs on the machine.
+ *
+ *	expr    := expr '||' expr | expr '&&' expr | '!' expr | '(' expr ')'
+ *		 | FIELD CMP VALUE | 'flags' '&' FLAG
+ *	CMP     := '==' | '!=' | '<' | '<=' | '>' | '>='
+ *
+ * '!' binds tightest, then '&&', then '||'.  Fields: op (read, write,
+ * flush, discard, secure_erase, write_zeroes, other; an empty preflush
+ * write is a flush), flags (sync, meta, prio, fua, preflush, rahead,
+ * background, nowait, idle, nomerge, or a number of INTERPOSE_F_* bits),
+ * sector, bytes, pid, tid, comm ("string", with * and ? globs), cgroup
+ * ("path" below /sys/fs/cgroup, or an id), and at completion verdict
+ * (pass, redirect, remap, fail, complete), lat_us and error (a positive
+ * errno or its name, EIO).  op, flags, comm, cgroup and verdict take ==
+ * and != only.  Numbers are decimal or 0x hex, with an optional k, M or
+ * G (powers of 1024).  Comparisons are unsigned.
+ *
+ * interpose_filter__new() returns -EINVAL for a bad expression, with
+ * "filter 'EXPR': column N: expected ..., found ..." in
+ * interpose_errmsg().  The code is the body of a BPF function of one
+ * argument, a pointer to struct interpose_filter_ctx (interpose/event.h),
+ * returning 1 for a bio that matches and 0 otherwise.
+ */
+struct interpose_filter;
+struct bpf_insn;
+
+LIBINTERPOSE_API int interpose_filter__new(const char *expr,
+					   struct interpose_filter **filterp);
+LIBINTERPOSE_API void interpose_filter__free(struct interpose_filter *filter);
+LIBINTERPOSE_API const struct bpf_insn *
+interpose_filter__insns(const struct interpose_filter *filter);
+LIBINTERPOSE_API size_t
+interpose_filter__insn_cnt(const struct interpose_filter *filter);
 
 /*
  * The latency histograms of the program attached to @dev with a
