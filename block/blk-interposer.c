@@ -158,6 +158,7 @@ struct blk_interposer_observer {
  * struct blk_interposer_observers - the observers of a device
  * @rcu: frees a replaced array
  * @gone: the entry to release with a replaced array, -1 for none
+ * @end: one of them has an end_bio callback: completions are taken over
  * @nr: number of entries in @obs
  * @obs: the observers, in the order they were attached
  *
@@ -167,6 +168,7 @@ struct blk_interposer_observer {
 struct blk_interposer_observers {
 	struct rcu_head			rcu;
 	int				gone;
+	bool				end;
 	unsigned int			nr;
 	struct blk_interposer_observer	obs[] __counted_by(nr);
 };
@@ -384,9 +386,10 @@ blk_interposer_observe_end(struct blk_interposer_observers *obs,
 
 	for (i = 0; i < obs->nr; i++) {
 		ops = rcu_dereference(obs->obs[i].prog->ops);
-		this_cpu_inc(obs->obs[i].stats->ended);
-		if (ops && ops->end_bio)
+		if (ops && ops->end_bio) {
+			this_cpu_inc(obs->obs[i].stats->ended);
 			ops->end_bio(bio, c);
+		}
 	}
 }
 
@@ -763,7 +766,8 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 	}
 	obs = rcu_dereference(ip->observers);
 	if (unlikely(obs)) {
-		if (!start_ns)
+		/* observers without end_bio leave the completion alone */
+		if (!start_ns && obs->end)
 			start_ns = blk_time_get_ns() ?: 1;
 		blk_interposer_observe_bio(obs, bio, &v);
 	}
@@ -893,6 +897,22 @@ static void blk_interposer_observers_rcu_free(struct rcu_head *head)
 	kfree(obs);
 }
 
+/* Whether an observer of @obs has an end_bio callback (@obs->end). */
+static void blk_interposer_observers_set_end(struct blk_interposer_observers *obs)
+{
+	struct blk_interposer_ops *ops;
+	unsigned int i;
+
+	obs->end = false;
+	rcu_read_lock();
+	for (i = 0; i < obs->nr; i++) {
+		ops = rcu_dereference(obs->obs[i].prog->ops);
+		if (ops && ops->end_bio)
+			obs->end = true;
+	}
+	rcu_read_unlock();
+}
+
 /*
  * A new observer array: @old (or none) without its entry @drop (or -1),
  * with @add (or %NULL) appended.  The entries are shared, not copied.
@@ -915,6 +935,7 @@ blk_interposer_observers_new(const struct blk_interposer_observers *old,
 			obs->obs[j++] = old->obs[i];
 	if (add)
 		obs->obs[j] = *add;
+	blk_interposer_observers_set_end(obs);
 	return obs;
 }
 
@@ -1316,6 +1337,7 @@ static int blk_interposer_take_observers(struct blk_interposer *ip,
 		obs->obs[i].prog = from->obs[i].prog;
 		refcount_inc(&obs->obs[i].prog->ref);
 	}
+	blk_interposer_observers_set_end(obs);
 	RCU_INIT_POINTER(ip->observers, obs);
 	blk_interposer_start_leaving(old);
 	return 0;

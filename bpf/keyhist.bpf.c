@@ -51,7 +51,7 @@ int BPF_PROG(keyhist_submit, struct bio *bio, struct blk_interposer_verdict *v)
 		k.pid = bpf_get_current_pid_tgid() >> 32;
 		break;
 	case INTERPOSE_BY_CGROUP:
-		k.cgroup = bpf_get_current_cgroup_id();
+		k.cgroup = interpose_current_cgroup();
 		break;
 	default:
 		return interpose_pass();

@@ -86,7 +86,7 @@ int BPF_PROG(trace_submit, struct bio *bio, struct blk_interposer_verdict *v)
 	id = bpf_get_current_pid_tgid();
 	fc.pid = id >> 32;
 	fc.tid = (__u32)id;
-	fc.cgroup = bpf_get_current_cgroup_id();
+	fc.cgroup = interpose_current_cgroup();
 	bpf_get_current_comm(fc.comm, sizeof(fc.comm));
 	filter_fill(&fc, bio);
 	fc.phase = INTERPOSE_FILTER_SUBMIT;

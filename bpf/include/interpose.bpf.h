@@ -183,6 +183,17 @@ static __always_inline __u64 bio_rel_sector(const struct bio *bio)
 	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
 }
 
+/*
+ * The current task's cgroup v2 id, 0 on a kernel built without cgroups
+ * (where the helper does not exist and the verifier would refuse it).
+ */
+static __always_inline __u64 interpose_current_cgroup(void)
+{
+	if (bpf_core_field_exists(struct task_struct, cgroups))
+		return bpf_get_current_cgroup_id();
+	return 0;
+}
+
 static __always_inline __u32 bio_dev(const struct bio *bio)
 {
 	return bio->bi_bdev->bd_dev;
@@ -345,7 +356,7 @@ interpose_event_fill(struct interpose_event *e, const struct bio *bio,
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->reserved2 = 0;
-	e->cgroup = bpf_get_current_cgroup_id();
+	e->cgroup = interpose_current_cgroup();
 	e->error = 0;
 	e->kind = kind;
 	e->action = 0;

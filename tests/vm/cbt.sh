@@ -40,6 +40,9 @@ dd if=/dev/cba of=/dev/null bs=1M count=8 skip=16 iflag=direct status=none || fa
 wr /dev/cbb 0 65536
 expect_eq "extents" "[[0,4096],[8192,4096],[1040384,12288],[4194304,1048576]]" "$(ext /dev/cba)"
 expect_eq "bytes" $((4096 + 4096 + 12288 + 1048576)) "$(jq .bytes "$TMP/cbt.json")"
+# cbt has no end_bio: the completions are left alone, none is shown to it
+expect_eq "observer seen > 0, ended 0" "true 0" \
+	"$("$CTL" -j show /dev/cba | jq -r '.observers[0] | "\(.seen > 0) \(.ended)"')"
 "$CTL" cbt /dev/cba >"$TMP/cbt.txt" 2>"$TMP/cbt.err" || fail "cbt text"
 expect_eq "text" "OFFSET LENGTH|0 4096|8192 4096|1040384 12288|4194304 1048576" \
 	"$(awk '{ s = s (NR > 1 ? "|" : "") $1 " " $2 } END { print s }' "$TMP/cbt.txt")"

@@ -149,7 +149,8 @@ struct blkinterpose_counters {
  * @ops_name: its ops
  * @seen: bios it saw enter the device
  * @ended: completions it saw (of bios it saw enter, and of bios that were
- *	in flight when it was attached)
+ *	in flight when it was attached); always 0 for an ops without an
+ *	end_bio callback, whose bios' completions are not taken over
  * @reserved: zero
  */
 struct blkinterpose_observer {
