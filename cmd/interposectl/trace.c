@@ -523,6 +523,43 @@ static bool has_map(const char *spec, const char *map, int by)
 }
 
 /*
+ * Detach the observers "trace_PID" and "hist_PID" of @dev whose process is
+ * gone (a trace or hist killed with SIGKILL could not detach its own):
+ * the next trace or hist cleans up after it.  Best effort.
+ */
+static unsigned int watch_reap(const char *what, const char *dev,
+			       const struct interpose_info *info)
+{
+	unsigned int i, n = interpose_info__nr_observers(info), done = 0;
+	char name[BLKINTERPOSE_NAME_LEN];
+	const char *obs;
+	char tail;
+	int pid, err;
+
+	for (i = 0; i < n; i++) {
+		obs = interpose_info__observer_name(info, i);
+		if ((sscanf(obs, "trace_%d%c", &pid, &tail) != 1 &&
+		     sscanf(obs, "hist_%d%c", &pid, &tail) != 1) || pid <= 0 ||
+		    pid == getpid() || !kill(pid, 0) || errno != ESRCH)
+			continue;
+		snprintf(name, sizeof(name), "%s", obs);
+		{
+			LIBINTERPOSE_OPTS(interpose_detach_opts, opts,
+					  .observer = name);
+
+			err = interpose_detach(dev, &opts);
+		}
+		if (err)
+			continue;
+		done++;
+		if (!json_output)
+			fprintf(stderr, "%s: %s %s: detached observer %s, left by process %d, which is gone\n",
+				BIN_NAME, what, dev, name, pid);
+	}
+	return done;
+}
+
+/*
  * Find what @what reads on @arg: "DEV@OPS" as given; else the program
  * attached to DEV with --prog if it has the map @map; else the first
  * observer of DEV whose program has it; else an observer of our own,
@@ -550,6 +587,13 @@ static int watch_start(const char *what, const char *arg, const char *map,
 		err = p_err(EINVAL, "%s %s: --filter attaches an observer of its own; give DEV without @OPS",
 			    what, arg);
 		goto out;
+	}
+	/* not under DEV@OPS: that one may be read on purpose */
+	if (!obs && watch_reap(what, w->dev, info)) {
+		interpose_info__free(info);
+		err = interpose_query(w->dev, &info);
+		if (err)
+			return p_err_lib(err);
 	}
 	if (filter)
 		goto own;

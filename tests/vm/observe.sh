@@ -212,6 +212,17 @@ own_started trace
 kill -TERM $T
 wait $T || fail "trace on SIGTERM exited with $?: $(cat "$TMP/own3.err")"
 no_own_observer "trace on SIGTERM"
+# SIGKILL: the observer stays; the next trace or hist detaches it
+"$CTL" trace /dev/ipa >/dev/null 2>"$TMP/own5.err" &
+T=$!
+own_started trace
+kill -KILL $T
+wait $T 2>/dev/null
+expect_eq "a killed trace leaves its observer" "trace_$T" "$("$CTL" -j show /dev/ipa | jq -r '.observers[0].ops')"
+"$CTL" trace /dev/ipa --duration 0.5 >/dev/null 2>"$TMP/own5.err" || fail "trace after a killed one: $(cat "$TMP/own5.err")"
+grep -q "detached observer trace_$T, left by process $T, which is gone" "$TMP/own5.err" ||
+	fail "no word of the stale observer: $(cat "$TMP/own5.err")"
+no_own_observer "trace after a killed trace"
 # hist without --interval: collects until SIGINT, then prints once
 "$CTL" -j hist /dev/ipa >"$TMP/own4.json" 2>"$TMP/own4.err" &
 H=$!
