@@ -121,6 +121,8 @@ lat_check() {
 	"$CTL" -j trace "$dev" >"$TMP/all.jsonl" 2>"$TMP/all.err" &
 	a=$!
 	defer stop_bg $a INT
+	# one after the other: the first observer brings the interposer
+	wait_for "one observer on $dev" one_observer "$dev"
 	"$CTL" -j trace "$dev" --filter 'lat_us >= 1500' >"$TMP/slow.jsonl" 2>"$TMP/slow.err" &
 	b=$!
 	defer stop_bg $b INT
