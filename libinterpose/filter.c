@@ -110,16 +110,24 @@ struct f_parser {
 	char text[256];		/* T_NAME, T_STR: the text; T_NUM: as written */
 	__u64 num;
 	enum f_cmp cmp;
+	unsigned int depth;	/* of '(' and '!' being parsed */
+	unsigned int terms;	/* comparisons so far */
 	char err[384];
 	bool failed;
 	int err_no;
 };
 
+/* '(' and '!' nest at most this deep: the parser and generator recurse */
+#define F_MAX_DEPTH	64
+/* comparisons in one expression: the tree's && and || chains recurse too */
+#define F_MAX_TERMS	256
+/* a comm pattern's characters are bits of a 64-bit state */
+#define F_MAX_PATTERN	48
+
 struct interpose_filter {
 	struct bpf_insn *insns;
 	size_t cnt, cap;
 	bool oom;
-	char *expr;
 };
 
 /* --- lexer ------------------------------------------------------------- */
@@ -368,8 +376,26 @@ static void parse_value(struct f_parser *p, const struct f_field *f,
 
 	switch (f->kind) {
 	case K_COMM:
-		/* a string is taken by parse_cmp() */
-		return expected(p, "a \"string\" for comm");
+		if (p->tok != T_STR)
+			return expected(p, "a \"string\" for comm");
+		/* a pattern is compiled from its text, a name compared whole */
+		if (strpbrk(p->text, "*?")) {
+			if (strlen(p->text) >= F_MAX_PATTERN)
+				return f_fail(p, p->pos, "a pattern longer than %d characters",
+					      F_MAX_PATTERN - 1);
+			n->pat = strdup(p->text);
+			if (!n->pat) {
+				p->err_no = ENOMEM;
+				return f_fail(p, p->pos, "out of memory");
+			}
+		} else if (strlen(p->text) >= INTERPOSE_COMM_LEN) {
+			return f_fail(p, p->pos, "%s is longer than a command name (%d characters)",
+				      tok_desc(p, buf, sizeof(buf)),
+				      INTERPOSE_COMM_LEN - 1);
+		} else {
+			memcpy(n->str, p->text, strlen(p->text));
+		}
+		break;
 	case K_CGROUP:
 		if (p->tok == T_STR) {
 			err = cgroup_id(p->text, &n->val);
@@ -427,10 +453,14 @@ static struct f_node *parse_cmp(struct f_parser *p)
 	const struct f_field *f = NULL;
 	struct f_node *n;
 	char buf[300];
-	size_t i, col;
+	size_t i;
 
 	if (p->tok != T_NAME) {
 		expected(p, "a field name or '('");
+		return NULL;
+	}
+	if (++p->terms > F_MAX_TERMS) {
+		f_fail(p, p->pos, "more than %d comparisons", F_MAX_TERMS);
 		return NULL;
 	}
 	for (i = 0; i < ARRAY_SIZE(fields); i++)
@@ -441,7 +471,6 @@ static struct f_node *parse_cmp(struct f_parser *p)
 		       p->text);
 		return NULL;
 	}
-	col = p->pos;
 	lex(p);
 	n = node_new(p, N_CMP);
 	if (!n)
@@ -466,70 +495,43 @@ static struct f_node *parse_cmp(struct f_parser *p)
 		f_fail(p, p->pos, "expected a comparison (== != < <= > >=)%s after '%s', found %s",
 		       f->kind == K_FLAGS ? " or '&'" : "", f->name,
 		       tok_desc(p, buf, sizeof(buf)));
-		(void)col;
 		return n;
 	}
 	lex(p);
-	if (f->kind == K_COMM && p->tok == T_STR) {
-		bool glob = strpbrk(p->text, "*?") != NULL;
-
-		if (strlen(p->text) >= (glob ? 48 : INTERPOSE_COMM_LEN)) {
-			f_fail(p, p->pos, "%s is longer than a command name (%d characters)",
-			       tok_desc(p, buf, sizeof(buf)), INTERPOSE_COMM_LEN - 1);
-			return n;
-		}
-		memset(n->str, 0, sizeof(n->str));
-		if (!glob) {
-			memcpy(n->str, p->text, strlen(p->text));
-		} else {
-			/* a pattern is compiled from its text */
-			n->pat = strdup(p->text);
-			if (!n->pat) {
-				p->err_no = ENOMEM;
-				f_fail(p, p->pos, "out of memory");
-				return n;
-			}
-		}
-		lex(p);
-		return n;
-	}
 	parse_value(p, f, n);
 	return n;
 }
 
 static struct f_node *parse_unary(struct f_parser *p)
 {
-	struct f_node *n, *x;
-	size_t col;
+	struct f_node *n = NULL;
+	size_t col = p->pos;
 
+	if (p->tok != T_NOT && p->tok != T_LP)
+		return parse_cmp(p);
+	if (++p->depth > F_MAX_DEPTH) {
+		f_fail(p, col, "'(' and '!' nest deeper than %d", F_MAX_DEPTH);
+		return NULL;
+	}
 	if (p->tok == T_NOT) {
 		lex(p);
-		x = parse_unary(p);
 		n = node_new(p, N_NOT);
-		if (!n) {
-			tree_free(x);
-			return NULL;
-		}
-		n->l = x;
-		return n;
-	}
-	if (p->tok == T_LP) {
-		col = p->pos;
+		if (n)
+			n->l = parse_unary(p);
+	} else {
 		lex(p);
 		n = parse_or(p);
-		if (p->failed)
-			return n;
-		if (p->tok != T_RP) {
+		if (!p->failed && p->tok != T_RP) {
 			char buf[300];
 
 			f_fail(p, p->pos, "expected ')' to close the '(' of column %zu, found %s",
 			       col + 1, tok_desc(p, buf, sizeof(buf)));
-			return n;
 		}
-		lex(p);
-		return n;
+		if (!p->failed)
+			lex(p);
 	}
-	return parse_cmp(p);
+	p->depth--;
+	return n;
 }
 
 static struct f_node *parse_bin(struct f_parser *p, enum f_tok tok,
@@ -654,15 +656,18 @@ static __u8 false_jump(enum f_cmp c)
 static void gen_glob(struct interpose_filter *f, const struct f_node *n)
 {
 	const char *pat = n->pat;
-	size_t m = strlen(pat), i, j, k, nstars = 0;
-	__u64 star = 0, any = 0, s0, lit[48] = { 0 };
-	char chars[48];
-	size_t nchars = 0, fin[INTERPOSE_COMM_LEN + 1], nfin = 0, dead[64], ndead = 0;
+	size_t m = strlen(pat), i, j, k, run = 0, runs = 0;
+	__u64 star = 0, any = 0, s0, lit[F_MAX_PATTERN] = { 0 };
+	char chars[F_MAX_PATTERN];
+	size_t nchars = 0, fin[INTERPOSE_COMM_LEN], dead[INTERPOSE_COMM_LEN];
 
 	for (j = 0; j < m; j++) {
+		/* a run of stars matching nothing takes one step per star */
+		run = pat[j] == '*' ? run + 1 : 0;
+		if (run > runs)
+			runs = run;
 		if (pat[j] == '*') {
 			star |= 1ULL << j;
-			nstars++;
 		} else if (pat[j] == '?') {
 			any |= 1ULL << j;
 		} else {
@@ -681,7 +686,7 @@ static void gen_glob(struct interpose_filter *f, const struct f_node *n)
 	emit_ld64(f, R7, s0);
 	for (i = 0; i < INTERPOSE_COMM_LEN; i++) {
 		emit(f, LDX(BPF_B, R2, R6, n->field->off + i));
-		fin[nfin++] = emit(f, JMP_IMM(BPF_JEQ, R2, 0, 0));
+		fin[i] = emit(f, JMP_IMM(BPF_JEQ, R2, 0, 0));
 		emit_ld64(f, R8, any);
 		for (k = 0; k < nchars; k++) {
 			/* skips the ld64 (two instructions) and the or */
@@ -694,24 +699,24 @@ static void gen_glob(struct interpose_filter *f, const struct f_node *n)
 		emit(f, ALU_REG(BPF_AND, R7, R8));
 		emit(f, ALU_IMM(BPF_LSH, R7, 1));	/* step on a match */
 		emit(f, ALU_REG(BPF_OR, R7, R3));
-		for (k = 0; k < nstars; k++) {		/* stars matching nothing */
+		for (k = 0; k < runs; k++) {		/* stars matching nothing */
 			emit_ld64(f, R3, star);
 			emit(f, ALU_REG(BPF_AND, R3, R7));
 			emit(f, ALU_IMM(BPF_LSH, R3, 1));
 			emit(f, ALU_REG(BPF_OR, R7, R3));
 		}
-		if (ndead < ARRAY_SIZE(dead))
-			dead[ndead++] = emit(f, JMP_IMM(BPF_JEQ, R7, 0, 0));
+		/* no position left: no match */
+		dead[i] = emit(f, JMP_IMM(BPF_JEQ, R7, 0, 0));
 	}
-	for (k = 0; k < nfin; k++)
-		patch(f, fin[k]);
+	for (i = 0; i < INTERPOSE_COMM_LEN; i++)
+		patch(f, fin[i]);
 	/* matched: bit m */
 	emit(f, MOV_REG(R0, R7));
 	emit(f, ALU_IMM(BPF_RSH, R0, m));
 	emit(f, ALU_IMM(BPF_AND, R0, 1));
 	k = emit(f, JA(1));
-	for (j = 0; j < ndead; j++)
-		patch(f, dead[j]);
+	for (i = 0; i < INTERPOSE_COMM_LEN; i++)
+		patch(f, dead[i]);
 	emit(f, MOV_IMM(R0, 0));
 	patch(f, k);
 	if (n->cmp == C_NE)
@@ -721,7 +726,7 @@ static void gen_glob(struct interpose_filter *f, const struct f_node *n)
 /* r0 = 1 if @n holds, else 0; @pos: under an even number of '!' */
 static void gen(struct interpose_filter *f, const struct f_node *n, bool pos)
 {
-	size_t j, j2, skip = 0;
+	size_t j, j2, unknown = 0;
 	__u64 v;
 
 	switch (n->type) {
@@ -743,8 +748,7 @@ static void gen(struct interpose_filter *f, const struct f_node *n, bool pos)
 		/* unknown at submission: what lets the expression match */
 		emit(f, LDX(BPF_B, R2, R6, offsetof(struct interpose_filter_ctx, phase)));
 		emit(f, MOV_IMM(R0, pos));
-		j = emit(f, JMP_IMM(BPF_JEQ, R2, INTERPOSE_FILTER_SUBMIT, 0));
-		skip = j + 1;
+		unknown = emit(f, JMP_IMM(BPF_JEQ, R2, INTERPOSE_FILTER_SUBMIT, 0));
 	}
 	if (n->pat) {
 		gen_glob(f, n);
@@ -776,8 +780,8 @@ static void gen(struct interpose_filter *f, const struct f_node *n, bool pos)
 			emit(f, MOV_IMM(R0, 1));
 		}
 	}
-	if (skip)
-		patch(f, skip - 1);
+	if (n->field->completion)
+		patch(f, unknown);
 }
 
 int ip_filter_compile(const char *expr, struct interpose_filter **fp)
@@ -802,11 +806,14 @@ int ip_filter_compile(const char *expr, struct interpose_filter **fp)
 	}
 	if (p.failed) {
 		tree_free(tree);
+		/* a long expression is not echoed: the column says where */
+		if (strlen(expr) > 80)
+			return ip_err(p.err_no, "filter of %zu characters: %s",
+				      strlen(expr), p.err);
 		return ip_err(p.err_no, "filter '%s': %s", expr, p.err);
 	}
 	f = calloc(1, sizeof(*f));
-	if (!f || !(f->expr = strdup(expr))) {
-		free(f);
+	if (!f) {
 		tree_free(tree);
 		return ip_err(ENOMEM, "filter: out of memory");
 	}
@@ -827,7 +834,7 @@ int ip_filter_compile(const char *expr, struct interpose_filter **fp)
 
 		ip_filter_free(f);
 		return oom ? ip_err(ENOMEM, "filter: out of memory") :
-			     ip_err(E2BIG, "filter '%s': too long", expr);
+			     ip_err(E2BIG, "filter: more than 30000 instructions");
 	}
 	*fp = f;
 	return 0;
@@ -846,7 +853,6 @@ void ip_filter_free(struct interpose_filter *f)
 	if (!f)
 		return;
 	free(f->insns);
-	free(f->expr);
 	free(f);
 }
 

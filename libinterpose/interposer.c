@@ -357,15 +357,14 @@ static bool ip_prog_src_any(const struct ip_prog_src *s)
 	return s->path || s->obj || s->buf;
 }
 
-/* Compile @expr to see that it is good: 0, or the error prefixed with @what. */
-static int ip_filter_check(const char *what, const char *expr)
+/* Compile @expr into *@fp: 0, or the error with @what before it. */
+static int ip_filter_build(const char *what, const char *expr,
+			   struct interpose_filter **fp)
 {
-	struct interpose_filter *f;
 	char msg[512];
 	int err;
 
-	err = ip_filter_compile(expr, &f);
-	ip_filter_free(f);
+	err = ip_filter_compile(expr, fp);
 	if (!err)
 		return 0;
 	snprintf(msg, sizeof(msg), "%s", ip_errmsg());
@@ -396,7 +395,15 @@ static int ip_prog_src_check(const char *what, struct ip_prog_src *s)
 	if (s->filter && !s->path && !s->buf)
 		return ip_err(EINVAL, "%s: a filter goes into a program given by prog_path or prog_buf (not an ops name, not an opened object)",
 			      what);
-	return s->filter ? ip_filter_check(what, s->filter) : 0;
+	if (s->filter) {
+		/* refused before any device is looked at */
+		struct interpose_filter *f;
+		int err = ip_filter_build(what, s->filter, &f);
+
+		ip_filter_free(f);
+		return err;
+	}
+	return 0;
 }
 
 /* Open the program, set its variables, name its ops @rename, load it. */
@@ -407,9 +414,7 @@ static int ip_prog_prepare(const char *what, const struct ip_prog_src *s,
 	int err;
 
 	if (s->filter) {
-		err = ip_filter_check(what, s->filter);
-		if (!err)
-			err = ip_filter_compile(s->filter, &filter);
+		err = ip_filter_build(what, s->filter, &filter);
 		if (err)
 			return err;
 		ip_filter_hook_register();

@@ -60,6 +60,47 @@ static void test_filter_refusals(void **state)
 	refused("op == read || $", "column 15: unexpected '$'");
 	refused("pid", "column 4: expected a comparison (== != < <= > >=) after 'pid', found the end");
 	refused("flags", "column 6: expected a comparison (== != < <= > >=) or '&' after 'flags'");
+	refused("comm == \"a*bcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv\"",
+		"column 9: a pattern longer than 47 characters");
+}
+
+/* Hostile sizes: refused with a message, not a crash or a huge program. */
+static void test_filter_limits(void **state)
+{
+	size_t n = 100000, i;
+	char *s = malloc(n * 12 + 16), *q;
+	struct interpose_filter *f;
+
+	(void)state;
+	assert_non_null(s);
+	/* 100000 nested '(' and '!' would overflow the stack when parsed */
+	memset(s, '(', n);
+	strcpy(s + n, "pid == 1");
+	refused(s, "column 65: '(' and '!' nest deeper than 64");
+	memset(s, '!', n);
+	refused(s, "column 65: '(' and '!' nest deeper than 64");
+	/* 64 levels are fine */
+	q = s;
+	for (i = 0; i < 64; i++)
+		*q++ = '(';
+	q += sprintf(q, "pid == 1");
+	for (i = 0; i < 64; i++)
+		*q++ = ')';
+	*q = '\0';
+	assert_int_equal(interpose_filter__new(s, &f), 0);
+	interpose_filter__free(f);
+	/* a long || chain: its tree is as deep as it is long */
+	q = s;
+	for (i = 0; i < 20000; i++)
+		q += sprintf(q, "%spid == %zu", i ? "||" : "", i);
+	refused(s, "more than 256 comparisons");
+	q = s;
+	for (i = 0; i < 256; i++)
+		q += sprintf(q, "%spid == %zu", i ? "||" : "", i);
+	assert_int_equal(interpose_filter__new(s, &f), 0);
+	assert_true(interpose_filter__insn_cnt(f) > 256);
+	interpose_filter__free(f);
+	free(s);
 }
 
 /* --- running the compiled code -------------------------------------------- */
@@ -261,6 +302,7 @@ int run_filter_tests(unsigned int *total)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filter_refusals),
+		cmocka_unit_test(test_filter_limits),
 		cmocka_unit_test(test_filter_fields),
 		cmocka_unit_test(test_filter_comm),
 		cmocka_unit_test(test_filter_logic),
