@@ -36,7 +36,11 @@
 #include "libinterpose_internal.h"
 #include "interpose/event.h"
 
-/* the kernel's enum blk_interposer_action, as the completion has it */
+/*
+ * The names of enum interpose_op and of the kernel's enum
+ * blk_interposer_action, for filters and for whoever prints records
+ * (interpose_op_name(), interpose_verdict_name()).
+ */
 static const char *const verdict_names[] = {
 	"pass", "redirect", "remap", "fail", "complete",
 };
@@ -876,4 +880,14 @@ const struct bpf_insn *interpose_filter__insns(const struct interpose_filter *f)
 size_t interpose_filter__insn_cnt(const struct interpose_filter *f)
 {
 	return f ? f->cnt : 0;
+}
+
+const char *interpose_op_name(unsigned int op)
+{
+	return op < INTERPOSE_OP_NR ? op_names[op] : NULL;
+}
+
+const char *interpose_verdict_name(unsigned int action)
+{
+	return action < ARRAY_SIZE(verdict_names) ? verdict_names[action] : NULL;
 }

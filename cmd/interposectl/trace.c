@@ -40,17 +40,6 @@
 #define REQ_OP_BITS	8
 #define REQ_OP_MASK	((1U << REQ_OP_BITS) - 1)
 
-/* enum interpose_op, the same on every kernel */
-static const char *const op_names[INTERPOSE_OP_NR] = {
-	[INTERPOSE_OP_READ] = "read",
-	[INTERPOSE_OP_WRITE] = "write",
-	[INTERPOSE_OP_FLUSH] = "flush",
-	[INTERPOSE_OP_DISCARD] = "discard",
-	[INTERPOSE_OP_SECURE_ERASE] = "secure_erase",
-	[INTERPOSE_OP_WRITE_ZEROES] = "write_zeroes",
-	[INTERPOSE_OP_OTHER] = "other",
-};
-
 /* the INTERPOSE_F_* flags trace shows, and the kernel's names of them */
 static const struct {
 	__u32 bit;
@@ -178,18 +167,12 @@ static const char *op_name(const struct interpose_event *e)
 	__u32 op, flags;
 
 	classify(e, &op, &flags);
-	return op_names[op];
+	return interpose_op_name(op);
 }
-
-static const char *const action_names[] = {
-	"pass", "redirect", "remap", "fail", "complete",
-};
 
 static const char *action_name(__u8 action)
 {
-	if (action < sizeof(action_names) / sizeof(action_names[0]))
-		return action_names[action];
-	return "unknown";
+	return interpose_verdict_name(action) ?: "unknown";
 }
 
 static volatile sig_atomic_t stop;
@@ -365,7 +348,7 @@ json_object *trace_event_json(const struct interpose_event *e,
 	/* the kernel's dev_t: 12 bits of major, 20 of minor */
 	json_add_dev(obj, name, makedev(e->dev >> 20, e->dev & ((1U << 20) - 1)));
 	classify(e, &op, &f);
-	json_object_object_add(obj, "op", json_object_new_string(op_names[op]));
+	json_object_object_add(obj, "op", json_object_new_string(interpose_op_name(op)));
 	flags = json_object_new_array();
 	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
 		if (f & flag_names[i].bit)

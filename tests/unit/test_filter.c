@@ -298,11 +298,37 @@ static void test_filter_phases(void **state)
 	check("!(op == read)", &c, 0);
 }
 
+/* the names filters take are the ones records are printed with */
+static void test_filter_names(void **state)
+{
+	struct interpose_filter_ctx c = bio();
+	char expr[64];
+	unsigned int i;
+
+	(void)state;
+	assert_string_equal(interpose_op_name(INTERPOSE_OP_WRITE_ZEROES), "write_zeroes");
+	assert_null(interpose_op_name(INTERPOSE_OP_NR));
+	assert_string_equal(interpose_verdict_name(4), "complete");
+	assert_null(interpose_verdict_name(5));
+	for (i = 0; i < INTERPOSE_OP_NR; i++) {
+		c.op = i;
+		snprintf(expr, sizeof(expr), "op == %s", interpose_op_name(i));
+		check(expr, &c, 1);
+	}
+	for (i = 0; interpose_verdict_name(i); i++) {
+		c.verdict = i;
+		snprintf(expr, sizeof(expr), "verdict == %s", interpose_verdict_name(i));
+		check(expr, &c, 1);
+	}
+	assert_int_equal(i, 5);
+}
+
 int run_filter_tests(unsigned int *total)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filter_refusals),
 		cmocka_unit_test(test_filter_limits),
+		cmocka_unit_test(test_filter_names),
 		cmocka_unit_test(test_filter_fields),
 		cmocka_unit_test(test_filter_comm),
 		cmocka_unit_test(test_filter_logic),

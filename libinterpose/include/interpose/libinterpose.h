@@ -670,6 +670,15 @@ LIBINTERPOSE_API size_t
 interpose_filter__insn_cnt(const struct interpose_filter *filter);
 
 /*
+ * The names filters and records use (since 0.10): of enum interpose_op
+ * ("read", "write", "flush", "discard", "secure_erase", "write_zeroes",
+ * "other") and of a verdict's action ("pass", "redirect", "remap",
+ * "fail", "complete"); NULL for a value that has none.
+ */
+LIBINTERPOSE_API const char *interpose_op_name(unsigned int op);
+LIBINTERPOSE_API const char *interpose_verdict_name(unsigned int action);
+
+/*
  * The latency histograms of the program attached to @dev with a
  * prog_path, from its per-CPU "hist" map (interpose/event.h), summed over
  * the CPUs into @hists[0..@nr-1], indexed by enum interpose_hist_op.
