@@ -1543,7 +1543,8 @@ static int blk_interposer_add_observer(struct blk_interposer *ip,
  * -ENOSPC if @orig has %BLK_INTERPOSER_MAX_OBSERVERS observers, -EBUSY if
  * @orig is reserved or its interposer is being attached or detached,
  * -ELOOP if @orig is the target of an interposer, -ENODEV if @orig is
- * going away, -ENOMEM.
+ * going away, -EOPNOTSUPP for zoned devices and devices with integrity
+ * metadata (as for a policy), -ENOMEM.
  */
 int blk_interposer_observe(struct block_device *orig, const char *ops_name)
 {
@@ -1554,6 +1555,12 @@ int blk_interposer_observe(struct block_device *orig, const char *ops_name)
 
 	if (!ops_name || !ops_name[0])
 		return -EINVAL;
+	/*
+	 * As for a policy: the completion's takeover would put back the
+	 * sector a zone append's completion reports.
+	 */
+	if (bdev_is_zoned(orig) || blk_get_integrity(orig->bd_disk))
+		return -EOPNOTSUPP;
 	o.stats = alloc_percpu(struct blk_interposer_obs_stats);
 	if (!o.stats)
 		return -ENOMEM;

@@ -599,6 +599,8 @@ static const char *ip_observer_reason(int err, const char *ops,
 		return "it is reserved as a target of another device, or its interposer is being attached or detached";
 	case ELOOP:
 		return "it is a target of another interposer";
+	case EOPNOTSUPP:
+		return "zoned devices and devices with integrity metadata cannot be observed";
 	case EINVAL:
 		return "the kernel refused the observer (a kernel without observers?)";
 	}

@@ -82,6 +82,10 @@ usage_fail "power of 2 from 4k to 1M" /dev/cbb --start --block-size 3k
 usage_fail "go alone" /dev/cbb --start --reset
 usage_fail "goes with --start" /dev/cbb --block-size 64k
 expect_eq "a refused start attached nothing" none "$(show_field /dev/cbb .state)"
+# a zone append lands where the device puts it: no tracking on zoned devices
+nullb_create cbz 64 2 1 zoned=1 zone_size=8
+expect_fail EOPNOTSUPP "$CTL" cbt /dev/cbz --start
+expect_eq "nothing on the zoned device" none "$(show_field /dev/cbz .state)"
 "$CTL" -j cbt /dev/cbb >"$TMP/err.json" 2>/dev/null && fail "cbt -j on cbb passed"
 expect_eq "-j error" ENOENT "$(jq -r .errno "$TMP/err.json")"
 

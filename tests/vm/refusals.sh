@@ -100,6 +100,12 @@ expect_eq "state of ipz" none "$(cat /sys/block/ipz/interposer)"
 expect_eq "state of ipa" none "$(cat /sys/block/ipa/interposer)"
 can_claim /dev/ipz || fail "zoned target still held after the refusal"
 expect_eq "ops left by the refused --prog attach" 0 "$("$CTL" -j ops | jq length)"
+# an observer neither: the completion's takeover would undo a zone append's sector
+out=$("$CTL" attach /dev/ipz --observer --prog "$BUILD/bpf/trace.bpf.o" 2>&1) &&
+	fail "an observer on a zoned device was attached"
+expect_eq "observer message" "interposectl: attach /dev/ipz: zoned devices and devices with integrity metadata cannot be observed (EOPNOTSUPP)" "$out"
+expect_eq "state of ipz after the observer" none "$(cat /sys/block/ipz/interposer)"
+expect_eq "ops left by the refused observer" 0 "$("$CTL" -j ops | jq length)"
 
 log "a target with a larger logical block size than the original"
 k=/sys/kernel/config/nullb/ip4k
