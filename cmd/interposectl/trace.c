@@ -506,26 +506,40 @@ static bool has_map(const char *spec, const char *map, int by)
 }
 
 /*
- * Detach the observers "trace_PID" and "hist_PID" of @dev whose process is
- * gone (a trace or hist killed with SIGKILL could not detach its own):
- * the next trace or hist cleans up after it.  Best effort.
+ * The name of an observer of our own: "WHAT_PID_NS", NS the inode of our
+ * pid namespace, so that a pid is only ever compared with pids of the
+ * namespace it came from (and two namespaces' traces never clash); 0 on
+ * a kernel without pid namespaces, where there is only one.
+ */
+static unsigned long own_pidns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) ? 0 : (unsigned long)st.st_ino;
+}
+
+/*
+ * Detach the observers "trace_PID_NS" and "hist_PID_NS" of @dev that a
+ * process of our pid namespace left when it died without detaching them
+ * (SIGKILL): the next trace or hist cleans up after it.  Names of other
+ * namespaces, or of no trace at all, are never touched.  Best effort;
+ * the number detached.
  */
 static unsigned int watch_reap(const char *what, const char *dev,
 			       const struct interpose_info *info)
 {
 	unsigned int i, n = interpose_info__nr_observers(info), done = 0;
-	char name[BLKINTERPOSE_NAME_LEN];
-	const char *obs;
-	char tail;
+	unsigned long ns, self = own_pidns();
+	char name[BLKINTERPOSE_NAME_LEN], kind[8], tail;
 	int pid, err;
 
 	for (i = 0; i < n; i++) {
-		obs = interpose_info__observer_name(info, i);
-		if ((sscanf(obs, "trace_%d%c", &pid, &tail) != 1 &&
-		     sscanf(obs, "hist_%d%c", &pid, &tail) != 1) || pid <= 0 ||
-		    pid == getpid() || !kill(pid, 0) || errno != ESRCH)
+		snprintf(name, sizeof(name), "%s",
+			 interpose_info__observer_name(info, i));
+		if (sscanf(name, "%5[a-z]_%d_%lu%c", kind, &pid, &ns, &tail) != 3 ||
+		    (strcmp(kind, "trace") && strcmp(kind, "hist")) ||
+		    ns != self || pid <= 0 || !kill(pid, 0) || errno != ESRCH)
 			continue;
-		snprintf(name, sizeof(name), "%s", obs);
 		{
 			LIBINTERPOSE_OPTS(interpose_detach_opts, opts,
 					  .observer = name);
@@ -546,7 +560,7 @@ static unsigned int watch_reap(const char *what, const char *dev,
  * Find what @what reads on @arg: "DEV@OPS" as given; else the program
  * attached to DEV with --prog if it has the map @map; else the first
  * observer of DEV whose program has it; else an observer of our own,
- * "WHAT_PID", from the object of @elf_sz bytes at @elf.  A policy is
+ * "WHAT_PID_NS", from the object of @elf_sz bytes at @elf.  A policy is
  * never touched.  0, or the exit status after reporting the error.
  */
 static int watch_start(const char *what, const char *arg, const char *map,
@@ -610,7 +624,8 @@ static int watch_start(const char *what, const char *arg, const char *map,
 	}
 own:
 	w->observer = true;
-	snprintf(w->ops, sizeof(w->ops), "%s_%d", what, (int)getpid());
+	snprintf(w->ops, sizeof(w->ops), "%s_%d_%lu", what, (int)getpid(),
+		 own_pidns());
 	snprintf(w->spec, sizeof(w->spec), "%s@%s", w->dev, w->ops);
 	{
 		LIBINTERPOSE_OPTS(interpose_attach_opts, opts,

@@ -218,10 +218,22 @@ T=$!
 own_started trace
 kill -KILL $T
 wait $T 2>/dev/null
-expect_eq "a killed trace leaves its observer" "trace_$T" "$("$CTL" -j show /dev/ipa | jq -r '.observers[0].ops')"
+# the inode of the pid namespace, 0 on a kernel without them
+PIDNS=$(stat -Lc %i /proc/self/ns/pid 2>/dev/null || echo 0)
+expect_eq "a killed trace leaves its observer" "trace_${T}_$PIDNS" "$("$CTL" -j show /dev/ipa | jq -r '.observers[0].ops')"
+# observers that only look like a dead trace's: of another pid namespace
+# (the pid means nothing here), or without one; they must stay
+for o in trace_99999_1 trace_99999 hist_99999x; do
+	"$CTL" attach /dev/ipa --observer --prog "$PROGS/trace.bpf.o" --ops "$o" || fail "observer $o"
+done
 "$CTL" trace /dev/ipa --duration 0.5 >/dev/null 2>"$TMP/own5.err" || fail "trace after a killed one: $(cat "$TMP/own5.err")"
-grep -q "detached observer trace_$T, left by process $T, which is gone" "$TMP/own5.err" ||
+grep -q "detached observer trace_${T}_$PIDNS, left by process $T, which is gone" "$TMP/own5.err" ||
 	fail "no word of the stale observer: $(cat "$TMP/own5.err")"
+expect_eq "the look-alikes stay" "trace_99999_1 trace_99999 hist_99999x" \
+	"$("$CTL" -j show /dev/ipa | jq -r '[.observers[].ops] | join(" ")')"
+for o in trace_99999_1 trace_99999 hist_99999x; do
+	"$CTL" detach /dev/ipa --observer "$o" || fail "detach observer $o"
+done
 no_own_observer "trace after a killed trace"
 # hist without --interval: collects until SIGINT, then prints once
 "$CTL" -j hist /dev/ipa >"$TMP/own4.json" 2>"$TMP/own4.err" &
