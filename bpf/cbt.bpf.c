@@ -80,13 +80,10 @@ int BPF_PROG(cbt_submit, struct bio *bio, struct blk_interposer_verdict *v)
 {
 	__u64 start, end, first, last, words = nr_words;
 	struct cbt_range r;
-	__u32 op = interpose_bio_op(bio);
 
-	if (op != INTERPOSE_OP_WRITE && op != INTERPOSE_OP_DISCARD &&
-	    op != INTERPOSE_OP_SECURE_ERASE &&
-	    op != INTERPOSE_OP_WRITE_ZEROES)
-		return interpose_pass();
-	if (!bio_bytes(bio))
+	/* the kernel's op_is_write(): writes, discards, write-zeroes; an
+	 * empty preflush write changes nothing */
+	if (!bio_is_write(bio) || !bio_bytes(bio))
 		return interpose_pass();
 	start = bio_rel_sector(bio) << INTERPOSE_SECTOR_SHIFT;
 	end = start + bio_bytes(bio) - 1;

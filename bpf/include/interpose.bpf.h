@@ -344,6 +344,8 @@ static __always_inline void
 interpose_event_fill(struct interpose_event *e, const struct bio *bio,
 		     __u64 sector, __u16 kind)
 {
+	__u64 id;
+
 	e->ts_ns = bpf_ktime_get_ns();
 	e->latency_ns = 0;
 	e->sector = sector;
@@ -353,8 +355,9 @@ interpose_event_fill(struct interpose_event *e, const struct bio *bio,
 	e->op = interpose_bio_op(bio);
 	e->flags = interpose_bio_flags(bio) | INTERPOSE_F_CLASSIFIED;
 	e->reserved[0] = e->reserved[1] = e->reserved[2] = 0;
-	e->pid = bpf_get_current_pid_tgid() >> 32;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
+	id = bpf_get_current_pid_tgid();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
 	e->reserved2 = 0;
 	e->cgroup = interpose_current_cgroup();
 	e->error = 0;
