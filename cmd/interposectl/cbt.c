@@ -336,7 +336,7 @@ static int cbt_read(const struct cbt_args *a)
 	char spec[PATH_MAX + BLKINTERPOSE_NAME_LEN + 1];
 	struct interpose_info *info;
 	struct interpose_prog *prog = NULL;
-	__u64 shift, words, g, dev_bytes, i, *map = MAP_FAILED, *bits = NULL;
+	__u64 shift, words, g, ov, dev_bytes, i, *map = MAP_FAILED, *bits = NULL;
 	size_t map_len = 0;
 	__u32 flip;
 	int err, fd;
@@ -357,8 +357,21 @@ static int cbt_read(const struct cbt_args *a)
 		err = interpose_prog__var(prog, "nr_words", &words);
 	if (!err)
 		err = interpose_prog__var(prog, "gen", &g);
+	if (!err)
+		err = interpose_prog__var(prog, "overflow", &ov);
 	if (err) {
 		err = p_err_lib(err);
+		goto out;
+	}
+	/*
+	 * Writes past the bitmap (the device grew) are marked nowhere: no
+	 * list of changed blocks is complete any more, so none is given
+	 * (and a reset clears nothing).
+	 */
+	if (ov) {
+		err = p_err(EOVERFLOW, "cbt %s: %llu writes reached past the %llu bytes tracked (the device grew), and the bitmap misses them: cbt %s --stop, then --start again and copy it all",
+			    a->dev, (unsigned long long)ov,
+			    (unsigned long long)(words * 64) << shift, a->dev);
 		goto out;
 	}
 	fd = interpose_prog__map_fd(prog, CBT_MAP);

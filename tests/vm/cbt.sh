@@ -121,6 +121,22 @@ expect_eq "overflow" 0 "$(prog_var /dev/cba@cbt_cba overflow)"
 "$CTL" cbt /dev/cba --stop || fail "cbt --stop"
 expect_eq "no observer left" none "$(show_field /dev/cba .state)"
 
+log "a device that grows under tracking: the list is refused, not silently short"
+lg=$(loop_create "$TMP/grow.img" 16) || exit 1
+"$CTL" cbt "$lg" --start || fail "cbt --start on $lg"
+wr "$lg" 0 4096
+truncate -s 32M "$TMP/grow.img" && losetup -c "$lg" || fail "grow $lg"
+expect_eq "$lg grew" $((32 << 20)) "$(blockdev --getsize64 "$lg")"
+wr "$lg" $((20 << 20)) 4096	# 8 writes of 512 bytes
+expect_fail EOVERFLOW "$CTL" cbt "$lg" --reset
+"$CTL" cbt "$lg" 2>&1 | grep -q "8 writes reached past the 16777216 bytes tracked (the device grew)" ||
+	fail "message: $("$CTL" cbt "$lg" 2>&1)"
+"$CTL" cbt "$lg" --stop || fail "cbt --stop $lg"
+"$CTL" cbt "$lg" --start || fail "cbt --start again on $lg"
+wr "$lg" $((20 << 20)) 4096
+expect_eq "after a restart the new end is tracked" "[[20971520,4096]]" "$(ext "$lg")"
+"$CTL" cbt "$lg" --stop || fail "cbt --stop $lg"
+
 log "64k blocks on a partition with a redirect policy: partition-relative, other partitions and the disk apart"
 l0=$(loop_create "$TMP/gpt.img" 64) || exit 1
 sgdisk -n 1:2048:+16M -n 2:0:+16M "$l0" >/dev/null || fail "sgdisk"
