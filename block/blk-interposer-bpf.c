@@ -21,25 +21,25 @@
 #include <linux/filter.h>
 #include <linux/init.h>
 
+#ifdef BLK_INTERPOSER_MODULE
+#include "blk-interposer-module.h"
+#endif
 #include "blk-interposer.h"
 
 static const struct btf_type *blk_interposer_verdict_type;
 static u32 blk_interposer_ops_type_id;
 
+BTF_ID_LIST(blk_interposer_btf_ids)
+BTF_ID(struct, blk_interposer_verdict)
+BTF_ID(struct, blk_interposer_ops)
+
 static int bpf_blk_interposer_init(struct btf *btf)
 {
-	s32 id;
-
-	id = btf_find_by_name_kind(btf, "blk_interposer_verdict",
-				   BTF_KIND_STRUCT);
-	if (id < 0)
+	if (!blk_interposer_btf_ids[0] || !blk_interposer_btf_ids[1])
 		return -EINVAL;
-	blk_interposer_verdict_type = btf_type_by_id(btf, id);
-
-	id = btf_find_by_name_kind(btf, "blk_interposer_ops", BTF_KIND_STRUCT);
-	if (id < 0)
-		return -EINVAL;
-	blk_interposer_ops_type_id = id;
+	blk_interposer_verdict_type = btf_type_by_id(btf,
+						     blk_interposer_btf_ids[0]);
+	blk_interposer_ops_type_id = blk_interposer_btf_ids[1];
 	return 0;
 }
 
@@ -265,4 +265,12 @@ static int __init bpf_blk_interposer_ops_init(void)
 	return register_bpf_struct_ops(&bpf_blk_interposer_ops,
 				       blk_interposer_ops);
 }
+
+#ifdef BLK_INTERPOSER_MODULE
+int __init blk_interposer_bpf_init(void)
+{
+	return bpf_blk_interposer_ops_init();
+}
+#else
 late_initcall(bpf_blk_interposer_ops_init);
+#endif

@@ -11,7 +11,11 @@
 #include <linux/fs.h>
 #include <linux/uaccess.h>
 
+#ifdef BLK_INTERPOSER_MODULE
+#include "blk-interposer-module.h"
+#else
 #include "blk.h"
+#endif
 #include "blk-interposer.h"
 
 /* The first published sizes; later versions only append fields. */
@@ -48,6 +52,14 @@ static bool blk_interposer_zeroed(const u64 *words, size_t n)
 	return true;
 }
 
+#ifndef BLK_INTERPOSER_MODULE
+/* A block device opened as one, not a path-only descriptor of its node. */
+static bool blk_interposer_bdev_file(struct file *f)
+{
+	return f->f_op == &def_blk_fops;
+}
+#endif
+
 /*
  * The block device a target descriptor refers to: a block device opened
  * as one (not a path-only descriptor of its node).  The caller keeps the
@@ -63,7 +75,7 @@ static int blk_interposer_target_file(int fd, struct file **filep)
 		fput(f);
 		return -ENOTBLK;
 	}
-	if (f->f_op != &def_blk_fops) {
+	if (!blk_interposer_bdev_file(f)) {
 		fput(f);
 		return -EBADF;
 	}

@@ -40,8 +40,12 @@
 #include <linux/timekeeping.h>
 #include <linux/workqueue.h>
 
+#ifdef BLK_INTERPOSER_MODULE
+#include "blk-interposer-module.h"
+#else
 #include "blk.h"
 #include "blk-throttle.h"
+#endif
 #include "blk-interposer.h"
 
 /**
@@ -112,6 +116,9 @@ struct blk_interposer {
 	mempool_t			io_pool;
 	struct work_struct		release_work;
 	dev_t				reserved_for;
+#ifdef BLK_INTERPOSER_MODULE
+	struct blk_interposer_hook	hook;
+#endif
 };
 
 /**
@@ -202,7 +209,9 @@ struct blk_interposer_io {
 	u64				start_ns;
 };
 
+#ifndef BLK_INTERPOSER_MODULE
 DEFINE_STATIC_KEY_FALSE(blk_interposer_in_use);
+#endif
 
 /*
  * Bios on their way to a target through submit_bio_noacct(): from the
@@ -242,6 +251,7 @@ static LIST_HEAD(blk_interposer_progs);
  */
 static DEFINE_MUTEX(blk_interposer_holder_lock);
 
+#ifndef BLK_INTERPOSER_MODULE
 /*
  * Whether @bio, already checked against the original, may skip the checks
  * submit_bio_noacct() makes for @bdev, a whole blk-mq disk (decided at
@@ -272,6 +282,7 @@ static bool blk_interposer_can_direct(struct bio *bio,
 #endif
 	return bio_end_sector(bio) <= bdev_nr_sectors(bdev);
 }
+#endif
 
 /* The device a destination (a target index or BLK_INTERPOSER_ORIG) is. */
 static struct block_device *
@@ -285,6 +296,7 @@ blk_interposer_dest_bdev(struct blk_interposer *ip, unsigned int dest)
  * bio_queue_enter() does: the submitter could have had to wait for the
  * queue's freeze on another path.
  */
+#ifndef BLK_INTERPOSER_MODULE
 static bool blk_interposer_try_enter(struct request_queue *q)
 {
 	if (!blk_try_enter_queue(q, false))
@@ -293,6 +305,7 @@ static bool blk_interposer_try_enter(struct request_queue *q)
 	rwsem_release(&q->io_lockdep_map, _RET_IP_);
 	return true;
 }
+#endif
 
 /*
  * Count @bio as in transit to a target until it enters the target's queue
@@ -301,9 +314,11 @@ static bool blk_interposer_try_enter(struct request_queue *q)
  */
 static void blk_interposer_transit_begin(struct bio *bio)
 {
+#ifndef BLK_INTERPOSER_MODULE
 	if (srcu_down_read(&blk_interposer_transit))
 		bio_set_flag(bio, BIO_IP_TRANSIT_IDX);
 	bio_set_flag(bio, BIO_IP_TRANSIT);
+#endif
 }
 
 /*
@@ -341,7 +356,8 @@ blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
 	/* the destination may not poll: complete by interrupt instead */
 	bio->bi_opf &= ~REQ_POLLED;
 	bio_set_dev(bio, bdev);
-	bio->bi_interposed = ip->orig->bd_dev;
+	bio_set_interposed(bio, ip->orig->bd_dev);
+#ifndef BLK_INTERPOSER_MODULE
 	if (direct && test_bit(dest, &ip->direct) &&
 	    blk_interposer_can_direct(bio, bdev)) {
 		struct request_queue *q = bdev_get_queue(bdev);
@@ -356,21 +372,23 @@ blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
 			return BLK_INTERPOSER_DIRECT;
 		}
 	}
+#endif
 	if (dest != BLK_INTERPOSER_ORIG)
 		blk_interposer_transit_begin(bio);
 	/* current->bio_list is set: this only queues the bio */
-	submit_bio_noacct(bio);
+	blk_interposer_resubmit(bio);
 	return BLK_INTERPOSER_TAKEN;
 }
 
 /*
  * The start sector of @bio relative to its device.  submit_bio_noacct()
- * remaps only bios with data to whole-disk sectors: an empty bio (a flush)
- * of a partition keeps the sector it was given.
+ * remaps a partition's bios with data to whole-disk sectors once
+ * (BIO_REMAPPED): an empty bio (a flush) keeps the sector it was given,
+ * and the module's hook sees bios before they are remapped.
  */
 static sector_t blk_interposer_rel_sector(struct bio *bio)
 {
-	if (unlikely(!bio_sectors(bio)))
+	if (unlikely(!bio_sectors(bio)) || !bio_flagged(bio, BIO_REMAPPED))
 		return bio->bi_iter.bi_sector;
 	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
 }
@@ -438,7 +456,7 @@ static void __blk_interposer_endio(struct bio *bio)
 	bio->bi_private = io->private;
 	bio->bi_bdev = io->bdev;
 	bio->bi_iter = io->iter;
-	bio->bi_interposed = io->interposed;
+	bio_set_interposed(bio, io->interposed);
 	bio->bi_flags = (bio->bi_flags & ~BLK_INTERPOSER_IO_FLAGS) | io->flags;
 	blk_interposer_end(ip, bio, io->action, io->start_ns);
 	mempool_free(io, &ip->io_pool);
@@ -511,7 +529,7 @@ static bool blk_interposer_hook(struct blk_interposer *ip, struct bio *bio,
 	io->private = bio->bi_private;
 	io->bdev = bio->bi_bdev;
 	io->iter = bio->bi_iter;
-	io->interposed = bio->bi_interposed;
+	io->interposed = bio_interposed(bio);
 	io->flags = bio->bi_flags & BLK_INTERPOSER_IO_FLAGS;
 	io->action = action;
 	io->start_ns = start_ns;
@@ -659,7 +677,7 @@ invalid:
 static enum blk_interposer_ret
 blk_interposer_reserved(struct blk_interposer *ip, struct bio *bio)
 {
-	if (bio->bi_interposed == ip->reserved_for)
+	if (bio_interposed(bio) == ip->reserved_for)
 		return BLK_INTERPOSER_PASS;
 	this_cpu_inc(ip->stats->failed);
 	pr_warn_ratelimited("%pg: reserved for the interposer of %u:%u, refusing I/O that did not come through it\n",
@@ -780,6 +798,7 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
  * __blk_interposer_arrived - a bio sent to a target is no longer in transit
  * @bio: the bio, inside its target's q_usage_counter section or ending
  */
+#ifndef BLK_INTERPOSER_MODULE
 void __blk_interposer_arrived(struct bio *bio)
 {
 	int idx = bio_flagged(bio, BIO_IP_TRANSIT_IDX);
@@ -803,9 +822,10 @@ void __blk_interposer_inherit(struct bio_list *list, struct bio *last,
 	struct bio *bio = last ? last->bi_next : list->head;
 
 	for (; bio; bio = bio->bi_next)
-		if (!bio->bi_interposed)
-			bio->bi_interposed = mark;
+		if (!bio_interposed(bio))
+			bio_set_interposed(bio, mark);
 }
+#endif
 
 static bool blk_interposer_has_target(struct blk_interposer *ip,
 				      struct block_device *bdev)
@@ -865,7 +885,7 @@ static void blk_interposer_set(struct block_device *bdev,
 
 	lockdep_assert_not_held(&blk_interposer_lock);
 	blk_mq_freeze_queue(q);
-	WRITE_ONCE(bdev->bd_interposer, ip);
+	blk_interposer_publish(bdev, ip);
 	blk_mq_unfreeze_queue(q);
 }
 
@@ -975,6 +995,8 @@ static void blk_interposer_free(struct blk_interposer *ip)
 	struct blk_interposer_observers *obs;
 	unsigned int i;
 
+	/* bios still deciding with it take references on what follows */
+	blk_interposer_hook_drain(ip);
 	/* reservations do not count bios in flight */
 	if (ip->inflight.data) {
 		percpu_ref_kill(&ip->inflight);
@@ -995,6 +1017,7 @@ static void blk_interposer_free(struct blk_interposer *ip)
 	if (ip->orig)
 		put_device(&ip->orig->bd_device);
 	free_percpu(ip->stats);
+	blk_interposer_hook_exit(ip);
 	kfree(ip);
 }
 
@@ -1094,7 +1117,7 @@ static void blk_interposer_leave(struct blk_interposer *ip)
 	mutex_lock(&blk_interposer_lock);
 	list_del_init(&ip->node);
 	mutex_unlock(&blk_interposer_lock);
-	static_branch_dec(&blk_interposer_in_use);
+	blk_interposer_unuse();
 	blk_interposer_free(ip);
 }
 
@@ -1139,11 +1162,16 @@ static struct blk_interposer *blk_interposer_alloc(void)
 
 	if (!ip)
 		return NULL;
+	if (blk_interposer_hook_init(ip)) {
+		kfree(ip);
+		return NULL;
+	}
 	INIT_LIST_HEAD(&ip->node);
 	INIT_WORK(&ip->release_work, blk_interposer_leave_workfn);
 	init_completion(&ip->drained);
 	ip->stats = alloc_percpu(struct blkinterpose_counters);
 	if (!ip->stats) {
+		blk_interposer_hook_exit(ip);
 		kfree(ip);
 		return NULL;
 	}
@@ -1272,6 +1300,8 @@ static int blk_interposer_check_targets(struct blk_interposer *ip,
 		    bdev_logical_block_size(t) > bdev_logical_block_size(orig) ||
 		    bdev_dma_alignment(t) > bdev_dma_alignment(orig))
 			return -EINVAL;
+		if (blk_interposer_stacked_on(t, orig))
+			return -ELOOP;
 		blk_interposer_dest_caps(ip, i, t);
 	}
 	if (plain && bdev_nr_sectors(ip->targets[0]) < bdev_nr_sectors(orig))
@@ -1360,7 +1390,7 @@ static void blk_interposer_retire(struct blk_interposer *old)
 	mutex_lock(&blk_interposer_lock);
 	list_del_init(&old->node);
 	mutex_unlock(&blk_interposer_lock);
-	static_branch_dec(&blk_interposer_in_use);
+	blk_interposer_unuse();
 	blk_interposer_free(old);
 }
 
@@ -1417,7 +1447,7 @@ int blk_interposer_attach(struct block_device *orig,
 		goto out_free;
 
 	/* Turned on before the pointer is published, off after it is gone. */
-	static_branch_inc(&blk_interposer_in_use);
+	blk_interposer_use();
 	mutex_lock(&blk_interposer_lock);
 	if (!plain) {
 		ip->prog = blk_interposer_find_prog(params->ops_name);
@@ -1437,7 +1467,7 @@ int blk_interposer_attach(struct block_device *orig,
 		ret = blk_interposer_take_observers(ip, old);
 	if (ret) {
 		mutex_unlock(&blk_interposer_lock);
-		static_branch_dec(&blk_interposer_in_use);
+		blk_interposer_unuse();
 		goto out_free;
 	}
 	/* the program learns of its device before the first bio */
@@ -1574,7 +1604,7 @@ int blk_interposer_observe(struct block_device *orig, const char *ops_name)
 	if (ret)
 		goto out_free;
 
-	static_branch_inc(&blk_interposer_in_use);
+	blk_interposer_use();
 	mutex_lock(&blk_interposer_lock);
 	o.prog = blk_interposer_find_prog(ops_name);
 	ip = blk_interposer_of(orig);
@@ -1594,7 +1624,7 @@ int blk_interposer_observe(struct block_device *orig, const char *ops_name)
 	}
 	if (ret || ip) {
 		mutex_unlock(&blk_interposer_lock);
-		static_branch_dec(&blk_interposer_in_use);
+		blk_interposer_unuse();
 		goto out_free;
 	}
 	refcount_inc(&o.prog->ref);
@@ -1710,7 +1740,7 @@ int blk_interposer_reserve(struct block_device *bdev, dev_t orig)
 		return -ENOMEM;
 	ip->reserved_for = orig;
 
-	static_branch_inc(&blk_interposer_in_use);
+	blk_interposer_use();
 	mutex_lock(&blk_interposer_lock);
 	if (!blk_interposer_bdev_live(bdev))
 		ret = -ENODEV;
@@ -1721,7 +1751,7 @@ int blk_interposer_reserve(struct block_device *bdev, dev_t orig)
 			ret = -EBUSY;
 	if (ret) {
 		mutex_unlock(&blk_interposer_lock);
-		static_branch_dec(&blk_interposer_in_use);
+		blk_interposer_unuse();
 		blk_interposer_free(ip);
 		return ret;
 	}
@@ -1807,7 +1837,7 @@ void blk_interposer_bdev_gone(struct block_device *bdev)
 	struct blk_interposer *ip;
 
 	/* nothing interposed anywhere: no lock for removals and rescans */
-	if (!static_branch_unlikely(&blk_interposer_in_use))
+	if (!blk_interposer_active())
 		return;
 	mutex_lock(&blk_interposer_lock);
 	list_for_each_entry(ip, &blk_interposer_list, node) {
@@ -1838,7 +1868,7 @@ void blk_interposer_disk_gone(struct gendisk *disk)
 {
 	struct blk_interposer *ip;
 
-	if (!static_branch_unlikely(&blk_interposer_in_use))
+	if (!blk_interposer_active())
 		return;
 	mutex_lock(&blk_interposer_holder_lock);
 	mutex_lock(&blk_interposer_lock);
@@ -1939,7 +1969,7 @@ out_unlock:
  */
 u32 blk_interposer_nr_targets(struct block_device *bdev)
 {
-	struct blk_interposer *ip = READ_ONCE(bdev->bd_interposer);
+	struct blk_interposer *ip = blk_interposer_get(bdev);
 
 	return ip ? ip->nr_targets : 0;
 }
@@ -1953,7 +1983,7 @@ u32 blk_interposer_nr_targets(struct block_device *bdev)
  */
 u64 blk_interposer_dev_sectors(struct block_device *bdev, u32 target)
 {
-	struct blk_interposer *ip = READ_ONCE(bdev->bd_interposer);
+	struct blk_interposer *ip = blk_interposer_get(bdev);
 
 	if (!ip)
 		return 0;
@@ -2116,4 +2146,17 @@ static int __init blk_interposer_init(void)
 	blk_interposer_io_cache = KMEM_CACHE(blk_interposer_io, SLAB_PANIC);
 	return 0;
 }
+
+#ifdef BLK_INTERPOSER_MODULE
+int __init blk_interposer_core_init(void)
+{
+	return blk_interposer_init();
+}
+
+void blk_interposer_core_exit(void)
+{
+	kmem_cache_destroy(blk_interposer_io_cache);
+}
+#else
 subsys_initcall(blk_interposer_init);
+#endif

@@ -31,14 +31,11 @@ enum blk_interposer_ret {
 	BLK_INTERPOSER_DIRECT,
 };
 
-#ifdef CONFIG_BLK_INTERPOSER
-
-DECLARE_STATIC_KEY_FALSE(blk_interposer_in_use);
+#if defined(CONFIG_BLK_INTERPOSER) || defined(BLK_INTERPOSER_MODULE)
 
 enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 						    struct bio *bio,
 						    bool direct);
-void __blk_interposer_arrived(struct bio *bio);
 void blk_interposer_bdev_gone(struct block_device *bdev);
 void blk_interposer_disk_gone(struct gendisk *disk);
 void blk_interposer_query(struct block_device *bdev,
@@ -50,6 +47,81 @@ u64 blk_interposer_dev_sectors(struct block_device *bdev, u32 target);
 int blk_interposer_ioctl(struct block_device *bdev, blk_mode_t mode,
 			 unsigned int cmd, void __user *argp);
 extern struct device_attribute dev_attr_interposer;
+#endif
+
+#ifdef CONFIG_BLK_INTERPOSER
+
+DECLARE_STATIC_KEY_FALSE(blk_interposer_in_use);
+
+void __blk_interposer_arrived(struct bio *bio);
+
+/* Whether any device has an interposer; a static branch. */
+static inline bool blk_interposer_active(void)
+{
+	return static_branch_unlikely(&blk_interposer_in_use);
+}
+
+/* An interposer is attached (use) or detached (unuse); may sleep. */
+static inline void blk_interposer_use(void)
+{
+	static_branch_inc(&blk_interposer_in_use);
+}
+
+static inline void blk_interposer_unuse(void)
+{
+	static_branch_dec(&blk_interposer_in_use);
+}
+
+/* The interposer of @bdev, or %NULL; stable inside its q_usage_counter. */
+static inline struct blk_interposer *
+blk_interposer_get(struct block_device *bdev)
+{
+	return READ_ONCE(bdev->bd_interposer);
+}
+
+/* Publish or clear the interposer of @bdev, with its queue frozen. */
+static inline void blk_interposer_publish(struct block_device *bdev,
+					  struct blk_interposer *ip)
+{
+	WRITE_ONCE(bdev->bd_interposer, ip);
+}
+
+/*
+ * Send a bio an interposer decided on; its device's own interposer lets
+ * it by (bio_interposed()), the others see it.
+ */
+static inline void blk_interposer_resubmit(struct bio *bio)
+{
+	submit_bio_noacct(bio);
+}
+
+/*
+ * Whether target @t is a stacking device built right over @orig: its bios
+ * carry the mark of @orig's interposer (bio_interposed()) and reach @orig's
+ * driver, so that is allowed.
+ */
+static inline bool blk_interposer_stacked_on(struct block_device *t,
+					     struct block_device *orig)
+{
+	return false;
+}
+
+/*
+ * The freeze of the original's queue drains the submit hook: nothing more
+ * to set up, drain or release per interposer.
+ */
+static inline int blk_interposer_hook_init(struct blk_interposer *ip)
+{
+	return 0;
+}
+
+static inline void blk_interposer_hook_drain(struct blk_interposer *ip)
+{
+}
+
+static inline void blk_interposer_hook_exit(struct blk_interposer *ip)
+{
+}
 
 /**
  * blk_interposer_submit_bio - hand a bio to the interposer of its device
@@ -143,6 +215,7 @@ static inline void blk_interposer_bio_end(struct bio *bio)
 {
 }
 
+#ifndef BLK_INTERPOSER_MODULE
 static inline void blk_interposer_bdev_gone(struct block_device *bdev)
 {
 }
@@ -157,6 +230,7 @@ static inline int blk_interposer_ioctl(struct block_device *bdev,
 {
 	return -ENOTTY;
 }
+#endif
 
 #endif /* CONFIG_BLK_INTERPOSER */
 

@@ -171,14 +171,19 @@ static __always_inline __u64 bio_nr_sectors(const struct bio *bio)
 	return bio->bi_iter.bi_size >> INTERPOSE_SECTOR_SHIFT;
 }
 
+/* BIO_REMAPPED of the kernel's (anonymous) enum of bio flags, since 5.12 */
+#define INTERPOSE_BIO_REMAPPED	11
+
 /*
  * The start sector of @bio relative to its device, where verdict->sector
  * is not at hand (end_bio): a partition's bios with data carry whole-disk
- * sectors, empty ones (flushes) the sector they were given.
+ * sectors once remapped (BIO_REMAPPED; the blk_interposer module sees them
+ * before), empty ones (flushes) the sector they were given.
  */
 static __always_inline __u64 bio_rel_sector(const struct bio *bio)
 {
-	if (!bio->bi_iter.bi_size)
+	if (!bio->bi_iter.bi_size ||
+	    !(bio->bi_flags & (1U << INTERPOSE_BIO_REMAPPED)))
 		return bio->bi_iter.bi_sector;
 	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
 }

@@ -157,7 +157,19 @@ static inline void bio_set_interposed(struct bio *bio, dev_t dev)
 {
 	bio->bi_interposed = dev;
 }
+#else
+static inline dev_t bio_interposed(const struct bio *bio)
+{
+	return 0;
+}
 
+static inline void bio_set_interposed(struct bio *bio, dev_t dev)
+{
+}
+#endif /* CONFIG_BLK_INTERPOSER */
+
+/* BLK_INTERPOSER_MODULE: the core built as a module for a stock kernel */
+#if defined(CONFIG_BLK_INTERPOSER) || defined(BLK_INTERPOSER_MODULE)
 int blk_interposer_attach(struct block_device *orig,
 			  const struct blk_interposer_params *params);
 int blk_interposer_detach(struct block_device *orig);
@@ -171,15 +183,6 @@ void blk_interposer_ops_unregister(struct blk_interposer_ops *ops);
 int blk_interposer_ops_update(struct blk_interposer_ops *ops,
 			      struct blk_interposer_ops *old);
 #else
-static inline dev_t bio_interposed(const struct bio *bio)
-{
-	return 0;
-}
-
-static inline void bio_set_interposed(struct bio *bio, dev_t dev)
-{
-}
-
 static inline int
 blk_interposer_attach(struct block_device *orig,
 		      const struct blk_interposer_params *params)
@@ -218,6 +221,6 @@ static inline bool blk_interposer_reserved_under(dev_t orig)
 {
 	return false;
 }
-#endif /* CONFIG_BLK_INTERPOSER */
+#endif
 
 #endif /* _LINUX_BLK_INTERPOSER_H */

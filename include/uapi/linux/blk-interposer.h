@@ -214,4 +214,27 @@ struct blkinterpose_info {
 #define BLKINTERPOSE_DETACH	_IO(0x12, 0xd1)
 #define BLKINTERPOSE_QUERY	_IO(0x12, 0xd2)
 
+/**
+ * struct blkinterpose_ctl - a command on the module's control device
+ * @size: sizeof(struct blkinterpose_ctl)
+ * @fd: the block device the command is for, an open descriptor of it
+ *	(opened for writing for %BLKINTERPOSE_ATTACH); -1 for
+ *	%BLKINTERPOSE_QUERY of the interposed device @dev, which then fails
+ *	with ENOENT if @dev has no interposer
+ * @arg: the command's argument, as the ioctl on the device takes it
+ * @dev: the device for @fd -1
+ *
+ * A stock kernel has no interposer ioctls on block devices: the
+ * blk_interposer module takes the same commands with this envelope on
+ * its misc device, /dev/blk-interposer (BLKINTERPOSE_CTL_DEVICE).
+ */
+struct blkinterpose_ctl {
+	__u32	size;
+	__s32	fd;
+	__aligned_u64 arg;
+	struct blkinterpose_dev dev;
+};
+
+#define BLKINTERPOSE_CTL_DEVICE	"/dev/blk-interposer"
+
 #endif /* _UAPI_LINUX_BLK_INTERPOSER_H */
