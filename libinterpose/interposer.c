@@ -65,6 +65,11 @@ const char *ip_attach_reason(int err, const struct ip_attach_ctx *ctx,
 			 ctx->ops_name ?: "?");
 		return buf;
 	case ELOOP:
+		if (ctx->stacked_target) {
+			snprintf(buf, len, "target %s is built over the original, whose interposer would take its bios again: the blk_interposer module cannot tell them apart (that needs CONFIG_BLK_INTERPOSER)",
+				 ctx->stacked_target);
+			return buf;
+		}
 		if (!ctx->interposed_target)
 			return "the original is a target of another interposer";
 		snprintf(buf, len, "target %s is itself interposed",
@@ -141,6 +146,18 @@ static bool ip_target_gone(int fd, const struct ip_dev *d)
 }
 
 /* Probes after a refused attach, to explain it. */
+/* Whether @t lists @orig among its slaves (sysfs): built right over it. */
+static bool ip_stacked_on(const struct ip_dev *t, const struct ip_dev *orig)
+{
+	char path[PATH_MAX], name[IP_NAME_LEN];
+
+	ip_dev_name(orig->dev, name, sizeof(name));
+	if (ip_snprintf(path, sizeof(path), "%s/dev/block/%u:%u/slaves/%s",
+			ip_sysfs_root(), major(t->dev), minor(t->dev), name))
+		return false;
+	return !access(path, F_OK);
+}
+
 static void ip_attach_explain(int err, int orig_fd, const struct ip_dev *orig,
 			      const struct ip_dev *devs, const int *fds,
 			      size_t n, const char *const *names,
@@ -184,6 +201,12 @@ static void ip_attach_explain(int err, int orig_fd, const struct ip_dev *orig,
 			if (!ip_query_fd(fds[i], &ki, NULL, 0) &&
 			    ip_kstate_attached(ki.state)) {
 				ctx->interposed_target =
+					ip_label(&devs[i], names[i]);
+				break;
+			}
+			if (ip_backend() == INTERPOSE_BACKEND_MODULE &&
+			    ip_stacked_on(&devs[i], orig)) {
+				ctx->stacked_target =
 					ip_label(&devs[i], names[i]);
 				break;
 			}
@@ -656,6 +679,9 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 	if (dmt && (n || ops || ip_prog_src_any(&src)))
 		return ip_err(EINVAL, "attach %s: a dm table cannot be combined with targets, an ops or a program",
 			      dev);
+	if (dmt && ip_backend() == INTERPOSE_BACKEND_MODULE)
+		return ip_err(EOPNOTSUPP, "attach %s: %s", dev,
+			      ip_module_refusal("a dm table"));
 
 	if (flags & ~(INTERPOSE_ATTACH_CHECK | INTERPOSE_ATTACH_OBSERVER))
 		return ip_err(EINVAL, "attach %s: unknown flags 0x%x", dev,
@@ -789,7 +815,7 @@ int ip_attach(const char *dev, const struct interpose_attach_opts *opts)
 
 	pr_debug("attach %s (%u:%u): %zu target(s), ops %s\n", olabel,
 		 major(devs[n].dev), minor(devs[n].dev), n, ops ?: "-");
-	if (ioctl(ofd, BLKINTERPOSE_ATTACH, &arg)) {
+	if (ip_dev_ioctl(ofd, BLKINTERPOSE_ATTACH, &arg)) {
 		err = errno;
 		ctx.ops_name = ops;
 		if (observer)
@@ -1027,7 +1053,7 @@ static int ip_detach_observer(int fd, const char *label, const char *devname,
 			return err;
 	}
 	pr_debug("detach %s: observer %s\n", label, name);
-	if (ioctl(fd, BLKINTERPOSE_DETACH, &arg)) {
+	if (ip_dev_ioctl(fd, BLKINTERPOSE_DETACH, &arg)) {
 		err = errno;
 		if (err == ENOENT && pinned) {
 			pr_info("detach %s: %s observes it no more, unloading its program\n",
@@ -1114,7 +1140,7 @@ int ip_detach(const char *dev, const struct interpose_detach_opts *opts)
 	if (err)
 		goto out;
 	pr_debug("detach %s (%u:%u)\n", label, major(d.dev), minor(d.dev));
-	if (ioctl(fd, BLKINTERPOSE_DETACH, &arg)) {
+	if (ip_dev_ioctl(fd, BLKINTERPOSE_DETACH, &arg)) {
 		err = errno;
 		if (err == ENOTTY || err == EINVAL)
 			unsupported = ip_fd_unsupported(fd);

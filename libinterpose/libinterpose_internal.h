@@ -7,6 +7,7 @@
  * The files call downwards only, never a public entry point of another
  * file (tests/unit/layers checks it):
  *   util.c                   messages, errors, roots, file helpers
+ *   backend.c                the kernel's interposer or the module's
  *   dev.c, dm.c, query.c     devices, device-mapper, the query ioctl/sysfs
  *   filter.c                 filter expressions compiled to BPF
  *   prog.c, pin.c, ops.c     BPF objects, BTF variables, pins, struct_ops
@@ -86,6 +87,14 @@ int ip_read_line(const char *path, char *buf, size_t len);
 int ip_read_u64(const char *path, __u64 *val);
 /* snprintf into a buffer that must be large enough: -ENAMETOOLONG. */
 __printf(3, 4) int ip_snprintf(char *buf, size_t len, const char *fmt, ...);
+/* The backend (interpose_backend()): the module when it is loaded */
+enum interpose_backend ip_backend(void);
+/* ioctl() of a BLKINTERPOSE_* command on block device @fd, on the backend */
+int ip_dev_ioctl(int fd, unsigned long cmd, void *arg);
+/* A command on the module's control device, for @fd or (-1) @dev. */
+int ip_ctl_ioctl(unsigned long cmd, int fd, dev_t dev, void *arg);
+/* Why @what ("a dm table") is refused on the module backend. */
+const char *ip_module_refusal(const char *what);
 
 #define IP_NAME_LEN	(NAME_MAX + 1)
 
@@ -223,6 +232,7 @@ struct ip_attach_ctx {
 	const char *busy_target;	/* a target in exclusive use */
 	const char *reserved_target;	/* a target reserved for another */
 	const char *interposed_target;	/* a target that has an interposer */
+	const char *stacked_target;	/* module: a target built over the original */
 	const char *gone_target;	/* a target that went away (ENODEV) */
 };
 const char *ip_attach_reason(int err, const struct ip_attach_ctx *ctx,
@@ -415,6 +425,8 @@ int ip_for_each_observer_pin(const char *devname,
  */
 struct ip_kops {
 	struct btf *vmlinux;
+	struct btf *module;		/* blk_interposer's, on a stock kernel */
+	struct btf *btf;		/* the one with the type: either */
 	__u32 value_type_id;		/* bpf_struct_ops_blk_interposer_ops */
 	__u32 value_size;
 	__u32 state_off;		/* common.state */
@@ -444,6 +456,11 @@ int ip_link_ops_name(int link_fd, char *name, size_t len);
  * detached), from sysfs; a sorted array of *@cntp strings, freed with
  * ip_names_free().
  */
+/*
+ * The interposer state of /sys/class/block/@name: its sysfs line, or the
+ * module's answer on a stock kernel.
+ */
+int ip_query_class_dev(const char *name, struct interpose_info *info);
 int ip_ops_users(const char *name, const char *except, char ***namesp,
 		 size_t *cntp);
 void ip_names_free(char **names, size_t cnt);

@@ -68,19 +68,34 @@ int ip_kops_load(struct ip_kops *k)
 		err = -errno;
 		return err == -ENOENT ? -ENOTTY : err;
 	}
-	id = btf__find_by_name_kind(k->vmlinux, IP_KOPS_VALUE, BTF_KIND_STRUCT);
+	k->btf = k->vmlinux;
+	id = btf__find_by_name_kind(k->btf, IP_KOPS_VALUE, BTF_KIND_STRUCT);
+	if (id < 0 && ip_backend() == INTERPOSE_BACKEND_MODULE) {
+		/* a stock kernel: the module registers the type */
+		err = ip_snprintf(path, sizeof(path),
+				  "%s/kernel/btf/blk_interposer",
+				  ip_sysfs_root());
+		if (err)
+			goto unsupported;
+		k->module = btf__parse_split(path, k->vmlinux);
+		if (!k->module)
+			goto unsupported;
+		k->btf = k->module;
+		id = btf__find_by_name_kind(k->btf, IP_KOPS_VALUE,
+					    BTF_KIND_STRUCT);
+	}
 	if (id < 0)
 		goto unsupported;
 	k->value_type_id = id;
-	t = btf__type_by_id(k->vmlinux, id);
+	t = btf__type_by_id(k->btf, id);
 	k->value_size = t->size;
-	if (ip_btf_member(k->vmlinux, id, "common", &common_off, &common_type) ||
-	    ip_btf_member(k->vmlinux, common_type, "state", &off, &type))
+	if (ip_btf_member(k->btf, id, "common", &common_off, &common_type) ||
+	    ip_btf_member(k->btf, common_type, "state", &off, &type))
 		goto unsupported;
 	k->state_off = common_off + off;
-	if (ip_btf_member(k->vmlinux, id, "data", &data_off, &data_type) ||
-	    ip_btf_member(k->vmlinux, data_type, "name", &off, &type) ||
-	    btf__resolve_size(k->vmlinux, type) != BLKINTERPOSE_NAME_LEN)
+	if (ip_btf_member(k->btf, id, "data", &data_off, &data_type) ||
+	    ip_btf_member(k->btf, data_type, "name", &off, &type) ||
+	    btf__resolve_size(k->btf, type) != BLKINTERPOSE_NAME_LEN)
 		goto unsupported;
 	k->name_off = data_off + off;
 	if (k->name_off + BLKINTERPOSE_NAME_LEN > k->value_size ||
@@ -94,8 +109,11 @@ unsupported:
 
 void ip_kops_free(struct ip_kops *k)
 {
+	btf__free(k->module);
 	btf__free(k->vmlinux);
+	k->module = NULL;
 	k->vmlinux = NULL;
+	k->btf = NULL;
 }
 
 int ip_kops_map_name(const struct ip_kops *k, int map_fd, char *name,
@@ -193,7 +211,7 @@ void ip_names_join(char **names, size_t cnt, char *buf, size_t len)
 int ip_ops_users(const char *name, const char *except, char ***namesp,
 		 size_t *cntp)
 {
-	char path[PATH_MAX], line[1024], **names = NULL, **tmp;
+	char path[PATH_MAX], **names = NULL, **tmp;
 	struct interpose_info info;
 	size_t cnt = 0;
 	struct dirent *e;
@@ -209,12 +227,7 @@ int ip_ops_users(const char *name, const char *except, char ***namesp,
 	while ((e = readdir(dir))) {
 		if (e->d_name[0] == '.' || (except && !strcmp(e->d_name, except)))
 			continue;
-		if (ip_snprintf(path, sizeof(path), "%s/class/block/%s/interposer",
-				ip_sysfs_root(), e->d_name) ||
-		    ip_read_line(path, line, sizeof(line)))
-			continue;
-		memset(&info, 0, sizeof(info));
-		if (ip_info_parse_sysfs(line, &info) ||
+		if (ip_query_class_dev(e->d_name, &info) ||
 		    !ip_state_attached(info.state) ||
 		    (strcmp(info.ops_name, name) &&
 		     !ip_info_has_observer(&info, name)))

@@ -25,10 +25,10 @@ int ip_query_fd(int fd, struct blkinterpose_info *ki,
 	return ip_query_fd_obs(fd, ki, targets, room, NULL, 0);
 }
 
-int ip_query_fd_obs(int fd, struct blkinterpose_info *ki,
-		    struct blkinterpose_dev *targets, unsigned int room,
-		    struct blkinterpose_observer *observers,
-		    unsigned int obs_room)
+static void ip_query_init(struct blkinterpose_info *ki,
+			  struct blkinterpose_dev *targets, unsigned int room,
+			  struct blkinterpose_observer *observers,
+			  unsigned int obs_room)
 {
 	memset(ki, 0, sizeof(*ki));
 	ki->size = sizeof(*ki);
@@ -42,7 +42,28 @@ int ip_query_fd_obs(int fd, struct blkinterpose_info *ki,
 		ki->nr_observers = obs_room;
 		ki->observers_ptr = (__u64)(unsigned long)observers;
 	}
-	return ioctl(fd, BLKINTERPOSE_QUERY, ki) ? -errno : 0;
+}
+
+int ip_query_fd_obs(int fd, struct blkinterpose_info *ki,
+		    struct blkinterpose_dev *targets, unsigned int room,
+		    struct blkinterpose_observer *observers,
+		    unsigned int obs_room)
+{
+	ip_query_init(ki, targets, room, observers, obs_room);
+	return ip_dev_ioctl(fd, BLKINTERPOSE_QUERY, ki) ? -errno : 0;
+}
+
+/*
+ * The module's query by device number, which needs no descriptor of the
+ * device: -ENOENT if @dev has no interposer.
+ */
+static int ip_query_ctl_dev(dev_t dev, struct blkinterpose_info *ki,
+			    struct blkinterpose_dev *targets, unsigned int room,
+			    struct blkinterpose_observer *observers,
+			    unsigned int obs_room)
+{
+	ip_query_init(ki, targets, room, observers, obs_room);
+	return ip_ctl_ioctl(BLKINTERPOSE_QUERY, -1, dev, ki) ? -errno : 0;
 }
 
 /* ENOTTY (no such ioctl) or EINVAL (a driver's answer to it). */
@@ -307,6 +328,23 @@ int ip_query_dev(const struct ip_dev *d, struct interpose_info *info)
 		snprintf(info->orig.name, sizeof(info->orig.name), "%s",
 			 strrchr(d->path, '/') + 1);
 
+	if (ip_backend() == INTERPOSE_BACKEND_MODULE) {
+		err = ip_query_ctl_dev(d->dev, &ki, targets, IP_MAX_TARGETS,
+				       observers, IP_MAX_OBSERVERS);
+		if (err == -ENOENT)
+			return 0;	/* not interposed */
+		if (!err)
+			ip_info_from_kernel(info, &ki, targets, observers);
+		if (err != -EACCES)
+			return err;
+		/*
+		 * The control device is root's: the module's sysfs line, which
+		 * every device has once something was attached since it was
+		 * loaded (none before: nothing is interposed).
+		 */
+		err = ip_query_sysfs(d->dev, info);
+		return err == -ENOTTY ? 0 : err;
+	}
 	if (d->path[0]) {
 		fd = open(d->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (fd >= 0) {
@@ -325,6 +363,38 @@ int ip_query_dev(const struct ip_dev *d, struct interpose_info *info)
 	err = ip_query_sysfs(d->dev, info);
 	return err == -ENOENT ? open_err : err;
 }
+int ip_query_class_dev(const char *name, struct interpose_info *info)
+{
+	char path[PATH_MAX], line[1024];
+	unsigned int maj, min;
+	struct ip_dev d = { };
+	int err;
+
+	memset(info, 0, sizeof(*info));
+	if (ip_backend() == INTERPOSE_BACKEND_MODULE) {
+		err = ip_snprintf(path, sizeof(path), "%s/class/block/%s/dev",
+				  ip_sysfs_root(), name);
+		if (err)
+			return err;
+		err = ip_read_line(path, line, sizeof(line));
+		if (err)
+			return err;
+		if (sscanf(line, "%u:%u", &maj, &min) != 2)
+			return -EINVAL;
+		d.dev = makedev(maj, min);
+		snprintf(d.name, sizeof(d.name), "%s", name);
+		return ip_query_dev(&d, info);
+	}
+	err = ip_snprintf(path, sizeof(path), "%s/class/block/%s/interposer",
+			  ip_sysfs_root(), name);
+	if (err)
+		return err;
+	err = ip_read_line(path, line, sizeof(line));
+	if (err)
+		return err;
+	return ip_info_parse_sysfs(line, info);
+}
+
 static int ip_query_err(const char *verb, const char *label, int err)
 {
 	const char *reason = ip_common_reason(-err);
@@ -379,19 +449,26 @@ static int ip_list_one(const char *name, struct interpose_info **infop,
 	int err;
 
 	*infop = NULL;
-	if (ip_snprintf(path, sizeof(path), "%s/class/block/%s/interposer",
-			ip_sysfs_root(), name) ||
-	    ip_read_line(path, line, sizeof(line)))
-		return 0;
-	*supported = true;
-	/*
-	 * attached, failed (a target went away: it must be detached) and
-	 * reserved (a dm device made for --dm-table, serving one original)
-	 */
-	if (strncmp(line, "attached ", strlen("attached ")) &&
-	    strncmp(line, "failed ", strlen("failed ")) &&
-	    strncmp(line, "reserved ", strlen("reserved ")))
-		return 0;
+	if (ip_backend() == INTERPOSE_BACKEND_MODULE) {
+		/* no sysfs line: the module is asked for each device */
+		*supported = true;
+	} else {
+		if (ip_snprintf(path, sizeof(path),
+				"%s/class/block/%s/interposer",
+				ip_sysfs_root(), name) ||
+		    ip_read_line(path, line, sizeof(line)))
+			return 0;
+		*supported = true;
+		/*
+		 * attached, failed (a target went away: it must be
+		 * detached) and reserved (a dm device made for --dm-table,
+		 * serving one original)
+		 */
+		if (strncmp(line, "attached ", strlen("attached ")) &&
+		    strncmp(line, "failed ", strlen("failed ")) &&
+		    strncmp(line, "reserved ", strlen("reserved ")))
+			return 0;
+	}
 
 	snprintf(path, sizeof(path), "%s/class/block/%s/dev", ip_sysfs_root(),
 		 name);

@@ -296,6 +296,9 @@ int interpose_snapshot(const char * const *devs, const char * const *cows,
 			      "options size is too small");
 	if (!devs || !cows || !n)
 		return ip_err(EINVAL, "snapshot: no device given");
+	if (ip_backend() == INTERPOSE_BACKEND_MODULE)
+		return ip_err(EOPNOTSUPP, "snapshot: %s",
+			      ip_module_refusal("a snapshot"));
 	if (n > IP_SNAP_MAX)
 		return ip_err(EINVAL, "snapshot: %zu devices, at most %d at once",
 			      n, IP_SNAP_MAX);

@@ -195,7 +195,7 @@ const char *ip_common_reason(int err)
 	case ENODEV:
 		return "device is going away";
 	case ENOTTY:
-		return "kernel does not support block interposers";
+		return "kernel does not support block interposers (no CONFIG_BLK_INTERPOSER, no blk_interposer module loaded)";
 	case E2BIG:
 		return "the kernel does not know an option that was given";
 	default:

@@ -164,6 +164,8 @@ json_object *show_info_json(const struct interpose_info *info)
 	obj = dev_json(interpose_info__name(info), interpose_info__dev(info));
 	json_object_object_add(obj, "state", json_object_new_string(
 		state_str(state)));
+	json_object_object_add(obj, "backend", json_object_new_string(
+		interpose_backend_name(interpose_backend())));
 
 	targets = json_object_new_array();
 	for (i = 0; i < n; i++)

@@ -9,7 +9,7 @@
  * stderr (a print callback).  Exit status 0, or 1 if a query failed; the
  * library's message says what failed, e.g. on a kernel without block
  * interposers:
- *	interpose-list: list: kernel does not support block interposers (errno 25)
+ *	interpose-list: list: kernel does not support block interposers (no CONFIG_BLK_INTERPOSER, no blk_interposer module loaded) (errno 25)
  *
  * Build: cc -o interpose-list interpose-list.c \
  *		$(pkg-config --cflags --libs libinterpose)

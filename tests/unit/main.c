@@ -111,6 +111,7 @@ int main(void)
 		run_layers_tests,
 		run_tab_tests,
 		run_filter_tests,
+		run_backend_tests,
 	};
 	unsigned int total = 0, failed = 0, i;
 

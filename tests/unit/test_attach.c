@@ -377,8 +377,8 @@ static void test_version(void **state)
 	assert_int_equal(libinterpose_major_version(), LIBINTERPOSE_MAJOR_VERSION);
 	assert_int_equal(libinterpose_minor_version(), LIBINTERPOSE_MINOR_VERSION);
 	assert_int_equal(libinterpose_major_version(), 0);
-	assert_int_equal(libinterpose_minor_version(), 10);
-	assert_string_equal(libinterpose_version_string(), "v0.10.0");
+	assert_int_equal(libinterpose_minor_version(), 11);
+	assert_string_equal(libinterpose_version_string(), "v0.11.0");
 }
 
 int run_attach_tests(unsigned int *total)

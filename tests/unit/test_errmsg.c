@@ -73,11 +73,11 @@ static void test_attach_unsupported(void **state)
 
 	(void)state;
 	assert_string_equal(attach_reason(ENOTTY, &ctx),
-			    "kernel does not support block interposers");
+			    "kernel does not support block interposers (no CONFIG_BLK_INTERPOSER, no blk_interposer module loaded)");
 	assert_string_equal(attach_reason(EINVAL, &ctx),
-			    "kernel does not support block interposers");
+			    "kernel does not support block interposers (no CONFIG_BLK_INTERPOSER, no blk_interposer module loaded)");
 	assert_string_equal(attach_reason(ENOTTY, NULL),
-			    "kernel does not support block interposers");
+			    "kernel does not support block interposers (no CONFIG_BLK_INTERPOSER, no blk_interposer module loaded)");
 	assert_string_equal(attach_reason(EINVAL, NULL),
 			    "the kernel refused the targets or options");
 }
@@ -116,7 +116,7 @@ static void test_detach_reasons(void **state)
 	assert_string_equal(ip_detach_reason(ENODEV, false),
 			    "device is going away");
 	assert_string_equal(ip_detach_reason(EINVAL, true),
-			    "kernel does not support block interposers");
+			    "kernel does not support block interposers (no CONFIG_BLK_INTERPOSER, no blk_interposer module loaded)");
 	assert_string_equal(ip_detach_reason(EINVAL, false),
 			    "the kernel refused the options");
 	assert_string_equal(ip_detach_reason(EIO, false), strerror(EIO));

@@ -20,7 +20,7 @@ static const struct {
 	const char *file;
 	int layer;
 } layers[] = {
-	{ "util.o", 0 }, { "libbpf_private.o", 0 },
+	{ "util.o", 0 }, { "libbpf_private.o", 0 }, { "backend.o", 0 },
 	{ "dev.o", 1 }, { "dm.o", 1 }, { "query.o", 1 }, { "filter.o", 1 },
 	{ "prog.o", 2 }, { "pin.o", 2 }, { "ops.o", 2 },
 	{ "interposer.o", 3 }, { "events.o", 3 }, { "handle.o", 4 },

@@ -586,7 +586,7 @@ static void test_query_unsupported(void **state)
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(interpose_query("nullb1", &info), -ENOTTY);
 	assert_string_equal(interpose_errmsg(),
-			    "query nullb1: kernel does not support block interposers");
+			    "query nullb1: kernel does not support block interposers (no CONFIG_BLK_INTERPOSER, no blk_interposer module loaded)");
 	fake_attr(f, "nullb1", "interposer", "none");
 }
 

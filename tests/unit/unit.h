@@ -37,6 +37,7 @@ int run_threads_tests(unsigned int *total);
 int run_events_tests(unsigned int *total);
 int run_layers_tests(unsigned int *total);
 int run_filter_tests(unsigned int *total);
+int run_backend_tests(unsigned int *total);
 
 /*
  * cmocka returns 1 for a group whose setup failed, having run none of its

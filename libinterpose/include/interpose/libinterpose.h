@@ -37,7 +37,7 @@ extern "C" {
 #endif
 
 #define LIBINTERPOSE_MAJOR_VERSION 0
-#define LIBINTERPOSE_MINOR_VERSION 10
+#define LIBINTERPOSE_MINOR_VERSION 11
 #define LIBINTERPOSE_PATCH_VERSION 0
 
 /*
@@ -677,6 +677,24 @@ interpose_filter__insn_cnt(const struct interpose_filter *filter);
  */
 LIBINTERPOSE_API const char *interpose_op_name(unsigned int op);
 LIBINTERPOSE_API const char *interpose_verdict_name(unsigned int action);
+
+/*
+ * Which kernel side serves interposers (since 0.11): the interposer built
+ * into a patched kernel (CONFIG_BLK_INTERPOSER), or the blk_interposer
+ * module loaded into a stock kernel, which takes the same commands on its
+ * control device /dev/blk-interposer.  The library picks the module when
+ * it is loaded, else the kernel's own.  Features that need kernel changes
+ * (device-mapper tables slid under a device, snapshots) are refused on
+ * the module with EOPNOTSUPP.
+ */
+enum interpose_backend {
+	INTERPOSE_BACKEND_KERNEL = 1,
+	INTERPOSE_BACKEND_MODULE = 2,
+};
+
+LIBINTERPOSE_API enum interpose_backend interpose_backend(void);
+/* "kernel", "module"; NULL for another value */
+LIBINTERPOSE_API const char *interpose_backend_name(enum interpose_backend backend);
 
 /*
  * The latency histograms of the program attached to @dev with a
