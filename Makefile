@@ -44,10 +44,10 @@ DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libcap-dev libjson-c-dev libcmocka-dev pkg-config jq gdisk dmsetup \
 	util-linux mount procps xz-utils cpio python3 zlib1g-dev libzstd-dev \
 	kmod rsync e2fsprogs patch gnuplot-nox python3-docutils man-db \
-	bash-completion systemd udev debhelper lintian busybox-static
+	bash-completion systemd udev debhelper lintian busybox-static dkms
 
 .PHONY: all help deps prepare kernel kernel-test kernel-bench kernel-config \
-	tools libbpf bpftool vmlinux-h bpf lib cli unit test-tools check demo \
+	tools libbpf bpftool vmlinux-h bpf lib cli unit test-tools check demo module \
 	bench stress checkpatch clean kernel-clean distclean man install install-test deb
 
 all: kernel tools lib cli
@@ -67,7 +67,8 @@ help:
 	@echo 'make install-test  tests/install/run: install into build/install-test, build the example'
 	@echo 'make deb           Debian packages in build/deb/ (debhelper), checked by lintian'
 	@echo 'make check         everything, unit tests on the host, tests/run in the VM'
-	@echo 'make demo          tests/demo.sh in the VM'
+	@echo 'make demo          tests/demo.sh in the VM (KERNEL=debian: on the stock kernel, with the module)'
+	@echo 'make module        blk_interposer.ko for Debian'"'"'s stock kernel (build/module/src, the DKMS tree)'
 	@echo 'make bench         tests/bench/run in the VM (bench kernel, -icount)'
 	@echo 'make stress        long reliability runs in the VM (hours; STRESS_* counts)'
 	@echo 'make checkpatch    scripts/checkpatch.pl --strict on kernel files and patches'
@@ -250,16 +251,23 @@ deb: lib cli man bpf
 # --- tests in the VM ------------------------------------------------------
 check:
 	$(MAKE) deps
-	$(MAKE) kernel-test tools lib cli
+	$(MAKE) kernel-test module tools lib cli
 	@if [ -d bpf ]; then $(MAKE) bpf; fi
 	@if [ -f tests/tools/Makefile ]; then $(MAKE) test-tools; fi
 	@$(KENV) kernel/run-check
 
+# make demo KERNEL=debian: on Debian's stock kernel with the module
+KERNEL ?= patched
 demo:
 	$(MAKE) deps
-	$(MAKE) kernel-test tools cli bpf
+	$(MAKE) $(if $(filter debian,$(KERNEL)),module,kernel-test) tools cli bpf
 	@if [ -f tests/tools/Makefile ]; then $(MAKE) test-tools; fi
-	kernel/vm-run -- tests/demo.sh
+	kernel/vm-run --kernel $(KERNEL) -- tests/demo.sh
+
+# The interposer as a module for Debian's stock kernel (kernel/build-module):
+# build/module/src/blk_interposer.ko, and the DKMS source tree it is built in
+module:
+	@$(KENV) kernel/build-module
 
 # Benchmarks (tests/bench/run), never part of check.  Results land in
 # build/bench/: results.txt, results.json, results.png.  A plain TCG run
@@ -305,7 +313,7 @@ stress:
 	exit $${PIPESTATUS[0]}
 
 # --- style --------------------------------------------------------------
-KERNEL_FILES = $(shell find block include/linux include/uapi/linux drivers \
+KERNEL_FILES = $(shell find block include/linux include/uapi/linux drivers module \
 	-type f -name '*.[ch]' 2>/dev/null | LC_ALL=C sort)
 
 checkpatch: prepare

@@ -11,10 +11,22 @@
 #  4. a point-in-time snapshot of that mounted ext4 (stock dm-snapshot):
 #     it keeps the old file while the mounted one changes.
 # Every act checks its outcome; the demo fails if one does not hold.
+# On Debian's stock kernel with the blk_interposer module (make demo
+# KERNEL=debian) acts 1 and 2 run; 3 and 4 need the patched kernel.
 set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PATH=$REPO/build/bin:$PATH
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# the module of a stock kernel keeps no sysfs line: its backend instead
+module=0
+[ -d /sys/module/blk_interposer ] && module=1
+state() {
+	if [ $module = 1 ]; then
+		echo "backend: $(interposectl -j show demo0 | jq -r '.backend + ", " + .state')"
+	else
+		echo "sysfs: $(cat /sys/block/demo0/interposer)"
+	fi
+}
 mk() {
 	mkdir /sys/kernel/config/nullb/"$1"
 	echo 64 >/sys/kernel/config/nullb/"$1"/size
@@ -40,7 +52,7 @@ exec 3</dev/demo0
 say "interposectl attach /dev/demo0 --to /dev/demo1"
 interposectl attach /dev/demo0 --to /dev/demo1
 interposectl show
-echo "sysfs: $(cat /sys/block/demo0/interposer)"
+state
 
 say "I/O to demo0 now goes to demo1"
 echo "read demo0 -> $(get /dev/demo0)"
@@ -52,7 +64,7 @@ say "interposectl detach /dev/demo0"
 interposectl detach /dev/demo0
 echo "demo0: $(get /dev/demo0)   <- its own data, untouched"
 echo "demo1: $(get /dev/demo1)"
-echo "sysfs: $(cat /sys/block/demo0/interposer)"
+state
 exec 3<&-
 
 [ "$(get /dev/demo0)" = "data that lives on demo0" ]
@@ -79,7 +91,10 @@ if [ -f "$B/readonly.bpf.o" ] && [ -f "$B/trace.bpf.o" ]; then
 	[ "$(get /dev/demo0)" = "written while traced" ]
 fi
 
-if command -v mkfs.ext4 >/dev/null && command -v dmsetup >/dev/null; then
+if [ $module = 1 ]; then
+	say "device-mapper under a mounted filesystem and snapshots need the patched kernel"
+	interposectl attach /dev/demo0 --dm-table "0 8 linear /dev/demo1 0" || true
+elif command -v mkfs.ext4 >/dev/null && command -v dmsetup >/dev/null; then
 	say "device-mapper under a mounted filesystem"
 	mk demo2
 	mkfs.ext4 -q /dev/demo2

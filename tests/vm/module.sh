@@ -1,0 +1,142 @@
+#!/bin/bash
+# desc: the blk_interposer module on Debian's stock kernel: hooked only while something is attached, plain and BPF redirects with data compared, bpftool registration, rmmod refused while in use, target and original loss, partitions, attach and detach under fio --verify, refusals of what needs a patched kernel
+. "$REPO/tests/lib.sh"
+
+[ -d /sys/module/blk_interposer ] ||
+	skip "no blk_interposer module loaded (a patched kernel: kernel/vm-run --kernel debian runs this)"
+KO=$BUILD/module/src/blk_interposer.ko
+FT=/sys/kernel/tracing/enabled_functions
+
+# hooked: how many of the module's functions ftrace redirects now
+hooked() { grep -c 'blk_interposer' "$FT"; }
+
+# rmmod_errno: rmmod blk_interposer, the errno name of its failure
+rmmod_errno() {
+	local out
+	out=$(rmmod blk_interposer 2>&1) && { echo OK; return; }
+	case $out in *"in use"*) echo EBUSY ;; *) echo "$out" ;; esac
+}
+[ -c /dev/blk-interposer ] || fail "no /dev/blk-interposer"
+[ -e /sys/kernel/btf/blk_interposer ] || fail "no module BTF: struct_ops cannot be registered"
+expect_eq "functions hooked with nothing attached" 0 "$(hooked)"
+
+log "plain redirect, data read back on both sides"
+nullb_create ipa 64 2
+nullb_create ipb 64 2
+fill /dev/ipa "$TMP/own" 8
+dd if=/dev/zero of=/dev/ipb bs=1M count=8 oflag=direct status=none
+"$CTL" attach /dev/ipa --to /dev/ipb || fail attach
+expect_eq "functions hooked while attached" 3 "$(hooked)"
+expect_eq "show -j backend" module "$(show_field /dev/ipa .backend)"
+expect_eq "show -j state" attached "$(show_field /dev/ipa .state)"
+fill /dev/ipa "$TMP/through" 8
+same /dev/ipb "$TMP/through" 8 || fail "the target does not hold what was written through the original"
+same /dev/ipa "$TMP/through" 8 || fail "reads through the interposer"
+[ "$(counter /dev/ipa redirected)" -ge 16 ] || fail "redirected: $(counter /dev/ipa redirected)"
+expect_eq "rmmod while attached" EBUSY "$(rmmod_errno)"
+"$CTL" detach /dev/ipa || fail detach
+expect_eq "functions hooked after detach" 0 "$(hooked)"
+same /dev/ipa "$TMP/own" 8 || fail "after detach the original does not read its own data"
+
+log "rmmod with nothing attached, insmod again"
+rmmod blk_interposer || fail "rmmod with nothing attached"
+[ ! -e /dev/blk-interposer ] || fail "/dev/blk-interposer left after rmmod"
+expect_fail ENOTTY "$CTL" attach /dev/ipa --to /dev/ipb
+insmod "$KO" || fail "insmod $KO"
+wait_for "the control device is back" test -c /dev/blk-interposer
+
+log "BPF programs: readonly, redirect, bpftool struct_ops register and --ops"
+defer rm -rf /sys/fs/bpf/interpose/ipa
+"$CTL" attach /dev/ipa --prog "$BUILD/bpf/readonly.bpf.o" || fail "attach readonly"
+expect_eq "ops" readonly "$(show_field /dev/ipa .ops)"
+# no BLK_STS_READONLY in a stock kernel: the refused write fails with EIO
+expect_eq "write under readonly" EIO "$(pwrite_errno /dev/ipa 0)"
+same /dev/ipa "$TMP/own" 8 || fail "reads under readonly"
+expect_eq "failed counter" 1 "$(counter /dev/ipa failed)"
+expect_eq "rmmod while attached" EBUSY "$(rmmod_errno)"
+"$CTL" detach /dev/ipa || fail detach
+"$CTL" attach /dev/ipa --prog "$BUILD/bpf/redirect.bpf.o" --to /dev/ipb || fail "attach redirect"
+fill /dev/ipa "$TMP/prog" 4
+same /dev/ipb "$TMP/prog" 4 || fail "the program's redirect did not reach the target"
+"$CTL" detach /dev/ipa || fail detach
+mkdir -p /sys/fs/bpf/module-test
+defer rm -rf /sys/fs/bpf/module-test
+bpftool struct_ops register "$BUILD/bpf/readonly.bpf.o" /sys/fs/bpf/module-test >"$TMP/reg" 2>&1 ||
+	fail "bpftool struct_ops register: $(cat "$TMP/reg")"
+log "bpftool: $(cat "$TMP/reg")"
+grep -q "blk_interposer_ops" "$TMP/reg" || fail "bpftool does not name the module's type"
+"$CTL" ops | grep -q '^readonly: registered' || fail "ops: $("$CTL" ops)"
+"$CTL" attach /dev/ipa --ops readonly || fail "attach --ops readonly"
+expect_eq "write under --ops readonly" EIO "$(pwrite_errno /dev/ipa 0)"
+"$CTL" detach /dev/ipa || fail detach
+rm -rf /sys/fs/bpf/module-test
+expect_eq "functions hooked" 0 "$(hooked)"
+
+log "what needs a patched kernel is refused with a reason"
+expect_fail EOPNOTSUPP "$CTL" attach /dev/ipa --dm-table "0 1024 linear /dev/ipb 0"
+"$CTL" attach /dev/ipa --dm-table "0 1024 linear /dev/ipb 0" 2>&1 |
+	grep -q "CONFIG_BLK_INTERPOSER" || fail "the dm-table refusal does not say why"
+expect_fail EOPNOTSUPP "$CTL" snapshot /dev/ipa --cow /dev/ipb
+
+log "a device-mapper table over the original is refused as its target (its bios would come back)"
+table="0 $(blockdev --getsz /dev/ipa) linear /dev/ipa 0"
+dmsetup create module-over-ipa --table "$table" || fail "dmsetup create"
+defer "! dmsetup info module-over-ipa >/dev/null 2>&1 || dmsetup remove module-over-ipa"
+dm_node=/dev/$(basename "$(readlink -f "/sys/dev/block/$(dmsetup info -c --noheadings -o major,minor module-over-ipa | tr -d ' ')")")
+udev_settle "$dm_node"
+expect_fail ELOOP "$CTL" attach /dev/ipa --to "$dm_node"
+"$CTL" attach /dev/ipa --to "$dm_node" 2>&1 | grep -q "is built over the original" ||
+	fail "the refusal does not say why: $("$CTL" attach /dev/ipa --to "$dm_node" 2>&1)"
+dmsetup remove module-over-ipa || fail "dmsetup remove"
+
+log "a target going away fails the original closed; the original going away detaches"
+"$CTL" attach /dev/ipa --to /dev/ipb || fail attach
+mark=$(kmsg_mark)
+echo 0 >/sys/kernel/config/nullb/ipb/power
+expect_eq "state after the target went away" failed "$(show_field /dev/ipa .state)"
+expect_eq "read after the target went away" EIO "$(pread_errno /dev/ipa 0)"
+expect_eq "kernel line" 1 "$(kmsg_since "$mark" | grep -c 'ipa: interposer failed: its target ipb went away')"
+"$CTL" detach /dev/ipa || fail "detach of a failed interposer"
+same /dev/ipa "$TMP/own" 8 || fail "after detach A does not read its own data"
+nullb_remove ipb
+nullb_create ipc 64 2
+"$CTL" attach /dev/ipa --to /dev/ipc || fail attach
+mark=$(kmsg_mark)
+nullb_remove ipa
+expect_eq "kernel line" 1 "$(kmsg_since "$mark" | grep -c 'ipa: interposer detached, the device is going away')"
+wait_for "the interposer of ipa gone" test -z "$(interposed_devices)"
+expect_eq "functions hooked" 0 "$(hooked)"
+
+log "a partition: redirect, then the partition is deleted"
+sgdisk -n 1:2048:+16M -n 2:0:+16M /dev/ipc >/dev/null || fail sgdisk
+blockdev --rereadpt /dev/ipc
+udev_settle /dev/ipc1
+nullb_create ipd 64 2
+fill /dev/ipc2 "$TMP/p2" 4
+"$CTL" attach /dev/ipc1 --to /dev/ipd || fail "attach a partition"
+fill /dev/ipc1 "$TMP/p1" 4
+same /dev/ipd "$TMP/p1" 4 || fail "the partition's writes did not reach the target"
+same /dev/ipc2 "$TMP/p2" 4 || fail "the other partition changed"
+mark=$(kmsg_mark)
+sgdisk -d 1 /dev/ipc >/dev/null || fail "sgdisk -d"
+blockdev --rereadpt /dev/ipc
+wait_for "the partition's interposer gone" test -z "$(interposed_devices)"
+expect_eq "kernel line" 1 "$(kmsg_since "$mark" | grep -c 'ipc1: interposer detached, the device is going away')"
+
+log "attach and detach under fio --verify"
+nullb_create ipe 64 2
+fio_verify_start /dev/ipe
+defer rm -rf /sys/fs/bpf/interpose/ipe
+for ((i = 0; i < 10; i++)); do
+	"$CTL" attach /dev/ipe --prog "$BUILD/bpf/passthrough.bpf.o" || fail "attach $i under load"
+	nap 0.2
+	"$CTL" detach /dev/ipe || fail "detach $i under load"
+	"$CTL" attach /dev/ipe --observer --prog "$BUILD/bpf/latency.bpf.o" || fail "observer $i under load"
+	nap 0.2
+	"$CTL" detach /dev/ipe || fail "observer detach $i under load"
+done
+fio_verify_stop
+expect_eq "functions hooked at the end" 0 "$(hooked)"
+rmmod blk_interposer || fail "rmmod at the end"
+insmod "$KO" || fail "insmod at the end"
+log "ok"
