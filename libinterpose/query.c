@@ -338,9 +338,9 @@ int ip_query_dev(const struct ip_dev *d, struct interpose_info *info)
 		if (err != -EACCES)
 			return err;
 		/*
-		 * The control device is root's: the module's sysfs line, which
-		 * every device has once something was attached since it was
-		 * loaded (none before: nothing is interposed).
+		 * The control device is root's: the module's sysfs line
+		 * (none on a device added before an older module was loaded:
+		 * not interposed).
 		 */
 		err = ip_query_sysfs(d->dev, info);
 		return err == -ENOTTY ? 0 : err;

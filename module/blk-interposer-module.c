@@ -309,8 +309,7 @@ static void blk_interposer_unredirect(unsigned int n)
 }
 
 /*
- * The block class, watched from the first attach until the module is
- * unloaded:
+ * The block class, watched while the module is loaded:
  * - every disk and partition gets the read-only "interposer" attribute
  *   the patched kernel has (made when the device is added, removed when
  *   it is deleted, before its directory goes);
@@ -318,9 +317,9 @@ static void blk_interposer_unredirect(unsigned int n)
  *   open_mutex held) leaves the class: an interposer on it is detached,
  *   those using it as a target fail closed.  Whole disks were told by
  *   bdev_mark_dead() before.
- * The class is not exported: it is the class of the first device attached.
+ * The class is not exported: it is the class of a disk allocated (never
+ * added) for the purpose.
  */
-static bool blk_interposer_class_on;
 
 static int blk_interposer_class_add(struct device *dev)
 {
@@ -342,34 +341,30 @@ static struct class_interface blk_interposer_class_intf = {
 	.remove_dev	= blk_interposer_class_remove,
 };
 
-/* Watch the class of @bdev, once; under blk_interposer_hook_lock. */
-static int blk_interposer_class_register(struct block_device *bdev)
+static int __init blk_interposer_class_register(void)
 {
+	struct gendisk *disk;
 	int ret;
 
-	if (blk_interposer_class_on)
-		return 0;
-	blk_interposer_class_intf.class = bdev->bd_device.class;
+	disk = blk_alloc_disk(NULL, NUMA_NO_NODE);
+	if (IS_ERR(disk))
+		return PTR_ERR(disk);
+	blk_interposer_class_intf.class = disk_to_dev(disk)->class;
+	put_disk(disk);
 	ret = class_interface_register(&blk_interposer_class_intf);
 	if (ret)
 		pr_err("cannot watch the block class (error %d)\n", ret);
-	else
-		blk_interposer_class_on = true;
 	return ret;
 }
 
-/*
- * Take a user of the hook, registering it for the first; may sleep.
- * @bdev: the device an interposer is to be attached to.
- */
-static int blk_interposer_hook_get(struct block_device *bdev)
+/* Take a user of the hook, registering it for the first; may sleep. */
+static int blk_interposer_hook_get(void)
 {
 	struct blk_interposer_redirect *r;
 	unsigned int i;
 	int ret = 0;
 
 	mutex_lock(&blk_interposer_hook_lock);
-	ret = blk_interposer_class_register(bdev);
 	for (i = 0; !ret && !blk_interposer_users &&
 	     i < ARRAY_SIZE(blk_interposer_redirects); i++) {
 		r = &blk_interposer_redirects[i];
@@ -563,7 +558,7 @@ static long blk_interposer_ctl_ioctl(struct file *file, unsigned int cmd,
 	if (f->f_mode & FMODE_WRITE)
 		mode |= BLK_OPEN_WRITE;
 	if (cmd == BLKINTERPOSE_ATTACH) {
-		ret = blk_interposer_hook_get(file_bdev(f));
+		ret = blk_interposer_hook_get();
 		if (ret)
 			goto out;
 	}
@@ -658,9 +653,12 @@ static int __init blk_interposer_module_init(void)
 	ret = blk_interposer_core_init();
 	if (ret)
 		goto out_filter;
-	ret = misc_register(&blk_interposer_ctl);
+	ret = blk_interposer_class_register();
 	if (ret)
 		goto out_core;
+	ret = misc_register(&blk_interposer_ctl);
+	if (ret)
+		goto out_class;
 	/* last: programs may be registered and attached from here on */
 	ret = blk_interposer_bpf_init();
 	if (ret)
@@ -670,6 +668,8 @@ static int __init blk_interposer_module_init(void)
 
 out_misc:
 	misc_deregister(&blk_interposer_ctl);
+out_class:
+	class_interface_unregister(&blk_interposer_class_intf);
 out_core:
 	blk_interposer_core_exit();
 out_filter:
@@ -698,8 +698,7 @@ static long blk_interposer_nr_running(void)
 static void __exit blk_interposer_module_exit(void)
 {
 	misc_deregister(&blk_interposer_ctl);
-	if (blk_interposer_class_on)
-		class_interface_unregister(&blk_interposer_class_intf);
+	class_interface_unregister(&blk_interposer_class_intf);
 	synchronize_rcu_tasks();
 	while (blk_interposer_nr_running())
 		msleep(20);
