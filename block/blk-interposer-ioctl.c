@@ -26,12 +26,20 @@
 #define BLKINTERPOSE_INFO_SIZE_VER0	\
 	offsetofend(struct blkinterpose_info, reserved)
 
-/*
- * Copy an extensible argument: it starts with its size, which must cover
- * at least the first version; what this kernel does not know must be zero.
+/**
+ * blk_interposer_copy_arg - copy an extensible ioctl argument
+ * @karg: where to copy it
+ * @ksize: the size this kernel knows
+ * @minsize: the size of the first version
+ * @uarg: the argument, which starts with its size (u32)
+ *
+ * What this kernel does not know must be zero.
+ *
+ * Return: 0, -EFAULT, -EINVAL (smaller than @minsize), -E2BIG (larger
+ * than a page, or unknown fields set).
  */
-static int blk_interposer_copy_arg(void *karg, size_t ksize, size_t minsize,
-				   const void __user *uarg)
+int blk_interposer_copy_arg(void *karg, size_t ksize, size_t minsize,
+			    const void __user *uarg)
 {
 	u32 usize;
 

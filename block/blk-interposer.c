@@ -1070,6 +1070,8 @@ static int blk_interposer_link(struct blk_interposer *ip)
 	unsigned int i;
 	int ret = 0;
 
+	if (!BLK_INTERPOSER_HOLDER_LINKS)
+		return 0;
 	mutex_lock(&blk_interposer_holder_lock);
 	for (i = 0; i < ip->nr_targets && disk_live(disk); i++) {
 		if (ip->targets[i]->bd_disk == disk)
@@ -2148,6 +2150,30 @@ static int __init blk_interposer_init(void)
 }
 
 #ifdef BLK_INTERPOSER_MODULE
+/**
+ * blk_interposer_any_target - whether a pair of original and target matches
+ * @fn: the test, called under blk_interposer_lock for every target of every
+ *	interposer, attached or being attached
+ * @data: passed to @fn
+ *
+ * Return: %true as soon as @fn returns %true.
+ */
+bool blk_interposer_any_target(bool (*fn)(struct block_device *orig,
+					  struct block_device *t, void *data),
+			       void *data)
+{
+	struct blk_interposer *ip;
+	bool found = false;
+	unsigned int i;
+
+	mutex_lock(&blk_interposer_lock);
+	list_for_each_entry(ip, &blk_interposer_list, node)
+		for (i = 0; !found && i < ip->nr_targets; i++)
+			found = fn(ip->orig, ip->targets[i], data);
+	mutex_unlock(&blk_interposer_lock);
+	return found;
+}
+
 int __init blk_interposer_core_init(void)
 {
 	return blk_interposer_init();

@@ -46,6 +46,8 @@ u32 blk_interposer_nr_targets(struct block_device *bdev);
 u64 blk_interposer_dev_sectors(struct block_device *bdev, u32 target);
 int blk_interposer_ioctl(struct block_device *bdev, blk_mode_t mode,
 			 unsigned int cmd, void __user *argp);
+int blk_interposer_copy_arg(void *karg, size_t ksize, size_t minsize,
+			    const void __user *uarg);
 extern struct device_attribute dev_attr_interposer;
 #endif
 
@@ -94,6 +96,9 @@ static inline void blk_interposer_resubmit(struct bio *bio)
 {
 	submit_bio_noacct(bio);
 }
+
+/* Targets are shown as slaves of the original's disk (lsblk follows them) */
+#define BLK_INTERPOSER_HOLDER_LINKS	1
 
 /*
  * Whether target @t is a stacking device built right over @orig: its bios

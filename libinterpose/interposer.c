@@ -14,6 +14,7 @@
  * detach removes the pins, which unregisters the ops.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -146,16 +147,41 @@ static bool ip_target_gone(int fd, const struct ip_dev *d)
 }
 
 /* Probes after a refused attach, to explain it. */
-/* Whether @t lists @orig among its slaves (sysfs): built right over it. */
+/*
+ * Whether the slaves directory @dir (sysfs) lists @name, at any depth
+ * below @depth levels of stacking drivers.
+ */
+static bool ip_slaves_reach(const char *dir, const char *name, int depth)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	if (depth <= 0 || !(d = opendir(dir)))
+		return false;
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		found = !strcmp(e->d_name, name) ||
+			(!ip_snprintf(path, sizeof(path), "%s/class/block/%s/slaves",
+				      ip_sysfs_root(), e->d_name) &&
+			 ip_slaves_reach(path, name, depth - 1));
+	}
+	closedir(d);
+	return found;
+}
+
+/* Whether @t is built over @orig by stacking drivers (its sysfs slaves). */
 static bool ip_stacked_on(const struct ip_dev *t, const struct ip_dev *orig)
 {
 	char path[PATH_MAX], name[IP_NAME_LEN];
 
 	ip_dev_name(orig->dev, name, sizeof(name));
-	if (ip_snprintf(path, sizeof(path), "%s/dev/block/%u:%u/slaves/%s",
-			ip_sysfs_root(), major(t->dev), minor(t->dev), name))
+	if (ip_snprintf(path, sizeof(path), "%s/dev/block/%u:%u/slaves",
+			ip_sysfs_root(), major(t->dev), minor(t->dev)))
 		return false;
-	return !access(path, F_OK);
+	return ip_slaves_reach(path, name, 16);
 }
 
 static void ip_attach_explain(int err, int orig_fd, const struct ip_dev *orig,

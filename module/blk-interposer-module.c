@@ -6,10 +6,11 @@
  * patched kernel (see blk-interposer-module.h for what differs).
  *
  * The hook is an ftrace handler on submit_bio_noacct() that moves the
- * call to blk_interposer_hooked(), registered only while an interposer is
- * attached (or being attached): with nothing attached the module costs
- * nothing.  Calls of submit_bio_noacct() from this module are the bios an
- * interposer decided and are let by.
+ * calls for interposed devices to blk_interposer_hooked(), registered only
+ * while an interposer is attached (or being attached): with nothing
+ * attached the module costs nothing on the I/O path.  Calls of
+ * submit_bio_noacct() from this module are the bios an interposer decided
+ * and are let by.
  */
 #define pr_fmt(fmt) "blk_interposer: " fmt
 
@@ -23,6 +24,7 @@
 #include <linux/filter.h>
 #include <linux/file.h>
 #include <linux/ftrace.h>
+#include <linux/ftrace_regs.h>
 #include <linux/hash.h>
 #include <linux/kernfs.h>
 #include <linux/miscdevice.h>
@@ -48,7 +50,6 @@ static DEFINE_SPINLOCK(blk_interposer_table_lock);
  */
 static DEFINE_MUTEX(blk_interposer_hook_lock);
 static unsigned int blk_interposer_users;
-static bool blk_interposer_hooked_on;
 
 /* Tasks inside blk_interposer_hooked(); the module waits for them to leave */
 static DEFINE_PER_CPU(long, blk_interposer_running);
@@ -60,8 +61,11 @@ static struct hlist_head *blk_interposer_bucket(struct block_device *bdev)
 	return &blk_interposer_table[hash_ptr(bdev, BLK_INTERPOSER_HASH_BITS)];
 }
 
-/* The hook of the interposer published on @bdev; under RCU or the lock. */
-static struct blk_interposer_hook *
+/*
+ * The hook of the interposer published on @bdev; under RCU or the lock.
+ * Inline: the ftrace handler calls it for every bio of every device.
+ */
+static __always_inline struct blk_interposer_hook *
 blk_interposer_find(struct block_device *bdev)
 {
 	struct blk_interposer_hook *hook;
@@ -186,39 +190,148 @@ void blk_interposer_resubmit(struct bio *bio)
 	submit_bio_noacct(bio);
 }
 
+#ifdef CONFIG_BLOCK_HOLDER_DEPRECATED
+/*
+ * An entry of gendisk::slave_bdevs, which block/holder.c keeps private:
+ * the holders directory of a slave, whose parent is the slave's device.
+ * The list changes only in bd_link_disk_holder() and
+ * bd_unlink_disk_holder(), which the module wraps with
+ * blk_interposer_holders_rwsem from its load on.
+ */
+struct blk_interposer_holder_disk {
+	struct list_head	list;
+	struct kobject		*holder_dir;
+	int			refcnt;
+};
+
+/* Deeper stacks than this are taken for loops */
+#define BLK_INTERPOSER_STACK_DEPTH	16
+
+static DECLARE_RWSEM(blk_interposer_holders_rwsem);
+
+/*
+ * Whether a bio sent to @from's driver can reach @bdev, or a device of
+ * @disk, through the slaves of stacking drivers; under
+ * blk_interposer_holders_rwsem.
+ */
+static bool blk_interposer_reaches(struct gendisk *from,
+				   const struct block_device *bdev,
+				   const struct gendisk *disk,
+				   unsigned int depth)
+{
+	struct blk_interposer_holder_disk *h;
+	struct block_device *slave;
+
+	if (!depth)
+		return true;
+	list_for_each_entry(h, &from->slave_bdevs, list) {
+		slave = dev_to_bdev(kobj_to_dev(h->holder_dir->parent));
+		if (slave == bdev || slave->bd_disk == disk ||
+		    blk_interposer_reaches(slave->bd_disk, bdev, disk,
+					   depth - 1))
+			return true;
+	}
+	return false;
+}
+
 /**
- * blk_interposer_stacked_on - whether a target is built right over the original
+ * blk_interposer_stacked_on - whether a target sends bios to the original
  * @t: the target, held open
  * @orig: the original
  *
- * A stacking driver's bios carry no mark here: those that a device-mapper
- * table over @orig sends there would be interposed again, and go round
- * for ever.  Such a target lists @orig in its disk's slaves directory.
- * A stack of several levels over @orig is not seen.
+ * The bios that a stacking driver (a device-mapper table, md) sends on
+ * carry no mark here: those that reach @orig, at any depth, would be
+ * interposed again and go round for ever.
  *
- * Return: %true for a target that has @orig as a slave.
+ * Return: %true for a target built over @orig.
  */
 bool blk_interposer_stacked_on(struct block_device *t,
 			       struct block_device *orig)
 {
-	struct gendisk *disk = t->bd_disk;
-	struct kernfs_node *kn = NULL;
 	bool found;
 
-	mutex_lock(&disk->open_mutex);
-	if (disk_live(disk) && disk->slave_dir && disk->slave_dir->sd)
-		kn = kernfs_find_and_get(disk->slave_dir->sd,
-					 dev_name(&orig->bd_device));
-	mutex_unlock(&disk->open_mutex);
-	found = kn;
-	kernfs_put(kn);
+	down_read(&blk_interposer_holders_rwsem);
+	found = blk_interposer_reaches(t->bd_disk, orig, NULL,
+				       BLK_INTERPOSER_STACK_DEPTH);
+	up_read(&blk_interposer_holders_rwsem);
 	return found;
 }
 
+struct blk_interposer_link_check {
+	struct block_device	*slave;
+	struct gendisk		*holder;
+};
+
 /*
- * Where submit_bio_noacct() calls from outside this module go: the
- * interposer of the bio's device, if it has one, decides; what it passes
- * goes on into submit_bio_noacct() as if nothing had happened.
+ * Whether @holder taking @slave makes a loop through the interposer of
+ * @orig and its target @t: @t reaches @holder, and @slave is @orig or
+ * reaches it.
+ */
+static bool blk_interposer_closes_loop(struct block_device *orig,
+				       struct block_device *t, void *data)
+{
+	struct blk_interposer_link_check *c = data;
+
+	if (t->bd_disk != c->holder &&
+	    !blk_interposer_reaches(t->bd_disk, NULL, c->holder,
+				    BLK_INTERPOSER_STACK_DEPTH))
+		return false;
+	return c->slave == orig ||
+	       blk_interposer_reaches(c->slave->bd_disk, orig, NULL,
+				      BLK_INTERPOSER_STACK_DEPTH);
+}
+
+/*
+ * bd_link_disk_holder() from outside the module: a stacking driver takes
+ * @slave.  Refused if a target of an interposer would then send its bios
+ * back to that interposer's original (a table reloaded over it, say).
+ */
+static int blk_interposer_link_holder(struct block_device *slave,
+				      struct gendisk *holder)
+{
+	struct blk_interposer_link_check c = {
+		.slave = slave,
+		.holder = holder,
+	};
+	int ret;
+
+	this_cpu_inc(blk_interposer_running);
+	down_write(&blk_interposer_holders_rwsem);
+	if (blk_interposer_any_target(blk_interposer_closes_loop, &c)) {
+		pr_warn("%s cannot take %pg: an interposer's target would send its bios back to its original\n",
+			holder->disk_name, slave);
+		ret = -ELOOP;
+	} else {
+		ret = bd_link_disk_holder(slave, holder);
+	}
+	up_write(&blk_interposer_holders_rwsem);
+	this_cpu_dec(blk_interposer_running);
+	return ret;
+}
+
+static void blk_interposer_unlink_holder(struct block_device *slave,
+					 struct gendisk *holder)
+{
+	this_cpu_inc(blk_interposer_running);
+	down_write(&blk_interposer_holders_rwsem);
+	bd_unlink_disk_holder(slave, holder);
+	up_write(&blk_interposer_holders_rwsem);
+	this_cpu_dec(blk_interposer_running);
+}
+#else
+bool blk_interposer_stacked_on(struct block_device *t,
+			       struct block_device *orig)
+{
+	/* no slaves are known: stacking drivers cannot be told apart */
+	return false;
+}
+#endif
+
+/*
+ * Where submit_bio_noacct() calls from outside this module go when the
+ * bio's device had an interposer (blk_interposer_ftrace_submit()): it
+ * decides, if it is still there; what it passes goes on into
+ * submit_bio_noacct() as if nothing had happened.
  */
 static void blk_interposer_hooked(struct bio *bio)
 {
@@ -248,12 +361,12 @@ static void blk_interposer_hooked(struct bio *bio)
  * - bdev_mark_dead(): after the device's holder was told and the device
  *   invalidated, an interposer on it is detached and those using it as a
  *   target fail closed (blk_interposer_bdev_gone());
- * - del_gendisk(): first the holder links in the disk's slaves directory
- *   go (blk_interposer_disk_gone()).
+ * - bd_link_disk_holder(), bd_unlink_disk_holder(): a stacking driver
+ *   takes a slave or lets it go (blk_interposer_link_holder()).
  */
 struct blk_interposer_redirect {
 	const char		*name;
-	unsigned long		addr;
+	void			*addr;
 	void			*to;
 	struct ftrace_ops	ops;
 };
@@ -271,6 +384,31 @@ static void notrace blk_interposer_ftrace(unsigned long ip,
 						    (unsigned long)r->to);
 }
 
+/*
+ * submit_bio_noacct(): only the bios of an interposed device are moved
+ * into the module.  Those of every other device go on where they were,
+ * through this handler alone, instead of through blk_interposer_hooked()
+ * and a second pass of the trampoline when it calls submit_bio_noacct()
+ * back.  The lookup is repeated there, with the hook's reference.
+ */
+static void notrace blk_interposer_ftrace_submit(unsigned long ip,
+						 unsigned long parent_ip,
+						 struct ftrace_ops *ops,
+						 struct ftrace_regs *fregs)
+{
+	struct bio *bio = (struct bio *)ftrace_regs_get_argument(fregs, 0);
+	unsigned long to = (unsigned long)blk_interposer_hooked;
+	bool interposed;
+
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	rcu_read_lock();
+	interposed = blk_interposer_find(bio->bi_bdev);
+	rcu_read_unlock();
+	if (interposed)
+		ftrace_regs_set_instruction_pointer(fregs, to);
+}
+
 static void blk_interposer_mark_dead(struct block_device *bdev, bool surprise)
 {
 	this_cpu_inc(blk_interposer_running);
@@ -279,33 +417,83 @@ static void blk_interposer_mark_dead(struct block_device *bdev, bool surprise)
 	this_cpu_dec(blk_interposer_running);
 }
 
-static void blk_interposer_del_gendisk(struct gendisk *disk)
-{
-	this_cpu_inc(blk_interposer_running);
-	blk_interposer_disk_gone(disk);
-	del_gendisk(disk);
-	this_cpu_dec(blk_interposer_running);
-}
-
-#define BLK_INTERPOSER_REDIRECT(fn, wrapper) {				\
+#define BLK_INTERPOSER_REDIRECT(fn, handler, wrapper) {			\
 	.name	= #fn,							\
+	.addr	= fn,							\
 	.to	= wrapper,						\
 	.ops	= {							\
-		.func	= blk_interposer_ftrace,			\
+		.func	= handler,					\
 		.flags	= FTRACE_OPS_FL_IPMODIFY,			\
 	},								\
 }
 
 static struct blk_interposer_redirect blk_interposer_redirects[] = {
-	BLK_INTERPOSER_REDIRECT(submit_bio_noacct, blk_interposer_hooked),
-	BLK_INTERPOSER_REDIRECT(bdev_mark_dead, blk_interposer_mark_dead),
-	BLK_INTERPOSER_REDIRECT(del_gendisk, blk_interposer_del_gendisk),
+	BLK_INTERPOSER_REDIRECT(submit_bio_noacct, blk_interposer_ftrace_submit,
+				blk_interposer_hooked),
+	BLK_INTERPOSER_REDIRECT(bdev_mark_dead, blk_interposer_ftrace,
+				blk_interposer_mark_dead),
 };
 
-static void blk_interposer_unredirect(unsigned int n)
+/* Registered while the module is loaded: not on the I/O path */
+static struct blk_interposer_redirect blk_interposer_holder_redirects[] = {
+#ifdef CONFIG_BLOCK_HOLDER_DEPRECATED
+	BLK_INTERPOSER_REDIRECT(bd_link_disk_holder, blk_interposer_ftrace,
+				blk_interposer_link_holder),
+	BLK_INTERPOSER_REDIRECT(bd_unlink_disk_holder, blk_interposer_ftrace,
+				blk_interposer_unlink_holder),
+#endif
+};
+
+static void blk_interposer_unredirect(struct blk_interposer_redirect *r,
+				      unsigned int n)
 {
 	while (n--)
-		unregister_ftrace_function(&blk_interposer_redirects[n].ops);
+		unregister_ftrace_function(&r[n].ops);
+}
+
+/* Register @n redirects, all or none. */
+static int blk_interposer_redirect(struct blk_interposer_redirect *r,
+				   unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = register_ftrace_function(&r[i].ops);
+		if (ret) {
+			pr_err("cannot hook %s() with ftrace (error %d): does another module (a livepatch?) modify it?\n",
+			       r[i].name, ret);
+			blk_interposer_unredirect(r, i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void blk_interposer_free_filters(struct blk_interposer_redirect *r,
+					unsigned int n)
+{
+	while (n--)
+		ftrace_free_filter(&r[n].ops);
+}
+
+static int __init blk_interposer_set_filters(struct blk_interposer_redirect *r,
+					     unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = ftrace_set_filter_ip(&r[i].ops, (unsigned long)r[i].addr,
+					   0, 0);
+		if (ret) {
+			pr_err("%s() cannot be traced (error %d): the kernel needs CONFIG_DYNAMIC_FTRACE_WITH_ARGS\n",
+			       r[i].name, ret);
+			blk_interposer_free_filters(r, i);
+			return ret;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -360,25 +548,14 @@ static int __init blk_interposer_class_register(void)
 /* Take a user of the hook, registering it for the first; may sleep. */
 static int blk_interposer_hook_get(void)
 {
-	struct blk_interposer_redirect *r;
-	unsigned int i;
 	int ret = 0;
 
 	mutex_lock(&blk_interposer_hook_lock);
-	for (i = 0; !ret && !blk_interposer_users &&
-	     i < ARRAY_SIZE(blk_interposer_redirects); i++) {
-		r = &blk_interposer_redirects[i];
-		ret = register_ftrace_function(&r->ops);
-		if (ret) {
-			pr_err("cannot hook %s() with ftrace (error %d): does another module (a livepatch?) modify it?\n",
-			       r->name, ret);
-			blk_interposer_unredirect(i);
-		}
-	}
-	if (!ret) {
-		WRITE_ONCE(blk_interposer_hooked_on, true);
-		blk_interposer_users++;
-	}
+	if (!blk_interposer_users)
+		ret = blk_interposer_redirect(blk_interposer_redirects,
+					      ARRAY_SIZE(blk_interposer_redirects));
+	if (!ret)
+		WRITE_ONCE(blk_interposer_users, blk_interposer_users + 1);
 	mutex_unlock(&blk_interposer_hook_lock);
 	return ret;
 }
@@ -387,10 +564,10 @@ static int blk_interposer_hook_get(void)
 static void blk_interposer_hook_put(void)
 {
 	mutex_lock(&blk_interposer_hook_lock);
-	if (!--blk_interposer_users) {
-		WRITE_ONCE(blk_interposer_hooked_on, false);
-		blk_interposer_unredirect(ARRAY_SIZE(blk_interposer_redirects));
-	}
+	WRITE_ONCE(blk_interposer_users, blk_interposer_users - 1);
+	if (!blk_interposer_users)
+		blk_interposer_unredirect(blk_interposer_redirects,
+					  ARRAY_SIZE(blk_interposer_redirects));
 	mutex_unlock(&blk_interposer_hook_lock);
 }
 
@@ -401,7 +578,7 @@ static void blk_interposer_hook_put(void)
  */
 bool blk_interposer_active(void)
 {
-	return READ_ONCE(blk_interposer_hooked_on);
+	return READ_ONCE(blk_interposer_users);
 }
 
 /**
@@ -414,7 +591,7 @@ void blk_interposer_use(void)
 {
 	mutex_lock(&blk_interposer_hook_lock);
 	WARN_ON_ONCE(!blk_interposer_users);
-	blk_interposer_users++;
+	WRITE_ONCE(blk_interposer_users, blk_interposer_users + 1);
 	mutex_unlock(&blk_interposer_hook_lock);
 }
 
@@ -536,10 +713,10 @@ static long blk_interposer_ctl_ioctl(struct file *file, unsigned int cmd,
 	default:
 		return -ENOTTY;
 	}
-	if (copy_from_user(&ctl, (void __user *)arg, sizeof(ctl)))
-		return -EFAULT;
-	if (ctl.size != sizeof(ctl))
-		return -EINVAL;
+	ret = blk_interposer_copy_arg(&ctl, sizeof(ctl), sizeof(ctl),
+				      (void __user *)arg);
+	if (ret)
+		return ret;
 	if (ctl.fd == -1 && cmd == BLKINTERPOSE_QUERY)
 		return blk_interposer_ctl_query_dev(&ctl);
 	f = fget(ctl.fd);
@@ -610,36 +787,6 @@ static int blk_interposer_find_chain_endio(void)
 	return 0;
 }
 
-static void blk_interposer_free_filters(void)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(blk_interposer_redirects); i++)
-		ftrace_free_filter(&blk_interposer_redirects[i].ops);
-}
-
-static int __init blk_interposer_set_filters(void)
-{
-	struct blk_interposer_redirect *r;
-	unsigned int i;
-	int ret;
-
-	blk_interposer_redirects[0].addr = (unsigned long)submit_bio_noacct;
-	blk_interposer_redirects[1].addr = (unsigned long)bdev_mark_dead;
-	blk_interposer_redirects[2].addr = (unsigned long)del_gendisk;
-	for (i = 0; i < ARRAY_SIZE(blk_interposer_redirects); i++) {
-		r = &blk_interposer_redirects[i];
-		ret = ftrace_set_filter_ip(&r->ops, r->addr, 0, 0);
-		if (ret) {
-			pr_err("%s() cannot be traced (error %d): the kernel needs CONFIG_DYNAMIC_FTRACE_WITH_ARGS\n",
-			       r->name, ret);
-			blk_interposer_free_filters();
-			return ret;
-		}
-	}
-	return 0;
-}
-
 static int __init blk_interposer_module_init(void)
 {
 	int ret;
@@ -647,18 +794,28 @@ static int __init blk_interposer_module_init(void)
 	ret = blk_interposer_find_chain_endio();
 	if (ret)
 		return ret;
-	ret = blk_interposer_set_filters();
+	ret = blk_interposer_set_filters(blk_interposer_redirects,
+					 ARRAY_SIZE(blk_interposer_redirects));
 	if (ret)
 		return ret;
-	ret = blk_interposer_core_init();
+	ret = blk_interposer_set_filters(blk_interposer_holder_redirects,
+					 ARRAY_SIZE(blk_interposer_holder_redirects));
 	if (ret)
 		goto out_filter;
+	ret = blk_interposer_core_init();
+	if (ret)
+		goto out_holder_filter;
 	ret = blk_interposer_class_register();
 	if (ret)
 		goto out_core;
-	ret = misc_register(&blk_interposer_ctl);
+	/* before anything can be attached: the slaves it walks are known */
+	ret = blk_interposer_redirect(blk_interposer_holder_redirects,
+				      ARRAY_SIZE(blk_interposer_holder_redirects));
 	if (ret)
 		goto out_class;
+	ret = misc_register(&blk_interposer_ctl);
+	if (ret)
+		goto out_holder;
 	/* last: programs may be registered and attached from here on */
 	ret = blk_interposer_bpf_init();
 	if (ret)
@@ -668,12 +825,19 @@ static int __init blk_interposer_module_init(void)
 
 out_misc:
 	misc_deregister(&blk_interposer_ctl);
+out_holder:
+	blk_interposer_unredirect(blk_interposer_holder_redirects,
+				  ARRAY_SIZE(blk_interposer_holder_redirects));
 out_class:
 	class_interface_unregister(&blk_interposer_class_intf);
 out_core:
 	blk_interposer_core_exit();
+out_holder_filter:
+	blk_interposer_free_filters(blk_interposer_holder_redirects,
+				    ARRAY_SIZE(blk_interposer_holder_redirects));
 out_filter:
-	blk_interposer_free_filters();
+	blk_interposer_free_filters(blk_interposer_redirects,
+				    ARRAY_SIZE(blk_interposer_redirects));
 	return ret;
 }
 
@@ -699,11 +863,16 @@ static void __exit blk_interposer_module_exit(void)
 {
 	misc_deregister(&blk_interposer_ctl);
 	class_interface_unregister(&blk_interposer_class_intf);
+	blk_interposer_unredirect(blk_interposer_holder_redirects,
+				  ARRAY_SIZE(blk_interposer_holder_redirects));
 	synchronize_rcu_tasks();
 	while (blk_interposer_nr_running())
 		msleep(20);
 	blk_interposer_core_exit();
-	blk_interposer_free_filters();
+	blk_interposer_free_filters(blk_interposer_holder_redirects,
+				    ARRAY_SIZE(blk_interposer_holder_redirects));
+	blk_interposer_free_filters(blk_interposer_redirects,
+				    ARRAY_SIZE(blk_interposer_redirects));
 }
 
 module_init(blk_interposer_module_init);

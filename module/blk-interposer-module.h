@@ -15,7 +15,10 @@
  *   and holds the interposer's hook reference while it is decided, which
  *   a detach drains after the queue freeze;
  * - "already decided": the hook lets by every bio the module submits
- *   itself, instead of bio::bi_interposed;
+ *   itself, instead of bio::bi_interposed.  A stacking driver's bios
+ *   carry no mark, so a target that sends bios back to its original is
+ *   refused: at attach, and when a stacking driver links the original as
+ *   its slave later (blk_interposer_stacked_on());
  * - control: the misc device /dev/blk-interposer takes the ioctls of the
  *   patched kernel with the device named by a descriptor.
  */
@@ -59,6 +62,15 @@ void blk_interposer_hook_publish(struct block_device *bdev,
 void blk_interposer_resubmit(struct bio *bio);
 bool blk_interposer_stacked_on(struct block_device *t,
 			       struct block_device *orig);
+bool blk_interposer_any_target(bool (*fn)(struct block_device *orig,
+					  struct block_device *t, void *data),
+			       void *data);
+
+/*
+ * No slaves links of the module's own: its loop check walks the slaves of
+ * stacking drivers (blk_interposer_stacked_on()), which must be real.
+ */
+#define BLK_INTERPOSER_HOLDER_LINKS	0
 int blk_interposer_hook_setup(struct blk_interposer_hook *hook,
 			      struct blk_interposer *ip);
 void blk_interposer_hook_kill(struct blk_interposer_hook *hook);

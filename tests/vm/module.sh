@@ -7,8 +7,13 @@
 KO=$BUILD/module/src/blk_interposer.ko
 FT=/sys/kernel/tracing/enabled_functions
 
-# hooked: how many of the module's functions ftrace redirects now
-hooked() { grep -c 'blk_interposer' "$FT"; }
+# hooked: how many functions of the I/O path ftrace moves into the module
+# now (submit_bio_noacct, bdev_mark_dead); the slaves links of stacking
+# drivers (bd_link_disk_holder, bd_unlink_disk_holder) are watched from
+# load on, off the I/O path
+hooked() { grep -cE '^(submit_bio_noacct|bdev_mark_dead) .*blk_interposer' "$FT"; }
+expect_eq "slaves links watched from load on" 2 \
+	"$(grep -cE '^bd_(un)?link_disk_holder .*blk_interposer' "$FT")"
 
 # rmmod_errno: rmmod blk_interposer, the errno name of its failure
 rmmod_errno() {
@@ -26,7 +31,7 @@ nullb_create ipb 64 2
 fill /dev/ipa "$TMP/own" 8
 dd if=/dev/zero of=/dev/ipb bs=1M count=8 oflag=direct status=none
 "$CTL" attach /dev/ipa --to /dev/ipb || fail attach
-expect_eq "functions hooked while attached" 3 "$(hooked)"
+expect_eq "functions hooked while attached" 2 "$(hooked)"
 expect_eq "show -j backend" module "$(show_field /dev/ipa .backend)"
 expect_eq "show -j state" attached "$(show_field /dev/ipa .state)"
 fill /dev/ipa "$TMP/through" 8
@@ -37,6 +42,29 @@ expect_eq "rmmod while attached" EBUSY "$(rmmod_errno)"
 "$CTL" detach /dev/ipa || fail detach
 expect_eq "functions hooked after detach" 0 "$(hooked)"
 same /dev/ipa "$TMP/own" 8 || fail "after detach the original does not read its own data"
+
+log "the control device's envelope is extensible like the ioctl arguments: a larger size with a zero tail is taken, a set tail is E2BIG"
+# ctl_query SIZE TAIL: BLKINTERPOSE_QUERY of ipa by number (fd -1) in an
+# envelope of SIZE bytes followed by TAIL (hex); prints the errno name
+ctl_query() {
+	python3 - "$1" "$2" "$(cat /sys/block/ipa/dev)" <<'PY'
+import errno, fcntl, os, struct, sys
+size, tail, dev = int(sys.argv[1]), bytes.fromhex(sys.argv[2]), sys.argv[3]
+maj, mnr = map(int, dev.split(':'))
+buf = bytearray(struct.pack('<IiQII', size, -1, 0, maj, mnr) + tail)
+fd = os.open('/dev/blk-interposer', os.O_RDWR)
+try:
+    fcntl.ioctl(fd, 0x12d2, buf)
+    print('OK')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+PY
+}
+# ipa has no interposer now: a query that got through says ENOENT
+expect_eq "envelope of its own size" ENOENT "$(ctl_query 24 '')"
+expect_eq "a larger envelope, zero tail" ENOENT "$(ctl_query 32 0000000000000000)"
+expect_eq "a larger envelope, tail set" E2BIG "$(ctl_query 32 0100000000000000)"
+expect_eq "a smaller envelope" EINVAL "$(ctl_query 16 '')"
 
 log "rmmod with nothing attached, insmod again"
 rmmod blk_interposer || fail "rmmod with nothing attached"
@@ -78,16 +106,33 @@ expect_fail EOPNOTSUPP "$CTL" attach /dev/ipa --dm-table "0 1024 linear /dev/ipb
 	grep -q "CONFIG_BLK_INTERPOSER" || fail "the dm-table refusal does not say why"
 expect_fail EOPNOTSUPP "$CTL" snapshot /dev/ipa --cow /dev/ipb
 
-log "a device-mapper table over the original is refused as its target (its bios would come back)"
-table="0 $(blockdev --getsz /dev/ipa) linear /dev/ipa 0"
-dmsetup create module-over-ipa --table "$table" || fail "dmsetup create"
-defer "! dmsetup info module-over-ipa >/dev/null 2>&1 || dmsetup remove module-over-ipa"
-dm_node=/dev/$(basename "$(readlink -f "/sys/dev/block/$(dmsetup info -c --noheadings -o major,minor module-over-ipa | tr -d ' ')")")
-udev_settle "$dm_node"
-expect_fail ELOOP "$CTL" attach /dev/ipa --to "$dm_node"
-"$CTL" attach /dev/ipa --to "$dm_node" 2>&1 | grep -q "is built over the original" ||
-	fail "the refusal does not say why: $("$CTL" attach /dev/ipa --to "$dm_node" 2>&1)"
-dmsetup remove module-over-ipa || fail "dmsetup remove"
+log "a target that sends bios back to the original is refused, at any depth and later (their bios would go round for ever)"
+sz=$(blockdev --getsz /dev/ipa)
+dm_create module-over-ipa "0 $sz linear /dev/ipa 0"
+expect_fail ELOOP "$CTL" attach /dev/ipa --to /dev/mapper/module-over-ipa
+"$CTL" attach /dev/ipa --to /dev/mapper/module-over-ipa 2>&1 |
+	grep -q "module-over-ipa is built over the original" ||
+	fail "the refusal does not say why: $("$CTL" attach /dev/ipa --to /dev/mapper/module-over-ipa 2>&1)"
+dm_create module-over-over "0 $sz linear /dev/mapper/module-over-ipa 0"
+expect_fail ELOOP "$CTL" attach /dev/ipa --to /dev/mapper/module-over-over
+"$CTL" attach /dev/ipa --to /dev/mapper/module-over-over 2>&1 |
+	grep -q "module-over-over is built over the original" ||
+	fail "the two-level refusal does not say why: $("$CTL" attach /dev/ipa --to /dev/mapper/module-over-over 2>&1)"
+dm_remove module-over-over
+dm_remove module-over-ipa
+# a target over another device, whose table is then reloaded over the original
+dm_create module-tgt "0 $sz linear /dev/ipb 0"
+"$CTL" attach /dev/ipa --to /dev/mapper/module-tgt || fail "attach to a dm target"
+mark=$(kmsg_mark)
+dmsetup reload module-tgt --table "0 $sz linear /dev/ipa 0" 2>"$TMP/reload.err" &&
+	fail "a table over the original was loaded into its interposer's target"
+log "reload refused: $(tr '\n' ' ' <"$TMP/reload.err")"
+expect_eq "kernel line" 1 "$(kmsg_since "$mark" | grep -c 'cannot take ipa: an interposer.s target would send its bios back to its original')"
+fill /dev/ipa "$TMP/tgt" 4
+same /dev/ipb "$TMP/tgt" 4 || fail "writes through the interposer did not reach the dm target's device"
+"$CTL" detach /dev/ipa || fail detach
+dm_remove module-tgt
+same /dev/ipa "$TMP/own" 8 || fail "after detach the original does not read its own data"
 
 log "a target going away fails the original closed; the original going away detaches"
 "$CTL" attach /dev/ipa --to /dev/ipb || fail attach
