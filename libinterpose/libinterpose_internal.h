@@ -456,10 +456,7 @@ int ip_link_ops_name(int link_fd, char *name, size_t len);
  * detached), from sysfs; a sorted array of *@cntp strings, freed with
  * ip_names_free().
  */
-/*
- * The interposer state of /sys/class/block/@name: its sysfs line, or the
- * module's answer on a stock kernel.
- */
+/* The interposer state of /sys/class/block/@name: its sysfs line. */
 int ip_query_class_dev(const char *name, struct interpose_info *info);
 int ip_ops_users(const char *name, const char *except, char ***namesp,
 		 size_t *cntp);

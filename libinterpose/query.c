@@ -337,13 +337,8 @@ int ip_query_dev(const struct ip_dev *d, struct interpose_info *info)
 			ip_info_from_kernel(info, &ki, targets, observers);
 		if (err != -EACCES)
 			return err;
-		/*
-		 * The control device is root's: the module's sysfs line
-		 * (none on a device added before an older module was loaded:
-		 * not interposed).
-		 */
-		err = ip_query_sysfs(d->dev, info);
-		return err == -ENOTTY ? 0 : err;
+		/* the control device is root's: the module's sysfs line */
+		return ip_query_sysfs(d->dev, info);
 	}
 	if (d->path[0]) {
 		fd = open(d->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -366,25 +361,9 @@ int ip_query_dev(const struct ip_dev *d, struct interpose_info *info)
 int ip_query_class_dev(const char *name, struct interpose_info *info)
 {
 	char path[PATH_MAX], line[1024];
-	unsigned int maj, min;
-	struct ip_dev d = { };
 	int err;
 
 	memset(info, 0, sizeof(*info));
-	if (ip_backend() == INTERPOSE_BACKEND_MODULE) {
-		err = ip_snprintf(path, sizeof(path), "%s/class/block/%s/dev",
-				  ip_sysfs_root(), name);
-		if (err)
-			return err;
-		err = ip_read_line(path, line, sizeof(line));
-		if (err)
-			return err;
-		if (sscanf(line, "%u:%u", &maj, &min) != 2)
-			return -EINVAL;
-		d.dev = makedev(maj, min);
-		snprintf(d.name, sizeof(d.name), "%s", name);
-		return ip_query_dev(&d, info);
-	}
 	err = ip_snprintf(path, sizeof(path), "%s/class/block/%s/interposer",
 			  ip_sysfs_root(), name);
 	if (err)
@@ -449,26 +428,19 @@ static int ip_list_one(const char *name, struct interpose_info **infop,
 	int err;
 
 	*infop = NULL;
-	if (ip_backend() == INTERPOSE_BACKEND_MODULE) {
-		/* no sysfs line: the module is asked for each device */
-		*supported = true;
-	} else {
-		if (ip_snprintf(path, sizeof(path),
-				"%s/class/block/%s/interposer",
-				ip_sysfs_root(), name) ||
-		    ip_read_line(path, line, sizeof(line)))
-			return 0;
-		*supported = true;
-		/*
-		 * attached, failed (a target went away: it must be
-		 * detached) and reserved (a dm device made for --dm-table,
-		 * serving one original)
-		 */
-		if (strncmp(line, "attached ", strlen("attached ")) &&
-		    strncmp(line, "failed ", strlen("failed ")) &&
-		    strncmp(line, "reserved ", strlen("reserved ")))
-			return 0;
-	}
+	if (ip_snprintf(path, sizeof(path), "%s/class/block/%s/interposer",
+			ip_sysfs_root(), name) ||
+	    ip_read_line(path, line, sizeof(line)))
+		return 0;
+	*supported = true;
+	/*
+	 * attached, failed (a target went away: it must be detached) and
+	 * reserved (a dm device made for --dm-table, serving one original)
+	 */
+	if (strncmp(line, "attached ", strlen("attached ")) &&
+	    strncmp(line, "failed ", strlen("failed ")) &&
+	    strncmp(line, "reserved ", strlen("reserved ")))
+		return 0;
 
 	snprintf(path, sizeof(path), "%s/class/block/%s/dev", ip_sysfs_root(),
 		 name);

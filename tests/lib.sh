@@ -42,12 +42,6 @@ skip_case() {
 # interposer (attached or failed); with "reserved", reserved devices too
 interposed_devices() {
 	local f s
-	# the module of a stock kernel has no sysfs line: ask it
-	if [ -d /sys/module/blk_interposer ]; then
-		"$CTL" -j show 2>/dev/null |
-			jq -r '.[] | "/dev/\(.device) \(.state)"' 2>/dev/null
-		return 0
-	fi
 	# builtins only: every fork costs a third of a second under TCG, and
 	# this runs over every block device at the end of every test
 	for f in /sys/class/block/*/interposer; do
