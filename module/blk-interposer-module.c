@@ -5,12 +5,13 @@
  * itself is the core of block/, built from the same files as in the
  * patched kernel (see blk-interposer-module.h for what differs).
  *
- * The hook is an ftrace handler on submit_bio_noacct() that moves the
- * calls for interposed devices to blk_interposer_hooked(), registered only
- * while an interposer is attached (or being attached): with nothing
- * attached the module costs nothing on the I/O path.  Calls of
- * submit_bio_noacct() from this module are the bios an interposer decided
- * and are let by.
+ * The hook of submit_bio_noacct() is a direct call of ftrace into
+ * blk_interposer_submit_tramp() (blk_interposer_direct()), or where that
+ * cannot be had an ftrace handler that moves the calls for interposed
+ * devices to blk_interposer_hooked().  It is registered only while an
+ * interposer is attached (or being attached): with nothing attached the
+ * module costs nothing on the I/O path.  Calls of submit_bio_noacct() from
+ * this module are the bios an interposer decided and are let by.
  */
 #define pr_fmt(fmt) "blk_interposer: " fmt
 
@@ -328,6 +329,37 @@ bool blk_interposer_stacked_on(struct block_device *t,
 #endif
 
 /*
+ * The hook of the interposer published on @bio's device, with a reference
+ * for the bio; %NULL if there is none or it is going.
+ */
+static __always_inline struct blk_interposer_hook *
+blk_interposer_hook_tryget(struct bio *bio)
+{
+	struct blk_interposer_hook *hook;
+
+	rcu_read_lock();
+	hook = blk_interposer_find(bio->bi_bdev);
+	if (hook && !percpu_ref_tryget_live(&hook->ref))
+		hook = NULL;
+	rcu_read_unlock();
+	return hook;
+}
+
+/*
+ * The interposer of @hook decides @bio; its reference is dropped.
+ * Return: whether the bio passes: it goes on into submit_bio_noacct().
+ */
+static bool blk_interposer_decide(struct blk_interposer_hook *hook,
+				  struct bio *bio)
+{
+	enum blk_interposer_ret ret;
+
+	ret = __blk_interposer_submit_bio(hook->ip, bio, false);
+	percpu_ref_put(&hook->ref);
+	return ret == BLK_INTERPOSER_PASS;
+}
+
+/*
  * Where submit_bio_noacct() calls from outside this module go when the
  * bio's device had an interposer (blk_interposer_ftrace_submit()): it
  * decides, if it is still there; what it passes goes on into
@@ -335,20 +367,11 @@ bool blk_interposer_stacked_on(struct block_device *t,
  */
 static void blk_interposer_hooked(struct bio *bio)
 {
-	enum blk_interposer_ret ret = BLK_INTERPOSER_PASS;
 	struct blk_interposer_hook *hook;
 
 	this_cpu_inc(blk_interposer_running);
-	rcu_read_lock();
-	hook = blk_interposer_find(bio->bi_bdev);
-	if (hook && !percpu_ref_tryget_live(&hook->ref))
-		hook = NULL;
-	rcu_read_unlock();
-	if (hook) {
-		ret = __blk_interposer_submit_bio(hook->ip, bio, false);
-		percpu_ref_put(&hook->ref);
-	}
-	if (ret == BLK_INTERPOSER_PASS)
+	hook = blk_interposer_hook_tryget(bio);
+	if (!hook || blk_interposer_decide(hook, bio))
 		submit_bio_noacct(bio);
 	this_cpu_dec(blk_interposer_running);
 }
@@ -408,6 +431,103 @@ static void notrace blk_interposer_ftrace_submit(unsigned long ip,
 	if (interposed)
 		ftrace_regs_set_instruction_pointer(fregs, to);
 }
+
+#ifdef BLK_INTERPOSER_DIRECT_CALL
+/*
+ * The fast hook of submit_bio_noacct(): a direct call of ftrace into
+ * blk_interposer_submit_tramp(), which saves no registers but the bio's
+ * and skips the function when blk_interposer_direct() took the bio.  Used
+ * unless the "direct" parameter is off, or the function has a direct
+ * call already (a BPF trampoline: ftrace allows one): then the ftrace
+ * handler above is.
+ */
+static bool blk_interposer_use_direct = true;
+module_param_named(direct, blk_interposer_use_direct, bool, 0644);
+MODULE_PARM_DESC(direct, "Hook submit_bio_noacct() with a direct call (the next time something is attached; default on)");
+
+static struct ftrace_ops blk_interposer_direct_ops;
+static bool blk_interposer_direct_on;
+
+/* The module's text: its calls of submit_bio_noacct() are let by */
+static unsigned long blk_interposer_text, blk_interposer_text_size;
+
+/**
+ * blk_interposer_direct - the decision of the direct-call trampoline
+ * @bio: the bio submit_bio_noacct() was called with
+ * @caller: where it was called from
+ *
+ * The interposer of the bio's device decides it, unless the module
+ * itself submitted it.  A bio that passes goes on into the body of
+ * submit_bio_noacct() from the trampoline: no second call.
+ *
+ * Return: %true if the module took @bio, so the trampoline skips
+ * submit_bio_noacct().
+ */
+bool blk_interposer_direct(struct bio *bio, unsigned long caller)
+{
+	struct blk_interposer_hook *hook;
+	bool taken;
+
+	if (caller - blk_interposer_text < blk_interposer_text_size)
+		return false;
+	hook = blk_interposer_hook_tryget(bio);
+	if (!hook)
+		return false;
+	this_cpu_inc(blk_interposer_running);
+	taken = !blk_interposer_decide(hook, bio);
+	this_cpu_dec(blk_interposer_running);
+	return taken;
+}
+
+static int __init blk_interposer_direct_init(void)
+{
+	blk_interposer_text = (unsigned long)THIS_MODULE->mem[MOD_TEXT].base;
+	blk_interposer_text_size = THIS_MODULE->mem[MOD_TEXT].size;
+	return ftrace_set_filter_ip(&blk_interposer_direct_ops,
+				    (unsigned long)submit_bio_noacct, 0, 0);
+}
+
+static void blk_interposer_direct_exit(void)
+{
+	ftrace_free_filter(&blk_interposer_direct_ops);
+}
+
+/* Try the direct call; %false if the ftrace handler must do. */
+static bool blk_interposer_direct_register(void)
+{
+	int ret;
+
+	blk_interposer_direct_on = false;
+	if (!READ_ONCE(blk_interposer_use_direct))
+		return false;
+	ret = register_ftrace_direct(&blk_interposer_direct_ops,
+				     (unsigned long)blk_interposer_submit_tramp);
+	if (ret)
+		pr_info("submit_bio_noacct() cannot take a direct call (error %d; a BPF trampoline on it?): hooked with the slower ftrace handler\n",
+			ret);
+	else
+		blk_interposer_direct_on = true;
+	return blk_interposer_direct_on;
+}
+
+/* Remove the direct call if it is there; %true if it was. */
+static bool blk_interposer_direct_unregister(void)
+{
+	bool was_on = blk_interposer_direct_on;
+
+	if (was_on)
+		unregister_ftrace_direct(&blk_interposer_direct_ops,
+					 (unsigned long)blk_interposer_submit_tramp,
+					 false);
+	blk_interposer_direct_on = false;
+	return was_on;
+}
+#else
+static inline int blk_interposer_direct_init(void) { return 0; }
+static inline void blk_interposer_direct_exit(void) { }
+static inline bool blk_interposer_direct_register(void) { return false; }
+static inline bool blk_interposer_direct_unregister(void) { return false; }
+#endif
 
 static void blk_interposer_mark_dead(struct block_device *bdev, bool surprise)
 {
@@ -545,6 +665,31 @@ static int __init blk_interposer_class_register(void)
 	return ret;
 }
 
+/*
+ * The hook: submit_bio_noacct() through the direct call if it can be had,
+ * else through the ftrace handler (the first redirect), and the other
+ * redirects.
+ */
+static int blk_interposer_hook_register(void)
+{
+	unsigned int skip = blk_interposer_direct_register() ? 1 : 0;
+	int ret;
+
+	ret = blk_interposer_redirect(blk_interposer_redirects + skip,
+				      ARRAY_SIZE(blk_interposer_redirects) - skip);
+	if (ret)
+		blk_interposer_direct_unregister();
+	return ret;
+}
+
+static void blk_interposer_hook_unregister(void)
+{
+	unsigned int skip = blk_interposer_direct_unregister() ? 1 : 0;
+
+	blk_interposer_unredirect(blk_interposer_redirects + skip,
+				  ARRAY_SIZE(blk_interposer_redirects) - skip);
+}
+
 /* Take a user of the hook, registering it for the first; may sleep. */
 static int blk_interposer_hook_get(void)
 {
@@ -552,8 +697,7 @@ static int blk_interposer_hook_get(void)
 
 	mutex_lock(&blk_interposer_hook_lock);
 	if (!blk_interposer_users)
-		ret = blk_interposer_redirect(blk_interposer_redirects,
-					      ARRAY_SIZE(blk_interposer_redirects));
+		ret = blk_interposer_hook_register();
 	if (!ret)
 		WRITE_ONCE(blk_interposer_users, blk_interposer_users + 1);
 	mutex_unlock(&blk_interposer_hook_lock);
@@ -566,8 +710,7 @@ static void blk_interposer_hook_put(void)
 	mutex_lock(&blk_interposer_hook_lock);
 	WRITE_ONCE(blk_interposer_users, blk_interposer_users - 1);
 	if (!blk_interposer_users)
-		blk_interposer_unredirect(blk_interposer_redirects,
-					  ARRAY_SIZE(blk_interposer_redirects));
+		blk_interposer_hook_unregister();
 	mutex_unlock(&blk_interposer_hook_lock);
 }
 
@@ -802,9 +945,12 @@ static int __init blk_interposer_module_init(void)
 					 ARRAY_SIZE(blk_interposer_holder_redirects));
 	if (ret)
 		goto out_filter;
-	ret = blk_interposer_core_init();
+	ret = blk_interposer_direct_init();
 	if (ret)
 		goto out_holder_filter;
+	ret = blk_interposer_core_init();
+	if (ret)
+		goto out_direct;
 	ret = blk_interposer_class_register();
 	if (ret)
 		goto out_core;
@@ -832,6 +978,8 @@ out_class:
 	class_interface_unregister(&blk_interposer_class_intf);
 out_core:
 	blk_interposer_core_exit();
+out_direct:
+	blk_interposer_direct_exit();
 out_holder_filter:
 	blk_interposer_free_filters(blk_interposer_holder_redirects,
 				    ARRAY_SIZE(blk_interposer_holder_redirects));
@@ -869,6 +1017,7 @@ static void __exit blk_interposer_module_exit(void)
 	while (blk_interposer_nr_running())
 		msleep(20);
 	blk_interposer_core_exit();
+	blk_interposer_direct_exit();
 	blk_interposer_free_filters(blk_interposer_holder_redirects,
 				    ARRAY_SIZE(blk_interposer_holder_redirects));
 	blk_interposer_free_filters(blk_interposer_redirects,

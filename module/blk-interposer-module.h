@@ -53,6 +53,13 @@ struct blk_interposer_hook {
 	struct completion		drained;
 };
 
+#if defined(CONFIG_X86_64) && defined(CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS)
+/* submit_bio_noacct() hooked by a direct call (blk-interposer-tramp.S) */
+#define BLK_INTERPOSER_DIRECT_CALL
+void blk_interposer_submit_tramp(void);
+bool blk_interposer_direct(struct bio *bio, unsigned long caller);
+#endif
+
 bool blk_interposer_active(void);
 void blk_interposer_use(void);
 void blk_interposer_unuse(void);

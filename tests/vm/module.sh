@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: the blk_interposer module on Debian's stock kernel: hooked only while something is attached, plain and BPF redirects with data compared, bpftool registration, rmmod refused while in use, target and original loss, partitions, attach and detach under fio --verify, refusals of what needs a patched kernel
+# desc: the blk_interposer module on Debian's stock kernel: hooked only while something is attached (a direct call, or the ftrace handler beside a BPF trampoline), plain and BPF redirects with data compared, bpftool registration, rmmod refused while in use, target and original loss, partitions, attach and detach under fio --verify, refusals of what needs a patched kernel
 . "$REPO/tests/lib.sh"
 
 [ -d /sys/module/blk_interposer ] ||
@@ -7,11 +7,29 @@
 KO=$BUILD/module/src/blk_interposer.ko
 FT=/sys/kernel/tracing/enabled_functions
 
-# hooked: how many functions of the I/O path ftrace moves into the module
-# now (submit_bio_noacct, bdev_mark_dead); the slaves links of stacking
+# hooked: how many functions of the I/O path the module hooks now
+# (submit_bio_noacct, bdev_mark_dead); the slaves links of stacking
 # drivers (bd_link_disk_holder, bd_unlink_disk_holder) are watched from
-# load on, off the I/O path
-hooked() { grep -cE '^(submit_bio_noacct|bdev_mark_dead) .*blk_interposer' "$FT"; }
+# load on, off the I/O path.  A direct call is shown on the line after
+# its function's.
+hooked() {
+	awk '/^(submit_bio_noacct|bdev_mark_dead) /{f=$0; if (f ~ /blk_interposer/) n++; next}
+		/^\tdirect-->blk_interposer/ && f ~ /^submit_bio_noacct /{n++}
+		{f=""} END{print n+0}' "$FT"
+}
+# hook_kind: how submit_bio_noacct() is hooked: direct (the trampoline),
+# ftrace (an IP-modifying handler: the flag I after the count of its
+# line, which names the handler only when it is alone there) or none
+hook_kind() {
+	if grep -q '^	direct-->blk_interposer_submit_tramp' "$FT"; then
+		echo direct
+	elif grep -qE '^submit_bio_noacct \([0-9]+\)(  | R) I' "$FT"; then
+		echo ftrace
+	else
+		echo none
+	fi
+}
+PARAM=/sys/module/blk_interposer/parameters/direct
 expect_eq "slaves links watched from load on" 2 \
 	"$(grep -cE '^bd_(un)?link_disk_holder .*blk_interposer' "$FT")"
 
@@ -32,6 +50,7 @@ fill /dev/ipa "$TMP/own" 8
 dd if=/dev/zero of=/dev/ipb bs=1M count=8 oflag=direct status=none
 "$CTL" attach /dev/ipa --to /dev/ipb || fail attach
 expect_eq "functions hooked while attached" 2 "$(hooked)"
+expect_eq "submit_bio_noacct() hooked by" direct "$(hook_kind)"
 expect_eq "show -j backend" module "$(show_field /dev/ipa .backend)"
 expect_eq "show -j state" attached "$(show_field /dev/ipa .state)"
 fill /dev/ipa "$TMP/through" 8
@@ -42,6 +61,55 @@ expect_eq "rmmod while attached" EBUSY "$(rmmod_errno)"
 "$CTL" detach /dev/ipa || fail detach
 expect_eq "functions hooked after detach" 0 "$(hooked)"
 same /dev/ipa "$TMP/own" 8 || fail "after detach the original does not read its own data"
+
+log "the slower hooks give the same: the ftrace handler (parameter direct=0), a kprobe beside the direct call, a BPF trampoline there first"
+# redirect_round WHAT: attach ipa to ipb, write through it, compare, detach
+redirect_round() {
+	"$CTL" attach /dev/ipa --to /dev/ipb || fail "attach ($1)"
+	fill /dev/ipa "$TMP/r" 8
+	same /dev/ipb "$TMP/r" 8 || fail "$1: the target does not hold what was written"
+	same /dev/ipa "$TMP/r" 8 || fail "$1: reads through the interposer"
+}
+echo 0 >"$PARAM"
+redirect_round "direct=0"
+expect_eq "direct=0: submit_bio_noacct() hooked by" ftrace "$(hook_kind)"
+"$CTL" detach /dev/ipa || fail detach
+echo 1 >"$PARAM"
+KP=/sys/kernel/tracing/kprobe_events
+echo 'p:itest_submit submit_bio_noacct' >>"$KP" || fail "kprobe"
+KPE=/sys/kernel/tracing/events/kprobes/itest_submit/enable
+defer "! grep -q itest_submit $KP || { echo 0 >$KPE; echo -:itest_submit >>$KP; }"
+echo 1 >"$KPE"
+redirect_round "kprobe"
+expect_eq "with a kprobe: submit_bio_noacct() hooked by" direct "$(hook_kind)"
+hits=$(awk '$1 == "itest_submit" {print $2}' /sys/kernel/tracing/kprobe_profile)
+[ "${hits:-0}" -ge 32 ] || fail "the kprobe beside the direct call saw ${hits:-0} bios"
+# ftrace takes one direct call per function (README): a BPF trampoline
+# cannot come while the module's is there (bpftool then pins the program
+# without a link)
+# tracing_links: how many BPF tracing links there are
+tracing_links() { "$BPFTOOL" -j link show | jq '[.[] | select(.type == "tracing")] | length'; }
+sysctl -q kernel.bpf_stats_enabled=1
+"$BPFTOOL" prog load "$BUILD/tests/bpf/fentry_submit.bpf.o" /sys/fs/bpf/itest_fentry autoattach 2>/dev/null
+expect_eq "fentry links beside the direct call" 0 "$(tracing_links)"
+rm -rf /sys/fs/bpf/itest_fentry
+"$CTL" detach /dev/ipa || fail detach
+echo 0 >"$KPE"
+echo -:itest_submit >>"$KP"
+"$BPFTOOL" prog load "$BUILD/tests/bpf/fentry_submit.bpf.o" /sys/fs/bpf/itest_fentry autoattach ||
+	fail "fentry program on submit_bio_noacct()"
+defer "rm -rf /sys/fs/bpf/itest_fentry"
+expect_eq "fentry links with nothing attached" 1 "$(tracing_links)"
+mark=$(kmsg_mark)
+redirect_round "fentry first"
+expect_eq "after a fentry program: submit_bio_noacct() hooked by" ftrace "$(hook_kind)"
+kmsg_since "$mark" | grep -q "submit_bio_noacct() cannot take a direct call" ||
+	fail "no kernel line says why the slower hook is used"
+runs=$("$BPFTOOL" -j prog show name fentry_submit | jq '.run_cnt // 0')
+[ "$runs" -ge 32 ] || fail "the fentry program ran $runs times"
+"$CTL" detach /dev/ipa || fail detach
+rm -rf /sys/fs/bpf/itest_fentry
+expect_eq "functions hooked after detach" 0 "$(hooked)"
 
 log "the control device's envelope is extensible like the ioctl arguments: a larger size with a zero tail is taken, a set tail is E2BIG"
 # ctl_query SIZE TAIL: BLKINTERPOSE_QUERY of ipa by number (fd -1) in an
