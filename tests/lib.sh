@@ -38,6 +38,51 @@ skip_case() {
 	echo "$(basename "$0" .sh): $*" >>"${ITEST_SKIP_FILE:-/dev/null}"
 }
 
+# on_module: the interposer is the blk_interposer module of a stock kernel
+# (kernel/vm-run --kernel debian), not the patched kernel's own
+on_module() { [ -d /sys/module/blk_interposer ]; }
+
+# requires_patched_kernel WHY: skip the whole test on the module, saying
+# why (README, "Use it on your kernel": what differs)
+requires_patched_kernel() {
+	on_module && skip "needs the patched kernel: $*"
+	return 0
+}
+
+# patched_kernel_case WHY: false on the module, after counting one skipped
+# case that says why; `if patched_kernel_case WHY; then ...; fi`
+patched_kernel_case() {
+	on_module || return 0
+	skip_case "needs the patched kernel: $*"
+	return 1
+}
+
+# patched_kernel_rest WHY: on the module, the rest of the test is one
+# skipped case that says why, and the test ends here (passed so far)
+patched_kernel_rest() {
+	on_module || return 0
+	skip_case "needs the patched kernel: $*"
+	exit 0
+}
+
+# NOBODY_RAW_ERRNO, NOBODY_RAW_QUERY: what a raw command (ioctl-probe) of
+# an unprivileged user gets: the kernel's capability check (EPERM; a query
+# works), or on the module the open of its control device, which is
+# root's (EACCES for both; interposectl says EPERM and queries sysfs)
+if on_module; then
+	NOBODY_RAW_ERRNO=EACCES NOBODY_RAW_QUERY=EACCES
+else
+	NOBODY_RAW_ERRNO=EPERM NOBODY_RAW_QUERY=OK
+fi
+
+# The errno, and strerror, of a write that a program refuses with EROFS:
+# a stock kernel has no block status for it, the module's bio fails EIO
+if on_module; then
+	RO_ERRNO=EIO RO_ERRNO_NR=5 RO_STRERROR="Input/output error"
+else
+	RO_ERRNO=EROFS RO_ERRNO_NR=30 RO_STRERROR="Read-only file system"
+fi
+
 # interposed_devices [reserved]: "DEV STATE" of every device with an
 # interposer (attached or failed); with "reserved", reserved devices too
 interposed_devices() {

@@ -61,6 +61,8 @@
 #include <linux/fs.h>
 #include <linux/blk-interposer.h>
 
+#include "interpose-ioctl.h"
+
 #ifndef O_PATH
 #define O_PATH	010000000
 #endif
@@ -695,7 +697,7 @@ static void bad(const char *what, int fd, int err)
 /* Well-formed calls the fuzzer uses to set up and check the state. */
 static int do_ioctl(int fd, unsigned long cmd, void *arg)
 {
-	return ioctl(fd, cmd, arg) ? errno : 0;
+	return interpose_ioctl(fd, cmd, arg) ? errno : 0;
 }
 
 static int clean_attach(int fd, int target)

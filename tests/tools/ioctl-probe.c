@@ -45,6 +45,8 @@
 #include <unistd.h>
 #include <linux/blk-interposer.h>
 
+#include "interpose-ioctl.h"
+
 #ifndef O_PATH
 #define O_PATH	010000000
 #endif
@@ -249,7 +251,7 @@ int main(int argc, char **argv)
 			before);
 		return 2;
 	}
-	ret = ioctl(fd, cmd, &arg);
+	ret = interpose_ioctl(fd, cmd, &arg);
 	err = ret < 0 ? errno : 0;
 	printf("%s\n", errname(err));
 	if (!err && cmd == BLKINTERPOSE_QUERY) {

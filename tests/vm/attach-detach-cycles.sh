@@ -1,6 +1,7 @@
 #!/bin/bash
 # desc: attach/detach cycles (60, CYCLES=; make stress runs 10000) to dm-linear over the original while fio --verify runs at QD32; each one turns the interposer's static key on and off under that I/O
 . "$REPO/tests/lib.sh"
+requires_patched_kernel "a target over the original under fio --verify (dm-linear; the module refuses it: ELOOP)"
 # Every attach and detach must turn the static key on and off: nothing
 # else may be interposed.  The key is a jump label patched in and out of
 # blk_mq_submit_bio() and __submit_bio() while other CPUs run through

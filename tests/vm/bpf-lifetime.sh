@@ -1,6 +1,7 @@
 #!/bin/bash
 # desc: program replace (link update, 10 cycles, REPLACE_CYCLES=) and unregister while attached under fio --verify; counters match fio's I/O
 . "$REPO/tests/lib.sh"
+requires_patched_kernel "a target over the original under fio --verify (dm-linear; the module refuses it: ELOOP)"
 OBJ=$BPFOBJ/verdict.bpf.o
 nullb_create ipa 128 2
 sz=$(blockdev --getsz /dev/ipa)

@@ -68,7 +68,7 @@ expect_region /dev/ipa 0 16 "$TMP/A" 0
 expect_range /dev/ipa $(((64 << 20) - 4096)) 4096 /dev/zero 0
 
 log "fail writes with each errno; reads pass"
-for e in EIO:5 ENOSPC:28 ETIMEDOUT:110 EROFS:30; do
+for e in EIO:5 ENOSPC:28 ETIMEDOUT:110 $RO_ERRNO:30; do
 	attach --set mode=4 --set error=${e#*:}
 	expect_eq "write fails with" "${e%:*}" "$(pwrite_errno /dev/ipa 0)"
 	expect_eq "read passes" OK "$(pread_errno /dev/ipa 0)"

@@ -71,7 +71,13 @@ byop_data ipa
 byop_data ipb
 seen=$(stats_of ipa seen)
 [ "$seen" -gt 0 ] || fail "no bio seen on ipa"
-expect_eq "ipa: every bio redirected" "$seen" "$(stats_of ipa redirected)"
+# the module's hook also sees the empty flush of conv=fsync, which
+# submit_bio_noacct() ends on a device without a write cache (README):
+# byop passes it
+flushes=0
+on_module && flushes=1
+expect_eq "ipa: every bio redirected" "$((seen - flushes))" "$(stats_of ipa redirected)"
+expect_eq "ipa: passed" "$flushes" "$(stats_of ipa passed)"
 expect_eq "ipa: stats -j agrees" "$seen" "$("$CTL" -j stats ipa | jq .counters.seen)"
 expect_eq "ipb: stats -j ops" byop "$("$CTL" -j stats ipb | jq -r .ops)"
 

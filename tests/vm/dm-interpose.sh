@@ -1,6 +1,7 @@
 #!/bin/bash
 # desc: dm slid under a mounted ext4 (--dm-table): linear under fio verify, swapped to flakey and back with dmsetup, detached and removed, fsck clean; flakey's errors reach ext4; a partition; every refusal with its errno
 . "$REPO/tests/lib.sh"
+requires_patched_kernel "--dm-table (a stock device-mapper cannot take a device's place)"
 require_cmd fio jq mkfs.ext4 fsck.ext4 dmsetup sgdisk blockdev
 DMLOAD=$BUILD/tests/dm-load
 [ -x "$DMLOAD" ] || fail "$DMLOAD not built (make test-tools)"

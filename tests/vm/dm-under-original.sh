@@ -1,6 +1,7 @@
 #!/bin/bash
 # desc: seed use case: dm-linear then dm-flakey (up) built over the original, slid in under fio --verify
 . "$REPO/tests/lib.sh"
+requires_patched_kernel "targets built over the original (the module refuses them: ELOOP)"
 nullb_create ipa 256 2
 sz=$(blockdev --getsz /dev/ipa)
 dm_create iplin "0 $sz linear /dev/ipa 0"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # desc: an original's disk lists its targets in slaves/, each target names it in holders/ (lsblk shows the tree), for whole disks, partitions and --dm-table; the links go with detach, a lost target, a deleted original or a dropped partition, and an attach racing the original's deletion leaves no link behind
 . "$REPO/tests/lib.sh"
+requires_patched_kernel "the module links no targets as slaves of their original (README)"
 require_cmd sgdisk
 
 # links DISK TARGET: DISK/slaves/TARGET and TARGET/holders/DISK exist

@@ -31,14 +31,14 @@ bash -e use.sh >use.out 2>&1 || { cat use.out; fail "the guide's use commands fa
 sed 's/^/    /' use.out
 not_interposed /dev/ipa || fail "still interposed after the guide's detach"
 [ -e "/sys/fs/bpf/interpose/ipa" ] && fail "pins left behind"
-grep -q "Read-only file system" use.out || fail "the guide's dd was not refused with EROFS"
+grep -q "$RO_STRERROR" use.out || fail "the guide's dd was not refused with $RO_ERRNO"
 
 log "step by step, with assertions"
 "$CTL" attach /dev/ipa --prog guard.bpf.o --set protect=64 || fail "attach"
 expect_eq "ops" guard "$(show_field /dev/ipa .ops)"
 expect_eq "protect" 64 "$(prog_var /dev/ipa protect)"
-expect_eq "write to sector 0" EROFS "$(dio_errno w /dev/ipa 0)"
-expect_eq "write to sector 56..63" EROFS "$(dio_errno w /dev/ipa $((56 * 512)))"
+expect_eq "write to sector 0" "$RO_ERRNO" "$(dio_errno w /dev/ipa 0)"
+expect_eq "write to sector 56..63" "$RO_ERRNO" "$(dio_errno w /dev/ipa $((56 * 512)))"
 expect_eq "write to sector 64" OK "$(dio_errno w /dev/ipa $((64 * 512)) 4096 0)"
 expect_eq "read of sector 0" OK "$(dio_errno r /dev/ipa 0 | cut -d' ' -f1)"
 expect_eq "denied" 2 "$(prog_var /dev/ipa denied)"

@@ -14,25 +14,25 @@ pattern $((1 << 20)) >"$TMP/D"
 "$CTL" attach /dev/ipa --prog "$OBJ" || fail "attach"
 expect_eq "ops" readonly "$(show_field /dev/ipa .ops)"
 
-expect_eq "O_DIRECT write" EROFS "$(dio_errno w /dev/ipa 0)"
-expect_eq "O_DIRECT|O_DSYNC (FUA) write" EROFS "$(dio_errno wsync /dev/ipa 8192)"
-expect_eq "512-byte write at the end" EROFS "$(dio_errno w /dev/ipa $(((64 << 20) - 512)) 512)"
+expect_eq "O_DIRECT write" "$RO_ERRNO" "$(dio_errno w /dev/ipa 0)"
+expect_eq "O_DIRECT|O_DSYNC (FUA) write" "$RO_ERRNO" "$(dio_errno wsync /dev/ipa 8192)"
+expect_eq "512-byte write at the end" "$RO_ERRNO" "$(dio_errno w /dev/ipa $(((64 << 20) - 512)) 512)"
 failed=$(counter /dev/ipa failed)
 expect_eq "refused bios counted" 3 "$failed"
 
 if dd if="$TMP/D" of=/dev/ipa bs=1M seek=1 count=1 oflag=direct 2>"$TMP/dd.err"; then
 	fail "dd wrote through readonly"
 fi
-grep -q "Read-only file system" "$TMP/dd.err" || fail "dd: no EROFS: $(cat "$TMP/dd.err")"
-log "dd: $(grep "Read-only" "$TMP/dd.err")"
+grep -q "$RO_STRERROR" "$TMP/dd.err" || fail "dd: no $RO_ERRNO: $(cat "$TMP/dd.err")"
+log "dd: $(grep "$RO_STRERROR" "$TMP/dd.err")"
 
 blkdiscard -f -o $((2 << 20)) -l $((1 << 20)) /dev/ipa 2>"$TMP/err" &&
 	fail "discard passed"
-grep -q "Read-only file system" "$TMP/err" || fail "discard: no EROFS: $(cat "$TMP/err")"
+grep -q "$RO_STRERROR" "$TMP/err" || fail "discard: no $RO_ERRNO: $(cat "$TMP/err")"
 log "discard refused: $(tail -1 "$TMP/err")"
 blkdiscard -f -z -o $((3 << 20)) -l $((1 << 20)) /dev/ipa 2>"$TMP/err" &&
 	fail "zeroout passed"
-grep -q "Read-only file system" "$TMP/err" || fail "zeroout: no EROFS: $(cat "$TMP/err")"
+grep -q "$RO_STRERROR" "$TMP/err" || fail "zeroout: no $RO_ERRNO: $(cat "$TMP/err")"
 log "zeroout refused: $(tail -1 "$TMP/err")"
 [ "$(counter /dev/ipa failed)" -ge $((failed + 3)) ] || fail "dd, discard, zeroout not all refused"
 

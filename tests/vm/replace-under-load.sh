@@ -1,6 +1,7 @@
 #!/bin/bash
 # desc: program replace cycles (20, REPLACE_CYCLES=; make stress runs 1000) passthrough -> redirect -> linear under fio --verify QD32: each replace takes effect, no verify error, counters add up
 . "$REPO/tests/lib.sh"
+requires_patched_kernel "a target over the original under fio --verify (dm-linear; the module refuses it: ELOOP)"
 cycles=${REPLACE_CYCLES:-20}
 nullb_create ipa 128 2
 sz=$(blockdev --getsz /dev/ipa)

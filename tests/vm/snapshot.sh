@@ -1,6 +1,7 @@
 #!/bin/bash
 # desc: interposectl snapshot of a mounted ext4 under fio verify (old data in the snapshot, fsck clean, mounts read-only without recovery), two devices at one point, COW overflow and COW loss, a partition, detach, DM_INTERPOSE_READ_FLAG's kernel checks, refusals
 . "$REPO/tests/lib.sh"
+requires_patched_kernel "snapshots slide dm-snapshot-origin in (module.sh checks the refusal)"
 require_cmd fio jq mkfs.ext4 fsck.ext4 dmsetup blockdev sha256sum sgdisk
 DMLOAD=$BUILD/tests/dm-load
 [ -x "$DMLOAD" ] || fail "$DMLOAD not built (make test-tools)"

@@ -99,7 +99,7 @@ expect_eq "their cgroup id is the directory's" 1 "$(recs '[.[].cgroup_id] | uniq
 
 log "error and verdict under a readonly policy, the observer beside it"
 "$CTL" attach /dev/fta --prog "$PROGS/readonly.bpf.o" || fail "attach readonly"
-trace_start 'error == EROFS && verdict == fail'
+trace_start "error == $RO_ERRNO && verdict == fail"
 for i in 1 2 3 4 5 6; do
 	dd if=/dev/zero of=/dev/fta bs=4k count=1 seek=$i oflag=direct status=none 2>/dev/null &&
 		fail "a write passed the readonly policy"
@@ -109,8 +109,8 @@ trace_stop
 failed=$(counter /dev/fta failed)
 expect_eq "the policy failed the 6 writes" 6 "$failed"
 expect_eq "records = the bios the policy failed" "$failed" "$(recs 'length')"
-expect_eq "each a write failed with EROFS" 0 \
-	"$(recs '[.[] | select(.op != "write" or .error != -30 or .verdict != "fail")] | length')"
+expect_eq "each a write failed with $RO_ERRNO" 0 \
+	"$(recs "[.[] | select(.op != \"write\" or .error != -$RO_ERRNO_NR or .verdict != \"fail\")] | length")"
 "$CTL" detach /dev/fta || fail "detach fta"
 
 log "lat_us: beside an unfiltered trace, the filter keeps exactly its slow bios"

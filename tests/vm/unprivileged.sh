@@ -79,14 +79,18 @@ if nosysadmin "$BPFTOOL" struct_ops register "$PASS" /sys/fs/bpf/unpriv >"$TMP/r
 	cat "$TMP/reg.out"
 	fail "bpftool struct_ops register without CAP_SYS_ADMIN succeeded"
 fi
-grep -qi 'Operation not permitted\|EPERM' "$TMP/reg.out" || fail "register: $(cat "$TMP/reg.out")"
-log "refused: $(grep -i 'not permitted\|EPERM' "$TMP/reg.out" | head -1)"
+# on the module, libbpf without CAP_SYS_ADMIN cannot walk the modules'
+# BTF (bpf(BPF_BTF_GET_NEXT_ID) is an admin's) and finds no type at all
+refusal='Operation not permitted\|EPERM'
+on_module && refusal="$refusal\\|is not found in kernel BTF"
+grep -qi "$refusal" "$TMP/reg.out" || fail "register: $(cat "$TMP/reg.out")"
+log "refused: $(grep -i "$refusal" "$TMP/reg.out" | head -1)"
 no_ops() { [ "$("$CTL" -j ops | jq '[.[] | select(.state == "registered")] | length')" = 0 ]; }
 wait_for "nothing registered" no_ops
 expect_eq "no link pinned" "" "$(ls /sys/fs/bpf/unpriv)"
 
 log "unprivileged attach: raw ioctl and CLI, plain and with a program"
-nobody "$PROBE" attach /dev/ipa --to /dev/ipb --expect EPERM || fail "raw attach not EPERM"
+nobody "$PROBE" attach /dev/ipa --to /dev/ipb --expect "$NOBODY_RAW_ERRNO" || fail "raw attach not $NOBODY_RAW_ERRNO"
 nosysadmin "$PROBE" attach /dev/ipa --to /dev/ipb --expect EPERM || fail "raw attach without CAP_SYS_ADMIN not EPERM"
 expect_fail EPERM nobody "$CTL" attach /dev/ipa --to /dev/ipb
 expect_fail EPERM nosysadmin "$CTL" attach /dev/ipa --to /dev/ipb
@@ -100,7 +104,7 @@ log "attached by root with a program: others cannot detach or replace it"
 "$CTL" attach /dev/ipa --prog "$VERDICT" --to /dev/ipb --set mode=1 --set write_target=0 || fail attach
 same /dev/ipa "$TMP/b" 4 || fail "reads of ipa do not come from ipb"
 before=$("$CTL" -j show /dev/ipa | jq -c '{state, ops, targets}')
-nobody "$PROBE" detach /dev/ipa --expect EPERM || fail "raw detach not EPERM"
+nobody "$PROBE" detach /dev/ipa --expect "$NOBODY_RAW_ERRNO" || fail "raw detach not $NOBODY_RAW_ERRNO"
 nosysadmin "$PROBE" detach /dev/ipa --expect EPERM || fail "raw detach without CAP_SYS_ADMIN not EPERM"
 expect_fail EPERM nobody "$CTL" detach /dev/ipa
 expect_fail EPERM nosysadmin "$CTL" detach /dev/ipa
@@ -108,7 +112,7 @@ expect_fail EPERM nosysadmin "$CTL" replace /dev/ipa --prog "$VERDICT" --set mod
 expect_fail EPERM nobody "$CTL" replace /dev/ipa --prog "$VERDICT" --set mode=0
 
 log "query works without privileges"
-nobody "$PROBE" query /dev/ipa --expect OK || fail "raw query refused"
+nobody "$PROBE" query /dev/ipa --expect "$NOBODY_RAW_QUERY" || fail "raw query refused"
 expect_eq "nobody: show" "$before" "$(nobody "$CTL" -j show /dev/ipa | jq -c '{state, ops, targets}')"
 expect_eq "nobody: sysfs" attached "$(nobody cat /sys/block/ipa/interposer | cut -d' ' -f1)"
 
