@@ -274,6 +274,12 @@ module:
 # instead of -icount: make bench BENCH_VM="--smp 1".
 BENCH_VM ?= --icount
 BENCH_VMRUN = kernel/vm-run --config bench $(BENCH_VM) --timeout 3600
+# The module's rows (issue 14): blk_interposer.ko on Debian's stock kernel,
+# the same -icount method, side by side in results.json (backend
+# "module") and results.txt; BENCH_MODULE=0 leaves them out
+BENCH_MODULE ?= 1
+BENCH_MODULE_CONFIGS ?= raw other passthrough redirect plain
+BENCH_MODULE_VMRUN = kernel/vm-run --kernel debian --icount --timeout 3600
 bench:
 	$(MAKE) kernel-bench tools cli
 	@if [ -s $(VMLINUX_H) ] && [ -f bpf/Makefile ]; then \
@@ -283,6 +289,14 @@ bench:
 	@echo "$$(git rev-parse --short HEAD 2>/dev/null)$$(git diff --quiet HEAD -- block include kernel 2>/dev/null || echo ' with uncommitted kernel changes')" \
 		>$(BUILD)/bench/source
 	$(BENCH_VMRUN) -- tests/bench/run
+	@if [ "$(BENCH_MODULE)" = 1 ]; then \
+		$(MAKE) module && \
+		echo 'make bench: $(BENCH_MODULE_VMRUN) -- ...' >$(BUILD)/bench/module-command && \
+		$(BENCH_MODULE_VMRUN) -- "OUT=$(BUILD)/bench/module CONFIGS='$(BENCH_MODULE_CONFIGS)' \
+			LAT_CYCLES=0 CLI_CYCLES=0 $(if $(ROUNDS),ROUNDS=$(ROUNDS)) tests/bench/run" && \
+		python3 tests/bench/report $(BUILD)/bench $(BUILD)/bench/module | \
+			sed -n '/^The module on the stock kernel/,/^Programs:/p'; \
+	fi
 	tests/bench/plot $(BUILD)/bench
 
 # Long reliability runs (issue 6), never part of check: the check's load
