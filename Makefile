@@ -44,7 +44,7 @@ DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libcap-dev libjson-c-dev libcmocka-dev pkg-config jq gdisk dmsetup \
 	util-linux mount procps xz-utils cpio python3 zlib1g-dev libzstd-dev \
 	kmod rsync e2fsprogs patch gnuplot-nox python3-docutils man-db \
-	bash-completion systemd udev debhelper lintian busybox-static dkms
+	bash-completion systemd udev debhelper lintian busybox-static dkms dh-dkms
 
 .PHONY: all help deps prepare kernel kernel-test kernel-bench kernel-config \
 	tools libbpf bpftool vmlinux-h bpf lib cli unit test-tools check demo module \
