@@ -339,7 +339,7 @@ blk_interposer_hook_tryget(struct bio *bio)
 
 	rcu_read_lock();
 	hook = blk_interposer_find(bio->bi_bdev);
-	if (hook && !percpu_ref_tryget_live(&hook->ref))
+	if (hook && !percpu_ref_tryget_live_rcu(&hook->ref))
 		hook = NULL;
 	rcu_read_unlock();
 	return hook;
@@ -446,10 +446,12 @@ module_param_named(direct, blk_interposer_use_direct, bool, 0644);
 MODULE_PARM_DESC(direct, "Hook submit_bio_noacct() with a direct call (the next time something is attached; default on)");
 
 static struct ftrace_ops blk_interposer_direct_ops;
-static bool blk_interposer_direct_on;
 
-/* The module's text: its calls of submit_bio_noacct() are let by */
-static unsigned long blk_interposer_text, blk_interposer_text_size;
+/* Whether submit_bio_noacct() is hooked by the direct call now */
+static bool blk_interposer_direct_on(void)
+{
+	return blk_interposer_direct_ops.flags & FTRACE_OPS_FL_ENABLED;
+}
 
 /**
  * blk_interposer_direct - the decision of the direct-call trampoline
@@ -468,7 +470,8 @@ bool blk_interposer_direct(struct bio *bio, unsigned long caller)
 	struct blk_interposer_hook *hook;
 	bool taken;
 
-	if (caller - blk_interposer_text < blk_interposer_text_size)
+	/* the module's own calls: what an interposer decided */
+	if (within_module_mem_type(caller, THIS_MODULE, MOD_TEXT))
 		return false;
 	hook = blk_interposer_hook_tryget(bio);
 	if (!hook)
@@ -481,8 +484,6 @@ bool blk_interposer_direct(struct bio *bio, unsigned long caller)
 
 static int __init blk_interposer_direct_init(void)
 {
-	blk_interposer_text = (unsigned long)THIS_MODULE->mem[MOD_TEXT].base;
-	blk_interposer_text_size = THIS_MODULE->mem[MOD_TEXT].size;
 	return ftrace_set_filter_ip(&blk_interposer_direct_ops,
 				    (unsigned long)submit_bio_noacct, 0, 0);
 }
@@ -497,7 +498,6 @@ static bool blk_interposer_direct_register(void)
 {
 	int ret;
 
-	blk_interposer_direct_on = false;
 	if (!READ_ONCE(blk_interposer_use_direct))
 		return false;
 	ret = register_ftrace_direct(&blk_interposer_direct_ops,
@@ -505,22 +505,17 @@ static bool blk_interposer_direct_register(void)
 	if (ret)
 		pr_info("submit_bio_noacct() cannot take a direct call (error %d; a BPF trampoline on it?): hooked with the slower ftrace handler\n",
 			ret);
-	else
-		blk_interposer_direct_on = true;
-	return blk_interposer_direct_on;
+	return !ret;
 }
 
 /* Remove the direct call if it is there; %true if it was. */
 static bool blk_interposer_direct_unregister(void)
 {
-	bool was_on = blk_interposer_direct_on;
-
-	if (was_on)
-		unregister_ftrace_direct(&blk_interposer_direct_ops,
-					 (unsigned long)blk_interposer_submit_tramp,
-					 false);
-	blk_interposer_direct_on = false;
-	return was_on;
+	if (!blk_interposer_direct_on())
+		return false;
+	unregister_ftrace_direct(&blk_interposer_direct_ops,
+				 (unsigned long)blk_interposer_submit_tramp, false);
+	return true;
 }
 #else
 static inline int blk_interposer_direct_init(void) { return 0; }
