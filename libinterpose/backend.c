@@ -72,13 +72,6 @@ int ip_ctl_ioctl(unsigned long cmd, int fd, dev_t dev, void *arg)
 		/* a module without its node is no interposer at all */
 		if (errno == ENOENT)
 			errno = ENOTTY;
-		/*
-		 * The node is root's: a caller who may not open it may not
-		 * change interposers either, which the patched kernel refuses
-		 * with EPERM.  A query's EACCES sends the caller to sysfs.
-		 */
-		else if (errno == EACCES && cmd != BLKINTERPOSE_QUERY)
-			errno = EPERM;
 		return -1;
 	}
 	ret = ioctl(cfd, cmd, &ctl);
