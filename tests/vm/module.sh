@@ -91,6 +91,8 @@ hits=$(awk '$1 == "itest_submit" {print $2}' /sys/kernel/tracing/kprobe_profile)
 tracing_links() { "$BPFTOOL" -j link show | jq '[.[] | select(.type == "tracing")] | length'; }
 sysctl -q kernel.bpf_stats_enabled=1
 "$BPFTOOL" prog load "$BUILD/tests/bpf/fentry_submit.bpf.o" /sys/fs/bpf/itest_fentry autoattach 2>/dev/null
+# loaded (pinned without a link): not refused for some other reason
+[ -e /sys/fs/bpf/itest_fentry ] || fail "the fentry program did not even load"
 expect_eq "fentry links beside the direct call" 0 "$(tracing_links)"
 rm -rf /sys/fs/bpf/itest_fentry
 "$CTL" detach /dev/ipa || fail detach
