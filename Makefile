@@ -43,12 +43,13 @@ DEB_PACKAGES := linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev dwarves ccache clang-19 llvm-19 lld-19 fio \
 	libcap-dev libjson-c-dev libcmocka-dev pkg-config jq gdisk dmsetup \
 	util-linux mount procps xz-utils cpio python3 zlib1g-dev libzstd-dev \
-	kmod rsync e2fsprogs patch gnuplot-nox python3-docutils man-db \
+	kmod rsync e2fsprogs patch gnuplot-nox python3-docutils python3-ply python3-git man-db \
 	bash-completion systemd udev debhelper lintian busybox-static dkms dh-dkms
 
 .PHONY: all help deps prepare kernel kernel-test kernel-bench kernel-config \
 	tools libbpf bpftool vmlinux-h bpf lib cli unit test-tools check demo module \
-	bench stress checkpatch clean kernel-clean distclean man install install-test deb
+	bench stress checkpatch clean kernel-clean distclean man install install-test deb \
+	patches patches-check
 
 all: kernel tools lib cli
 
@@ -72,6 +73,8 @@ help:
 	@echo 'make bench         tests/bench/run in the VM (bench kernel, -icount)'
 	@echo 'make stress        long reliability runs in the VM (hours; STRESS_* counts)'
 	@echo 'make checkpatch    scripts/checkpatch.pl --strict on kernel files and patches'
+	@echo 'make patches       the upstream series in build/patches/ (kernel/series, git format-patch)'
+	@echo 'make patches-check git am it on a clean tree, checkpatch, kernel-doc, build and boot each patch'
 	@echo 'make clean         project outputs (keeps the kernel tree and builds)'
 	@echo 'make kernel-clean  the kernel builds; make distclean: all of build/'
 	@echo 'kernel/vm-run --help   run a command in the VM'
@@ -330,17 +333,27 @@ stress:
 KERNEL_FILES = $(shell find block include/linux include/uapi/linux drivers module \
 	-type f -name '*.[ch]' 2>/dev/null | LC_ALL=C sort)
 
-checkpatch: prepare
-	@rc=0; \
+# the files, and the series as make patches generates it (signed off)
+checkpatch: prepare patches
+	@export PATH=/usr/bin:$$PATH; rc=0; \
 	if [ -n "$(KERNEL_FILES)" ]; then \
 		$(LINUX)/scripts/checkpatch.pl --strict --no-tree --show-types --terse \
 			-f $(KERNEL_FILES) || rc=1; fi; \
-	for p in kernel/patches/*.patch; do \
+	for p in $(BUILD)/patches/0*.patch; do \
+		case $$p in */0000-cover-letter.patch) continue;; esac; \
 		[ -e "$$p" ] || continue; \
 		$(LINUX)/scripts/checkpatch.pl --strict --no-tree --show-types --terse - <"$$p" | \
 			sed "s|^-:|$$p:|"; [ $${PIPESTATUS[0]} = 0 ] || rc=1; \
 	done; \
 	[ $$rc = 0 ] && echo "checkpatch: clean"; exit $$rc
+
+# --- the upstream series ------------------------------------------------------
+patches:
+	kernel/make-patches
+
+# prepare: the tree the series must equal; kernel-bench: its configuration
+patches-check: patches prepare kernel-bench
+	kernel/patches-check
 
 # --- cleaning ---------------------------------------------------------------
 clean:

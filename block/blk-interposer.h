@@ -13,8 +13,10 @@
 #include <linux/blkdev.h>
 #include <linux/jump_label.h>
 #include <linux/sched.h>
-#include <uapi/linux/blk-interposer.h>
 
+struct blkinterpose_dev;
+struct blkinterpose_info;
+struct blkinterpose_observer;
 struct device_attribute;
 
 /**

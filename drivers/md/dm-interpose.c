@@ -58,7 +58,7 @@ int dm_interpose_create(struct mapped_device *md, const struct dm_ioctl *param)
 		return -EINVAL;
 	}
 	if (param->flags & DM_PERSISTENT_DEV_FLAG) {
-		DMERR("DM_INTERPOSE_FLAG and DM_INTERPOSE_READ_FLAG exclude DM_PERSISTENT_DEV_FLAG");
+		DMERR("DM_INTERPOSE_*_FLAG exclude DM_PERSISTENT_DEV_FLAG");
 		return -EINVAL;
 	}
 	orig = huge_decode_dev(param->dev);
