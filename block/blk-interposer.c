@@ -95,6 +95,8 @@ enum blk_interposer_state {
  * @reserved_for: non-zero for a reservation (blk_interposer_reserve()):
  *	@orig is then the reserved device, which takes only interposed bios
  *	and may only become a target of the interposer of this device
+ * @hook: the module's per-interposer state of its ftrace hook (the
+ *	blk_interposer module only)
  */
 struct blk_interposer {
 	struct block_device		*orig;

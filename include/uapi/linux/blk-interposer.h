@@ -184,6 +184,7 @@ struct blkinterpose_observer {
  * @observers_ptr: user pointer to an array of @nr_observers
  *	struct blkinterpose_observer, filled in attach order (as many as it
  *	has room for); may be 0
+ * @reserved0: zero
  * @reserved: zero
  */
 struct blkinterpose_info {
