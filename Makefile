@@ -331,6 +331,7 @@ stress:
 
 # --- style --------------------------------------------------------------
 KERNEL_FILES = $(shell find block include/linux include/uapi/linux drivers module \
+	tools/testing/selftests/bpf \
 	-type f -name '*.[ch]' 2>/dev/null | LC_ALL=C sort)
 
 # the files, and the series as make patches generates it (signed off)
