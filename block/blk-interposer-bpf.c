@@ -267,6 +267,12 @@ static int __init bpf_blk_interposer_ops_init(void)
 }
 
 #ifdef BLK_INTERPOSER_MODULE
+/**
+ * blk_interposer_bpf_init - register the struct_ops and its kfuncs (the
+ *	module's init; the kernel's is an initcall)
+ *
+ * Return: 0 or a negative errno.
+ */
 int __init blk_interposer_bpf_init(void)
 {
 	return bpf_blk_interposer_ops_init();

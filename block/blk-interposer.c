@@ -742,6 +742,18 @@ blk_interposer_lost(struct blk_interposer *ip, struct bio *bio,
 	return BLK_INTERPOSER_TAKEN;
 }
 
+/**
+ * __blk_interposer_submit_bio - decide a bio of an interposed device
+ * @ip: the interposer of @bio's device, read in its queue usage section
+ * @bio: the bio, not decided by @ip yet
+ * @direct: the caller handles %BLK_INTERPOSER_DIRECT
+ *
+ * The slow path of blk_interposer_submit_bio(): the reservation or failed
+ * state of @ip, then the policy (the plain redirect or the ops) and the
+ * observers.
+ *
+ * Return: what became of @bio, an enum blk_interposer_ret.
+ */
 enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 						    struct bio *bio,
 						    bool direct)
@@ -2176,11 +2188,19 @@ bool blk_interposer_any_target(bool (*fn)(struct block_device *orig,
 	return found;
 }
 
+/**
+ * blk_interposer_core_init - set up the core (the module's init)
+ *
+ * Return: 0 or a negative errno.
+ */
 int __init blk_interposer_core_init(void)
 {
 	return blk_interposer_init();
 }
 
+/**
+ * blk_interposer_core_exit - tear the core down (the module's exit)
+ */
 void blk_interposer_core_exit(void)
 {
 	kmem_cache_destroy(blk_interposer_io_cache);
