@@ -461,7 +461,11 @@ static void __blk_interposer_endio(struct bio *bio)
 	bio_set_interposed(bio, io->interposed);
 	bio->bi_flags = (bio->bi_flags & ~BLK_INTERPOSER_IO_FLAGS) | io->flags;
 	blk_interposer_end(ip, bio, io->action, io->start_ns);
-	mempool_free(io, &ip->io_pool);
+	/* refill the reserve if it was drawn on, else straight to the slab */
+	if (likely(mempool_is_saturated(&ip->io_pool)))
+		kmem_cache_free(blk_interposer_io_cache, io);
+	else
+		mempool_free(io, &ip->io_pool);
 	if (bio->bi_end_io)
 		bio->bi_end_io(bio);
 	percpu_ref_put(&ip->inflight);
@@ -521,10 +525,15 @@ static bool blk_interposer_hook(struct blk_interposer *ip, struct bio *bio,
 	gfp_t gfp = bio->bi_opf & REQ_NOWAIT ? GFP_NOWAIT : GFP_NOIO;
 	struct blk_interposer_io *io;
 
-	io = mempool_alloc(&ip->io_pool, gfp);
+	/* the slab first: the pool is a reserve for when it has nothing */
+	io = kmem_cache_alloc(blk_interposer_io_cache,
+			      GFP_NOWAIT | __GFP_NOWARN);
 	if (unlikely(!io)) {
-		bio_wouldblock_error(bio);
-		return false;
+		io = mempool_alloc(&ip->io_pool, gfp);
+		if (unlikely(!io)) {
+			bio_wouldblock_error(bio);
+			return false;
+		}
 	}
 	io->ip = ip;
 	io->end_io = bio->bi_end_io;
