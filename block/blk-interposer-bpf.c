@@ -63,8 +63,9 @@ static int bpf_blk_interposer_btf_struct_access(struct bpf_verifier_log *log,
 			"only struct blk_interposer_verdict is writable\n");
 		return -EACCES;
 	}
+	/* the fields, not the padding after them */
 	if (off < 0 || size <= 0 ||
-	    off + size > sizeof(struct blk_interposer_verdict)) {
+	    off + size > offsetofend(struct blk_interposer_verdict, flags)) {
 		bpf_log(log,
 			"write at off %d size %d outside blk_interposer_verdict\n",
 			off, size);

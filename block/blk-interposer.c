@@ -79,6 +79,8 @@ enum blk_interposer_state {
  * @linked: bit i: target i is linked as a slave of the original's disk
  *	(its holders and slaves directories), under blk_interposer_holder_lock
  * @lost: the target that went away, 0 while none did; every bio then fails
+ * @slow: @lost, @reserved_for or @observers is set: the bios of @ip take
+ *	the path that checks them (blk_interposer_update_slow())
  * @state: where it is in its life, under blk_interposer_lock
  * @prog: the registered ops deciding per bio, %NULL for a plain redirect
  *	(or for no policy at all if there are no targets: observers only)
@@ -109,6 +111,7 @@ struct blk_interposer {
 	unsigned long			nowait;
 	unsigned long			linked;
 	dev_t				lost;
+	bool				slow;
 	enum blk_interposer_state	state;
 	struct blk_interposer_prog	*prog;
 	struct blk_interposer_observers __rcu *observers;
@@ -167,7 +170,6 @@ struct blk_interposer_observer {
  * struct blk_interposer_observers - the observers of a device
  * @rcu: frees a replaced array
  * @gone: the entry to release with a replaced array, -1 for none
- * @end: one of them has an end_bio callback: completions are taken over
  * @nr: number of entries in @obs
  * @obs: the observers, in the order they were attached
  *
@@ -177,7 +179,6 @@ struct blk_interposer_observer {
 struct blk_interposer_observers {
 	struct rcu_head			rcu;
 	int				gone;
-	bool				end;
 	unsigned int			nr;
 	struct blk_interposer_observer	obs[] __counted_by(nr);
 };
@@ -257,12 +258,13 @@ static DEFINE_MUTEX(blk_interposer_holder_lock);
 /*
  * Whether @bio, already checked against the original, may skip the checks
  * submit_bio_noacct() makes for @bdev, a whole blk-mq disk (decided at
- * attach): a read or a plain write that fits on a disk able to take it.
- * Anything else (flushes, FUA and atomic writes, other ops, encryption
- * contexts, read-only targets, fault injection) takes the full path.
+ * attach): a read or a plain write that fits on a disk able to take it
+ * (@fits: its range was checked against @bdev already).  Anything else
+ * (flushes, FUA and atomic writes, other ops, encryption contexts,
+ * read-only targets, fault injection) takes the full path.
  */
 static bool blk_interposer_can_direct(struct bio *bio,
-				      struct block_device *bdev)
+				      struct block_device *bdev, bool fits)
 {
 	if (bio->bi_opf & (REQ_PREFLUSH | REQ_FUA | REQ_ATOMIC))
 		return false;
@@ -282,7 +284,7 @@ static bool blk_interposer_can_direct(struct bio *bio,
 	if (bdev_test_flag(bdev, BD_MAKE_IT_FAIL))
 		return false;
 #endif
-	return bio_end_sector(bio) <= bdev_nr_sectors(bdev);
+	return fits || bio_end_sector(bio) <= bdev_nr_sectors(bdev);
 }
 #endif
 
@@ -324,8 +326,8 @@ static void blk_interposer_transit_begin(struct bio *bio)
 }
 
 /*
- * Point @bio at sector @sector (relative to @bdev) of @bdev and send it on.
- * Bios of a partition arrive here already remapped to whole-disk sectors by
+ * Point @bio at sector @sector (relative to @bdev) of @bdev and send it on;
+ * @fits: its range was checked against @bdev.  Bios of a partition arrive here already remapped to whole-disk sectors by
  * submit_bio_noacct(), which remaps them again for the new device.  The mark
  * keeps the bio, and what is made from it, from being interposed by this
  * interposer a second time.
@@ -342,7 +344,7 @@ static void blk_interposer_transit_begin(struct bio *bio)
  */
 static enum blk_interposer_ret
 blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
-		    unsigned int dest, sector_t sector, bool direct)
+		    unsigned int dest, sector_t sector, bool fits, bool direct)
 {
 	struct block_device *bdev = blk_interposer_dest_bdev(ip, dest);
 
@@ -361,7 +363,7 @@ blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
 	bio_set_interposed(bio, ip->orig->bd_dev);
 #ifndef BLK_INTERPOSER_MODULE
 	if (direct && test_bit(dest, &ip->direct) &&
-	    blk_interposer_can_direct(bio, bdev)) {
+	    blk_interposer_can_direct(bio, bdev, fits)) {
 		struct request_queue *q = bdev_get_queue(bdev);
 
 		if (blk_interposer_try_enter(q)) {
@@ -390,7 +392,7 @@ blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
  */
 static sector_t blk_interposer_rel_sector(struct bio *bio)
 {
-	if (unlikely(!bio_sectors(bio)) || !bio_flagged(bio, BIO_REMAPPED))
+	if (likely(!bio_flagged(bio, BIO_REMAPPED)) || unlikely(!bio_sectors(bio)))
 		return bio->bi_iter.bi_sector;
 	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
 }
@@ -569,18 +571,19 @@ static void blk_interposer_finish(struct blk_interposer *ip, struct bio *bio,
  * (a target index or %BLK_INTERPOSER_ORIG) with *@sector set, or a
  * negative value if the verdict is invalid.
  */
-static int blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
-			       enum blk_interposer_action action,
-			       const struct blk_interposer_verdict *v,
-			       sector_t *sector)
+static __always_inline int
+blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
+		    enum blk_interposer_action action,
+		    const struct blk_interposer_verdict *v, sector_t *sector)
 {
 	struct block_device *bdev;
 	int dest;
 
-	if (action == BLK_INTERPOSE_REMAP && v->target == BLK_INTERPOSE_ORIGINAL)
-		dest = BLK_INTERPOSER_ORIG;
-	else if (v->target < ip->nr_targets)
+	if (likely(v->target < ip->nr_targets))
 		dest = v->target;
+	else if (action == BLK_INTERPOSE_REMAP &&
+		 v->target == BLK_INTERPOSE_ORIGINAL)
+		dest = BLK_INTERPOSER_ORIG;
 	else
 		return -1;
 
@@ -630,7 +633,7 @@ static blk_status_t blk_interposer_fail_status(s32 error)
  * Apply a verdict; @sector: the bio's start on its device.  With
  * @start_ns, the completion is shown to the policy and the observers.
  */
-static enum blk_interposer_ret
+static __always_inline enum blk_interposer_ret
 blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 		     const struct blk_interposer_verdict *v, sector_t sector,
 		     u64 start_ns, bool direct)
@@ -672,7 +675,9 @@ blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 
 	if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns))
 		return BLK_INTERPOSER_TAKEN;
-	return blk_interposer_send(ip, bio, dest, sector, direct);
+	/* a remap's range was checked against its destination */
+	return blk_interposer_send(ip, bio, dest, sector,
+				   action == BLK_INTERPOSE_REMAP, direct);
 
 invalid:
 	this_cpu_inc(ip->stats->invalid);
@@ -702,24 +707,32 @@ blk_interposer_reserved(struct blk_interposer *ip, struct bio *bio)
 /*
  * Show a bio that entered the device to its observers, with the policy's
  * verdict; under rcu_read_lock().  They get a copy: they cannot change it.
+ * Return: whether one of them wants to see the bio's completion: it has
+ * an end_bio callback and did not set %BLK_INTERPOSE_NO_END in its copy.
  */
-static noinline void
+static noinline bool
 blk_interposer_observe_bio(struct blk_interposer_observers *obs,
 			   struct bio *bio,
 			   const struct blk_interposer_verdict *v)
 {
 	struct blk_interposer_verdict copy;
 	struct blk_interposer_ops *ops;
+	bool end = false;
 	unsigned int i;
 
 	for (i = 0; i < obs->nr; i++) {
 		ops = rcu_dereference(obs->obs[i].prog->ops);
 		this_cpu_inc(obs->obs[i].stats->seen);
-		if (ops && ops->submit_bio) {
-			copy = *v;
+		if (!ops)
+			continue;
+		copy = *v;
+		copy.flags = 0;
+		if (ops->submit_bio)
 			ops->submit_bio(bio, &copy);
-		}
+		if (ops->end_bio && !(copy.flags & BLK_INTERPOSE_NO_END))
+			end = true;
 	}
+	return end;
 }
 
 /*
@@ -751,6 +764,69 @@ blk_interposer_lost(struct blk_interposer *ip, struct bio *bio,
 	return BLK_INTERPOSER_TAKEN;
 }
 
+/*
+ * Decide @bio; with @slow, the device may be failed or reserved or have
+ * observers (blk_interposer_update_slow()), else it has none of them.
+ */
+static __always_inline enum blk_interposer_ret
+blk_interposer_decide(struct blk_interposer *ip, struct bio *bio, bool direct,
+		      const bool slow)
+{
+	sector_t sector = blk_interposer_rel_sector(bio);
+	struct blk_interposer_verdict v = { .sector = sector };
+	struct blk_interposer_observers *obs = NULL;
+	struct blk_interposer_ops *ops;
+	int action = BLK_INTERPOSE_PASS;
+	u64 start_ns = 0;
+
+	if (slow) {
+		if (unlikely(READ_ONCE(ip->lost)))
+			return blk_interposer_lost(ip, bio, &v);
+		if (unlikely(ip->reserved_for))
+			return blk_interposer_reserved(ip, bio);
+	}
+	/* plain redirect, nobody watching */
+	if (!ip->prog &&
+	    (!slow || likely(!rcu_access_pointer(ip->observers)))) {
+		this_cpu_inc(ip->stats->redirected);
+		return blk_interposer_send(ip, bio, 0, sector, false, direct);
+	}
+	/*
+	 * The rest of a bio that the original's driver split comes back here
+	 * already passed, and its completion already taken over.
+	 */
+	if (unlikely(bio->bi_end_io == blk_interposer_endio) &&
+	    ((struct blk_interposer_io *)bio->bi_private)->ip == ip)
+		return BLK_INTERPOSER_PASS;
+
+	rcu_read_lock();
+	if (ip->prog) {
+		ops = rcu_dereference(ip->prog->ops);
+		/* an ops unregistered but not yet taken off the device passes */
+		if (likely(ops)) {
+			if (ops->submit_bio)
+				action = ops->submit_bio(bio, &v);
+			if (ops->end_bio && !(v.flags & BLK_INTERPOSE_NO_END))
+				start_ns = blk_time_get_ns() ?: 1;
+		}
+	} else if (ip->nr_targets) {
+		/* a plain redirect, watched */
+		action = BLK_INTERPOSE_REDIRECT;
+	}
+	/*
+	 * The completion is taken over only if someone wants to see it:
+	 * observers without end_bio, or declining it, leave it alone.
+	 */
+	if (slow)
+		obs = rcu_dereference(ip->observers);
+	if (unlikely(obs) && blk_interposer_observe_bio(obs, bio, &v) &&
+	    !start_ns)
+		start_ns = blk_time_get_ns() ?: 1;
+	rcu_read_unlock();
+	return blk_interposer_apply(ip, bio, action, &v, sector, start_ns,
+				    direct);
+}
+
 /**
  * __blk_interposer_submit_bio - decide a bio of an interposed device
  * @ip: the interposer of @bio's device, read in its queue usage section
@@ -767,54 +843,10 @@ enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
 						    struct bio *bio,
 						    bool direct)
 {
-	sector_t sector = blk_interposer_rel_sector(bio);
-	struct blk_interposer_verdict v = { .sector = sector };
-	struct blk_interposer_observers *obs;
-	struct blk_interposer_ops *ops;
-	int action = BLK_INTERPOSE_PASS;
-	u64 start_ns = 0;
-
-	if (unlikely(READ_ONCE(ip->lost)))
-		return blk_interposer_lost(ip, bio, &v);
-	/* plain redirect, nobody watching */
-	if (!ip->prog && likely(!rcu_access_pointer(ip->observers))) {
-		if (unlikely(ip->reserved_for))
-			return blk_interposer_reserved(ip, bio);
-		this_cpu_inc(ip->stats->redirected);
-		return blk_interposer_send(ip, bio, 0, sector, direct);
-	}
-	/*
-	 * The rest of a bio that the original's driver split comes back here
-	 * already passed, and its completion already taken over.
-	 */
-	if (unlikely(bio->bi_end_io == blk_interposer_endio) &&
-	    ((struct blk_interposer_io *)bio->bi_private)->ip == ip)
-		return BLK_INTERPOSER_PASS;
-
-	rcu_read_lock();
-	if (ip->prog) {
-		ops = rcu_dereference(ip->prog->ops);
-		/* an ops unregistered but not yet taken off the device passes */
-		if (likely(ops)) {
-			if (ops->end_bio)
-				start_ns = blk_time_get_ns() ?: 1;
-			if (ops->submit_bio)
-				action = ops->submit_bio(bio, &v);
-		}
-	} else if (ip->nr_targets) {
-		/* a plain redirect, watched */
-		action = BLK_INTERPOSE_REDIRECT;
-	}
-	obs = rcu_dereference(ip->observers);
-	if (unlikely(obs)) {
-		/* observers without end_bio leave the completion alone */
-		if (!start_ns && obs->end)
-			start_ns = blk_time_get_ns() ?: 1;
-		blk_interposer_observe_bio(obs, bio, &v);
-	}
-	rcu_read_unlock();
-	return blk_interposer_apply(ip, bio, action, &v, sector, start_ns,
-				    direct);
+	/* the checks of the rare states, compiled out of the common path */
+	if (unlikely(READ_ONCE(ip->slow)))
+		return blk_interposer_decide(ip, bio, direct, true);
+	return blk_interposer_decide(ip, bio, direct, false);
 }
 
 /**
@@ -940,22 +972,6 @@ static void blk_interposer_observers_rcu_free(struct rcu_head *head)
 	kfree(obs);
 }
 
-/* Whether an observer of @obs has an end_bio callback (@obs->end). */
-static void blk_interposer_observers_set_end(struct blk_interposer_observers *obs)
-{
-	struct blk_interposer_ops *ops;
-	unsigned int i;
-
-	obs->end = false;
-	rcu_read_lock();
-	for (i = 0; i < obs->nr; i++) {
-		ops = rcu_dereference(obs->obs[i].prog->ops);
-		if (ops && ops->end_bio)
-			obs->end = true;
-	}
-	rcu_read_unlock();
-}
-
 /*
  * A new observer array: @old (or none) without its entry @drop (or -1),
  * with @add (or %NULL) appended.  The entries are shared, not copied.
@@ -978,7 +994,6 @@ blk_interposer_observers_new(const struct blk_interposer_observers *old,
 			obs->obs[j++] = old->obs[i];
 	if (add)
 		obs->obs[j] = *add;
-	blk_interposer_observers_set_end(obs);
 	return obs;
 }
 
@@ -1007,6 +1022,16 @@ blk_interposer_observers(struct blk_interposer *ip)
  * Observers only: no ops, no target to redirect to, no reservation.
  * Such an interposer leaves with its last observer.
  */
+/*
+ * Whether the bios of @ip must be checked for its rare states: failed,
+ * reserved, watched.  Under blk_interposer_lock, or before it is published.
+ */
+static void blk_interposer_update_slow(struct blk_interposer *ip)
+{
+	WRITE_ONCE(ip->slow, ip->lost || ip->reserved_for ||
+		   rcu_access_pointer(ip->observers));
+}
+
 static bool blk_interposer_no_policy(const struct blk_interposer *ip)
 {
 	return !ip->prog && !ip->nr_targets && !ip->reserved_for;
@@ -1392,8 +1417,8 @@ static int blk_interposer_take_observers(struct blk_interposer *ip,
 		obs->obs[i].prog = from->obs[i].prog;
 		refcount_inc(&obs->obs[i].prog->ref);
 	}
-	blk_interposer_observers_set_end(obs);
 	RCU_INIT_POINTER(ip->observers, obs);
+	blk_interposer_update_slow(ip);
 	blk_interposer_start_leaving(old);
 	return 0;
 nomem:
@@ -1574,6 +1599,7 @@ static int blk_interposer_add_observer(struct blk_interposer *ip,
 	refcount_inc(&o->prog->ref);
 	blk_interposer_notify_prog(o->prog, orig, true);
 	rcu_assign_pointer(ip->observers, obs);
+	blk_interposer_update_slow(ip);
 	if (old)
 		call_rcu(&old->rcu, blk_interposer_observers_rcu_free);
 	return 0;
@@ -1654,6 +1680,7 @@ int blk_interposer_observe(struct block_device *orig, const char *ops_name)
 	}
 	refcount_inc(&o.prog->ref);
 	RCU_INIT_POINTER(nip->observers, obs);
+	blk_interposer_update_slow(nip);
 	blk_interposer_notify_prog(o.prog, orig, true);
 	blk_interposer_claim(nip, orig);
 	mutex_unlock(&blk_interposer_lock);
@@ -1719,6 +1746,7 @@ int blk_interposer_unobserve(struct block_device *orig, const char *ops_name)
 		}
 	}
 	rcu_assign_pointer(ip->observers, obs);
+	blk_interposer_update_slow(ip);
 	mutex_unlock(&blk_interposer_lock);
 
 	/* no reader of the old array is left: none runs the observer */
@@ -1764,6 +1792,7 @@ int blk_interposer_reserve(struct block_device *bdev, dev_t orig)
 	if (!ip)
 		return -ENOMEM;
 	ip->reserved_for = orig;
+	blk_interposer_update_slow(ip);
 
 	blk_interposer_use();
 	mutex_lock(&blk_interposer_lock);
@@ -1874,6 +1903,7 @@ void blk_interposer_bdev_gone(struct block_device *bdev)
 			queue_work(system_unbound_wq, &ip->release_work);
 		} else if (!ip->lost && blk_interposer_has_target(ip, bdev)) {
 			WRITE_ONCE(ip->lost, bdev->bd_dev);
+			blk_interposer_update_slow(ip);
 			pr_warn("%pg: interposer failed: its target %pg went away, I/O fails until it is detached\n",
 				ip->orig, bdev);
 		}
@@ -2086,6 +2116,7 @@ static void blk_interposer_drop_observer(struct blk_interposer *ip,
 	}
 	old->gone = idx;
 	rcu_assign_pointer(ip->observers, obs);
+	blk_interposer_update_slow(ip);
 	call_rcu(&old->rcu, blk_interposer_observers_rcu_free);
 }
 

@@ -16,8 +16,9 @@
  * A filter expression (`interposectl trace DEV --filter EXPR`) replaces
  * the body of interpose_filter() below when the program is loaded: it is
  * asked at submission, where a bio it cannot match is dropped before
- * anything is recorded, and at completion, where a bio that does not
- * match writes nothing to the ring buffer.
+ * anything is recorded and its completion is left alone (so is that of a
+ * bio of an op not in the mask), and at completion, where a bio that does
+ * not match writes nothing to the ring buffer.
  *
  * Counters (interposectl var DEV NAME): traced, events_lost.
  */
@@ -81,8 +82,9 @@ int BPF_PROG(trace_submit, struct bio *bio, struct blk_interposer_verdict *v)
 	__u64 key = (__u64)bio, id;
 	struct submitter s;
 
+	/* a bio no completion can make match is not watched further */
 	if (!wanted(bio))
-		return interpose_pass();
+		goto skip;
 	id = bpf_get_current_pid_tgid();
 	fc.pid = id >> 32;
 	fc.tid = (__u32)id;
@@ -91,12 +93,15 @@ int BPF_PROG(trace_submit, struct bio *bio, struct blk_interposer_verdict *v)
 	filter_fill(&fc, bio);
 	fc.phase = INTERPOSE_FILTER_SUBMIT;
 	if (!interpose_filter(&fc))
-		return interpose_pass();
+		goto skip;
 	s.pid = fc.pid;
 	s.tid = fc.tid;
 	s.cgroup = fc.cgroup;
 	__builtin_memcpy(s.comm, fc.comm, sizeof(s.comm));
 	bpf_map_update_elem(&submitters, &key, &s, BPF_ANY);
+	return interpose_pass();
+skip:
+	interpose_skip_end(v);
 	return interpose_pass();
 }
 

@@ -25,6 +25,9 @@
 #ifndef BLK_INTERPOSE_ORIGINAL
 #define BLK_INTERPOSE_ORIGINAL	(~0U)	/* remap onto the original itself */
 #endif
+#ifndef BLK_INTERPOSE_NO_END
+#define BLK_INTERPOSE_NO_END	(1U << 0)	/* verdict->flags: no end_bio */
+#endif
 #define INTERPOSE_SECTOR_SHIFT	9
 
 /*
@@ -253,6 +256,20 @@ interpose_fail(struct blk_interposer_verdict *v, int error)
 {
 	v->error = error;
 	return BLK_INTERPOSE_FAIL;
+}
+
+/*
+ * This program does not need to see the bio's completion (its end_bio
+ * would do nothing with it): a policy or an observer may say so before
+ * it returns, and if no other program wants the completion either, the
+ * kernel leaves it alone, which saves most of what watching a bio costs.
+ * A hint: end_bio may still be called, when another program wants it.
+ */
+static __always_inline void interpose_skip_end(struct blk_interposer_verdict *v)
+{
+	/* a kernel without the field takes over every completion */
+	if (bpf_core_field_exists(v->flags))
+		v->flags |= BLK_INTERPOSE_NO_END;
 }
 
 /* no I/O: reads see zeroes, writes are dropped */

@@ -6,6 +6,7 @@
 #ifndef _LINUX_BLK_INTERPOSER_H
 #define _LINUX_BLK_INTERPOSER_H
 
+#include <linux/bits.h>
 #include <linux/blk_types.h>
 #include <linux/types.h>
 #include <uapi/linux/blk-interposer.h>
@@ -35,6 +36,13 @@ enum blk_interposer_action {
 /* blk_interposer_verdict.target of a remap onto the original itself */
 #define BLK_INTERPOSE_ORIGINAL	(~0U)
 
+/*
+ * blk_interposer_verdict.flags: the program does not need to see this
+ * bio's completion.  Without anyone else who does, the interposer leaves
+ * the completion alone and the bio costs nothing more.
+ */
+#define BLK_INTERPOSE_NO_END	BIT(0)
+
 /**
  * struct blk_interposer_verdict - the parameters of an action
  * @target: target index for a redirect or a remap
@@ -44,22 +52,27 @@ enum blk_interposer_action {
  * @sector: on entry, the bio's start sector relative to the original
  *	(to the partition for a partition); on return, the start sector of a
  *	remap, relative to the destination device
+ * @flags: %BLK_INTERPOSE_NO_END, for a policy or an observer alike.  A
+ *	hint: the bio's completion is still shown to every end_bio callback
+ *	when another program wants to see it.
  *
- * The only memory an interposer program may write.  @target and @error
- * are zero on entry.
+ * The only memory an interposer program may write.  @target, @error and
+ * @flags are zero on entry.
  */
 struct blk_interposer_verdict {
 	u32	target;
 	s32	error;
 	u64	sector;
+	u32	flags;
 };
 
 /**
  * struct blk_interposer_completion - what the completion callback sees
  * @action: the action taken for the bio
  * @error: 0 or the negative errno the bio completed with
- * @start_ns: when the interposer took the bio, on the ktime_get_ns() clock
- *	(the submitter's plug caches it, as for blk-mq's own start times)
+ * @start_ns: when the interposer had decided the bio (after the submit_bio
+ *	callbacks), on the ktime_get_ns() clock (the submitter's plug caches
+ *	it, as for blk-mq's own start times)
  * @latency_ns: time from then to the completion
  */
 struct blk_interposer_completion {

@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: trace --filter: expressions compiled to BPF by the library; on a mixed workload each filter keeps exactly the bios it should (op, size, comm and globs, pid, cgroup, sector, error under a readonly policy), the records carry every field; a bad expression is refused with its column and nothing is attached; the observer goes at the end
+# desc: trace --filter: expressions compiled to BPF by the library; on a mixed workload each filter keeps exactly the bios it should (op, size, comm and globs, pid, cgroup, sector, error under a readonly policy), the records carry every field; a bad expression is refused with its column and nothing is attached; a bio the filter cannot match has its completion left alone (the observer's ended counter); the observer goes at the end
 . "$REPO/tests/lib.sh"
 require_cmd fio jq
 PROGS=$BUILD/bpf
@@ -140,6 +140,26 @@ two_observers() { [ "$("$CTL" -j show "$1" | jq '.observers | length')" = 2 ]; }
 lat_check /dev/ftc
 expect_eq "ftc: all 12 slow" 12 "$(grep -v '"events":' "$TMP/slow.jsonl" | jq -s length)"
 lat_check /dev/fta
+
+log "a bio no completion can make match: its completion is left alone"
+# obs_counts: "seen ended" of the one observer of fta
+obs_counts() { "$CTL" -j show /dev/fta | jq -r '.observers[0] | "\(.seen) \(.ended)"'; }
+trace_start 'op == write && comm == "nomatch"'
+fio_w 4k 50
+fio_w 4k 20 randread
+read -r seen ended <<<"$(obs_counts)"
+[ "$seen" -ge 70 ] || fail "the observer saw $seen bios, not the 70 fio sent"
+expect_eq "completions shown to the observer" 0 "$ended"
+trace_stop
+expect_eq "records" 0 "$(recs 'length')"
+trace_start 'op == write && lat_us >= 0'
+fio_w 4k 50
+fio_w 4k 20 randread
+read -r seen ended <<<"$(obs_counts)"
+[ "$seen" -ge 70 ] || fail "the observer saw $seen bios, not the 70 fio sent"
+expect_eq "completions shown: the writes only" 50 "$ended"
+trace_stop
+expect_eq "records: the writes" 50 "$(recs 'length')"
 
 log "a bad expression: refused with its column, before anything is attached"
 out=$("$CTL" trace /dev/fta --filter 'op == write && bytes >= 64x' 2>&1) && fail "a bad filter was taken"
