@@ -327,10 +327,10 @@ static void blk_interposer_transit_begin(struct bio *bio)
 
 /*
  * Point @bio at sector @sector (relative to @bdev) of @bdev and send it on;
- * @fits: its range was checked against @bdev.  Bios of a partition arrive here already remapped to whole-disk sectors by
- * submit_bio_noacct(), which remaps them again for the new device.  The mark
- * keeps the bio, and what is made from it, from being interposed by this
- * interposer a second time.
+ * @fits: its range was checked against @bdev.  Bios of a partition arrive
+ * here already remapped to whole-disk sectors by submit_bio_noacct(), which
+ * remaps them again for the new device.  The mark keeps the bio, and what
+ * is made from it, from being interposed by this interposer a second time.
  *
  * With @direct, a bio that needs none of submit_bio_noacct()'s checks is
  * accounted (bio_start_submit()) and handed back to the
@@ -392,7 +392,8 @@ blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
  */
 static sector_t blk_interposer_rel_sector(struct bio *bio)
 {
-	if (likely(!bio_flagged(bio, BIO_REMAPPED)) || unlikely(!bio_sectors(bio)))
+	if (likely(!bio_flagged(bio, BIO_REMAPPED)) ||
+	    unlikely(!bio_sectors(bio)))
 		return bio->bi_iter.bi_sector;
 	return bio->bi_iter.bi_sector - bio->bi_bdev->bd_start_sect;
 }

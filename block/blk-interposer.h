@@ -157,7 +157,7 @@ blk_interposer_submit_bio(struct bio *bio, bool direct)
 		/* a bio an interposer sent here entered its target */
 		if (unlikely(bio_flagged(bio, BIO_IP_TRANSIT)))
 			__blk_interposer_arrived(bio);
-		/* what this device's own interposer decided goes to its driver */
+		/* what this device's interposer decided goes to its driver */
 		if (likely(!ip) || bio->bi_interposed == bio->bi_bdev->bd_dev)
 			return BLK_INTERPOSER_PASS;
 	} else if (likely(!ip)) {
