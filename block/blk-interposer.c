@@ -79,8 +79,6 @@ enum blk_interposer_state {
  * @linked: bit i: target i is linked as a slave of the original's disk
  *	(its holders and slaves directories), under blk_interposer_holder_lock
  * @lost: the target that went away, 0 while none did; every bio then fails
- * @slow: @lost, @reserved_for or @observers is set: the bios of @ip take
- *	the path that checks them (blk_interposer_update_slow())
  * @state: where it is in its life, under blk_interposer_lock
  * @prog: the registered ops deciding per bio, %NULL for a plain redirect
  *	(or for no policy at all if there are no targets: observers only)
@@ -111,7 +109,6 @@ struct blk_interposer {
 	unsigned long			nowait;
 	unsigned long			linked;
 	dev_t				lost;
-	bool				slow;
 	enum blk_interposer_state	state;
 	struct blk_interposer_prog	*prog;
 	struct blk_interposer_observers __rcu *observers;
@@ -258,13 +255,12 @@ static DEFINE_MUTEX(blk_interposer_holder_lock);
 /*
  * Whether @bio, already checked against the original, may skip the checks
  * submit_bio_noacct() makes for @bdev, a whole blk-mq disk (decided at
- * attach): a read or a plain write that fits on a disk able to take it
- * (@fits: its range was checked against @bdev already).  Anything else
- * (flushes, FUA and atomic writes, other ops, encryption contexts,
- * read-only targets, fault injection) takes the full path.
+ * attach): a read or a plain write that fits on a disk able to take it.
+ * Anything else (flushes, FUA and atomic writes, other ops, encryption
+ * contexts, read-only targets, fault injection) takes the full path.
  */
 static bool blk_interposer_can_direct(struct bio *bio,
-				      struct block_device *bdev, bool fits)
+				      struct block_device *bdev)
 {
 	if (bio->bi_opf & (REQ_PREFLUSH | REQ_FUA | REQ_ATOMIC))
 		return false;
@@ -284,7 +280,7 @@ static bool blk_interposer_can_direct(struct bio *bio,
 	if (bdev_test_flag(bdev, BD_MAKE_IT_FAIL))
 		return false;
 #endif
-	return fits || bio_end_sector(bio) <= bdev_nr_sectors(bdev);
+	return bio_end_sector(bio) <= bdev_nr_sectors(bdev);
 }
 #endif
 
@@ -326,11 +322,11 @@ static void blk_interposer_transit_begin(struct bio *bio)
 }
 
 /*
- * Point @bio at sector @sector (relative to @bdev) of @bdev and send it on;
- * @fits: its range was checked against @bdev.  Bios of a partition arrive
- * here already remapped to whole-disk sectors by submit_bio_noacct(), which
- * remaps them again for the new device.  The mark keeps the bio, and what
- * is made from it, from being interposed by this interposer a second time.
+ * Point @bio at sector @sector (relative to @bdev) of @bdev and send it on.
+ * Bios of a partition arrive here already remapped to whole-disk sectors by
+ * submit_bio_noacct(), which remaps them again for the new device.  The mark
+ * keeps the bio, and what is made from it, from being interposed by this
+ * interposer a second time.
  *
  * With @direct, a bio that needs none of submit_bio_noacct()'s checks is
  * accounted (bio_start_submit()) and handed back to the
@@ -344,7 +340,7 @@ static void blk_interposer_transit_begin(struct bio *bio)
  */
 static enum blk_interposer_ret
 blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
-		    unsigned int dest, sector_t sector, bool fits, bool direct)
+		    unsigned int dest, sector_t sector, bool direct)
 {
 	struct block_device *bdev = blk_interposer_dest_bdev(ip, dest);
 
@@ -363,7 +359,7 @@ blk_interposer_send(struct blk_interposer *ip, struct bio *bio,
 	bio_set_interposed(bio, ip->orig->bd_dev);
 #ifndef BLK_INTERPOSER_MODULE
 	if (direct && test_bit(dest, &ip->direct) &&
-	    blk_interposer_can_direct(bio, bdev, fits)) {
+	    blk_interposer_can_direct(bio, bdev)) {
 		struct request_queue *q = bdev_get_queue(bdev);
 
 		if (blk_interposer_try_enter(q)) {
@@ -572,10 +568,10 @@ static void blk_interposer_finish(struct blk_interposer *ip, struct bio *bio,
  * (a target index or %BLK_INTERPOSER_ORIG) with *@sector set, or a
  * negative value if the verdict is invalid.
  */
-static __always_inline int
-blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
-		    enum blk_interposer_action action,
-		    const struct blk_interposer_verdict *v, sector_t *sector)
+static int blk_interposer_dest(struct blk_interposer *ip, struct bio *bio,
+			       enum blk_interposer_action action,
+			       const struct blk_interposer_verdict *v,
+			       sector_t *sector)
 {
 	struct block_device *bdev;
 	int dest;
@@ -634,7 +630,7 @@ static blk_status_t blk_interposer_fail_status(s32 error)
  * Apply a verdict; @sector: the bio's start on its device.  With
  * @start_ns, the completion is shown to the policy and the observers.
  */
-static __always_inline enum blk_interposer_ret
+static enum blk_interposer_ret
 blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 		     const struct blk_interposer_verdict *v, sector_t sector,
 		     u64 start_ns, bool direct)
@@ -676,9 +672,7 @@ blk_interposer_apply(struct blk_interposer *ip, struct bio *bio, int action,
 
 	if (start_ns && !blk_interposer_hook(ip, bio, action, start_ns))
 		return BLK_INTERPOSER_TAKEN;
-	/* a remap's range was checked against its destination */
-	return blk_interposer_send(ip, bio, dest, sector,
-				   action == BLK_INTERPOSE_REMAP, direct);
+	return blk_interposer_send(ip, bio, dest, sector, direct);
 
 invalid:
 	this_cpu_inc(ip->stats->invalid);
@@ -765,32 +759,37 @@ blk_interposer_lost(struct blk_interposer *ip, struct bio *bio,
 	return BLK_INTERPOSER_TAKEN;
 }
 
-/*
- * Decide @bio; with @slow, the device may be failed or reserved or have
- * observers (blk_interposer_update_slow()), else it has none of them.
+/**
+ * __blk_interposer_submit_bio - decide a bio of an interposed device
+ * @ip: the interposer of @bio's device, read in its queue usage section
+ * @bio: the bio, not decided by @ip yet
+ * @direct: the caller handles %BLK_INTERPOSER_DIRECT
+ *
+ * The slow path of blk_interposer_submit_bio(): the reservation or failed
+ * state of @ip, then the policy (the plain redirect or the ops) and the
+ * observers.
+ *
+ * Return: what became of @bio, an enum blk_interposer_ret.
  */
-static __always_inline enum blk_interposer_ret
-blk_interposer_decide(struct blk_interposer *ip, struct bio *bio, bool direct,
-		      const bool slow)
+enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
+						    struct bio *bio,
+						    bool direct)
 {
 	sector_t sector = blk_interposer_rel_sector(bio);
 	struct blk_interposer_verdict v = { .sector = sector };
-	struct blk_interposer_observers *obs = NULL;
+	struct blk_interposer_observers *obs;
 	struct blk_interposer_ops *ops;
 	int action = BLK_INTERPOSE_PASS;
 	u64 start_ns = 0;
 
-	if (slow) {
-		if (unlikely(READ_ONCE(ip->lost)))
-			return blk_interposer_lost(ip, bio, &v);
+	if (unlikely(READ_ONCE(ip->lost)))
+		return blk_interposer_lost(ip, bio, &v);
+	/* plain redirect, nobody watching */
+	if (!ip->prog && likely(!rcu_access_pointer(ip->observers))) {
 		if (unlikely(ip->reserved_for))
 			return blk_interposer_reserved(ip, bio);
-	}
-	/* plain redirect, nobody watching */
-	if (!ip->prog &&
-	    (!slow || likely(!rcu_access_pointer(ip->observers)))) {
 		this_cpu_inc(ip->stats->redirected);
-		return blk_interposer_send(ip, bio, 0, sector, false, direct);
+		return blk_interposer_send(ip, bio, 0, sector, direct);
 	}
 	/*
 	 * The rest of a bio that the original's driver split comes back here
@@ -818,36 +817,13 @@ blk_interposer_decide(struct blk_interposer *ip, struct bio *bio, bool direct,
 	 * The completion is taken over only if someone wants to see it:
 	 * observers without end_bio, or declining it, leave it alone.
 	 */
-	if (slow)
-		obs = rcu_dereference(ip->observers);
+	obs = rcu_dereference(ip->observers);
 	if (unlikely(obs) && blk_interposer_observe_bio(obs, bio, &v) &&
 	    !start_ns)
 		start_ns = blk_time_get_ns() ?: 1;
 	rcu_read_unlock();
 	return blk_interposer_apply(ip, bio, action, &v, sector, start_ns,
 				    direct);
-}
-
-/**
- * __blk_interposer_submit_bio - decide a bio of an interposed device
- * @ip: the interposer of @bio's device, read in its queue usage section
- * @bio: the bio, not decided by @ip yet
- * @direct: the caller handles %BLK_INTERPOSER_DIRECT
- *
- * The slow path of blk_interposer_submit_bio(): the reservation or failed
- * state of @ip, then the policy (the plain redirect or the ops) and the
- * observers.
- *
- * Return: what became of @bio, an enum blk_interposer_ret.
- */
-enum blk_interposer_ret __blk_interposer_submit_bio(struct blk_interposer *ip,
-						    struct bio *bio,
-						    bool direct)
-{
-	/* the checks of the rare states, compiled out of the common path */
-	if (unlikely(READ_ONCE(ip->slow)))
-		return blk_interposer_decide(ip, bio, direct, true);
-	return blk_interposer_decide(ip, bio, direct, false);
 }
 
 /**
@@ -1023,16 +999,6 @@ blk_interposer_observers(struct blk_interposer *ip)
  * Observers only: no ops, no target to redirect to, no reservation.
  * Such an interposer leaves with its last observer.
  */
-/*
- * Whether the bios of @ip must be checked for its rare states: failed,
- * reserved, watched.  Under blk_interposer_lock, or before it is published.
- */
-static void blk_interposer_update_slow(struct blk_interposer *ip)
-{
-	WRITE_ONCE(ip->slow, ip->lost || ip->reserved_for ||
-		   rcu_access_pointer(ip->observers));
-}
-
 static bool blk_interposer_no_policy(const struct blk_interposer *ip)
 {
 	return !ip->prog && !ip->nr_targets && !ip->reserved_for;
@@ -1419,7 +1385,6 @@ static int blk_interposer_take_observers(struct blk_interposer *ip,
 		refcount_inc(&obs->obs[i].prog->ref);
 	}
 	RCU_INIT_POINTER(ip->observers, obs);
-	blk_interposer_update_slow(ip);
 	blk_interposer_start_leaving(old);
 	return 0;
 nomem:
@@ -1600,7 +1565,6 @@ static int blk_interposer_add_observer(struct blk_interposer *ip,
 	refcount_inc(&o->prog->ref);
 	blk_interposer_notify_prog(o->prog, orig, true);
 	rcu_assign_pointer(ip->observers, obs);
-	blk_interposer_update_slow(ip);
 	if (old)
 		call_rcu(&old->rcu, blk_interposer_observers_rcu_free);
 	return 0;
@@ -1681,7 +1645,6 @@ int blk_interposer_observe(struct block_device *orig, const char *ops_name)
 	}
 	refcount_inc(&o.prog->ref);
 	RCU_INIT_POINTER(nip->observers, obs);
-	blk_interposer_update_slow(nip);
 	blk_interposer_notify_prog(o.prog, orig, true);
 	blk_interposer_claim(nip, orig);
 	mutex_unlock(&blk_interposer_lock);
@@ -1747,7 +1710,6 @@ int blk_interposer_unobserve(struct block_device *orig, const char *ops_name)
 		}
 	}
 	rcu_assign_pointer(ip->observers, obs);
-	blk_interposer_update_slow(ip);
 	mutex_unlock(&blk_interposer_lock);
 
 	/* no reader of the old array is left: none runs the observer */
@@ -1793,7 +1755,6 @@ int blk_interposer_reserve(struct block_device *bdev, dev_t orig)
 	if (!ip)
 		return -ENOMEM;
 	ip->reserved_for = orig;
-	blk_interposer_update_slow(ip);
 
 	blk_interposer_use();
 	mutex_lock(&blk_interposer_lock);
@@ -1904,7 +1865,6 @@ void blk_interposer_bdev_gone(struct block_device *bdev)
 			queue_work(system_unbound_wq, &ip->release_work);
 		} else if (!ip->lost && blk_interposer_has_target(ip, bdev)) {
 			WRITE_ONCE(ip->lost, bdev->bd_dev);
-			blk_interposer_update_slow(ip);
 			pr_warn("%pg: interposer failed: its target %pg went away, I/O fails until it is detached\n",
 				ip->orig, bdev);
 		}
@@ -2117,7 +2077,6 @@ static void blk_interposer_drop_observer(struct blk_interposer *ip,
 	}
 	old->gone = idx;
 	rcu_assign_pointer(ip->observers, obs);
-	blk_interposer_update_slow(ip);
 	call_rcu(&old->rcu, blk_interposer_observers_rcu_free);
 }
 

@@ -151,18 +151,13 @@ blk_interposer_submit_bio(struct bio *bio, bool direct)
 
 	if (!static_branch_unlikely(&blk_interposer_in_use))
 		return BLK_INTERPOSER_PASS;
+	/* a bio an interposer sent here entered its target */
+	if (unlikely(bio_flagged(bio, BIO_IP_TRANSIT)))
+		__blk_interposer_arrived(bio);
 	ip = READ_ONCE(bio->bi_bdev->bd_interposer);
-	/* decided by an interposer (in transit only if so) */
-	if (unlikely(bio->bi_interposed)) {
-		/* a bio an interposer sent here entered its target */
-		if (unlikely(bio_flagged(bio, BIO_IP_TRANSIT)))
-			__blk_interposer_arrived(bio);
-		/* what this device's interposer decided goes to its driver */
-		if (likely(!ip) || bio->bi_interposed == bio->bi_bdev->bd_dev)
-			return BLK_INTERPOSER_PASS;
-	} else if (likely(!ip)) {
+	/* what this device's own interposer decided goes to its driver */
+	if (likely(!ip) || bio->bi_interposed == bio->bi_bdev->bd_dev)
 		return BLK_INTERPOSER_PASS;
-	}
 	return __blk_interposer_submit_bio(ip, bio, direct);
 }
 
