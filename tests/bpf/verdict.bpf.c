@@ -16,7 +16,10 @@
  *
  * end_bio counts completions and their errors, so tests can compare them
  * with what they issued, and counts in end_as_submitted the bios it sees
- * with the device, sector and size that submit_bio saw.
+ * with the device, sector and size that submit_bio saw.  With
+ * skip_end_reads, submit_bio declines the completion of every read
+ * (interpose_skip_end()), counted in submitted_reads; end_bio counts the
+ * reads it is shown anyway in completed_reads.
  */
 #include "interpose.bpf.h"
 
@@ -30,9 +33,11 @@ const volatile __u32 remap_target = BLK_INTERPOSE_ORIGINAL;
 const volatile __u64 offset;
 const volatile __s32 error = EIO;
 const volatile __u32 bad_target = 7;
+const volatile __u32 skip_end_reads;
 
 __u64 submitted, completed, completed_errors, last_latency_ns;
 __u64 end_as_submitted;
+__u64 submitted_reads, completed_reads;
 
 /* what submit_bio saw of a bio, to compare at its completion */
 struct seen {
@@ -59,7 +64,13 @@ int BPF_PROG(verdict_submit, struct bio *bio, struct blk_interposer_verdict *v)
 	__u64 key = (__u64)bio;
 
 	__sync_fetch_and_add(&submitted, 1);
-	bpf_map_update_elem(&inflight, &key, &seen, BPF_ANY);
+	if (bio_is_read(bio)) {
+		__sync_fetch_and_add(&submitted_reads, 1);
+		if (skip_end_reads)
+			interpose_skip_end(v);
+	}
+	if (!skip_end_reads || !bio_is_read(bio))
+		bpf_map_update_elem(&inflight, &key, &seen, BPF_ANY);
 	switch (mode) {
 	case 1:
 		if (bio_is_read(bio))
@@ -101,6 +112,8 @@ void BPF_PROG(verdict_end, struct bio *bio,
 		bpf_map_delete_elem(&inflight, &key);
 	}
 	__sync_fetch_and_add(&completed, 1);
+	if (bio_is_read(bio))
+		__sync_fetch_and_add(&completed_reads, 1);
 	if (c->error)
 		__sync_fetch_and_add(&completed_errors, 1);
 	last_latency_ns = c->latency_ns;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: every BPF verdict with data read back: redirect by op and by range, remap on the original and on a target, fail with each errno, complete, invalid verdicts
+# desc: every BPF verdict with data read back: redirect by op and by range, remap on the original and on a target, fail with each errno, complete, invalid verdicts; a policy declining completions (BLK_INTERPOSE_NO_END) sees only those it wants unless an observer wants them all
 . "$REPO/tests/lib.sh"
 OBJ=$BPFOBJ/verdict.bpf.o
 [ -f "$OBJ" ] || fail "$OBJ not built (make bpf)"
@@ -124,6 +124,22 @@ expect_eq "end_bio callbacks" "$n" "$(prog_var /dev/ipa completed)"
 expect_eq "end_bio errors" 0 "$(prog_var /dev/ipa completed_errors)"
 [ "$(prog_var /dev/ipa last_latency_ns)" -gt 0 ] || fail "no latency measured"
 expect_eq "end_bio saw each bio as submitted" "$n" "$(prog_var /dev/ipa end_as_submitted)"
+detach
+
+log "a policy that declines the completions of reads sees only the writes'"
+attach --set mode=0 --set skip_end_reads=1
+n=$(fio_count /dev/ipa randrw 300)
+reads=$(prog_var /dev/ipa submitted_reads)
+[ "$reads" -gt 0 ] && [ "$reads" -lt "$n" ] || fail "fio's mix: $reads reads of $n bios"
+expect_eq "submit callbacks" "$n" "$(prog_var /dev/ipa submitted)"
+expect_eq "end_bio callbacks: the writes" "$((n - reads))" "$(prog_var /dev/ipa completed)"
+expect_eq "end_bio callbacks of reads" 0 "$(prog_var /dev/ipa completed_reads)"
+log "beside an observer that wants every completion, the policy is shown the reads' too (a hint)"
+"$CTL" attach /dev/ipa --observer --prog "$BUILD/bpf/trace.bpf.o" || fail "attach the trace observer"
+m=$(fio_count /dev/ipa randrw 300)
+expect_eq "end_bio callbacks: the writes before, every bio since" "$((n - reads + m))" "$(prog_var /dev/ipa completed)"
+expect_eq "end_bio callbacks of reads: those since the observer came" \
+	"$(($(prog_var /dev/ipa submitted_reads) - reads))" "$(prog_var /dev/ipa completed_reads)"
 detach
 
 log "the completion callback sees redirected and remapped bios as submitted"
