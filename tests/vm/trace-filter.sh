@@ -142,23 +142,22 @@ expect_eq "ftc: all 12 slow" 12 "$(grep -v '"events":' "$TMP/slow.jsonl" | jq -s
 lat_check /dev/fta
 
 log "a bio no completion can make match: its completion is left alone"
-# obs_counts: "seen ended" of the one observer of fta
-obs_counts() { "$CTL" -j show /dev/fta | jq -r '.observers[0] | "\(.seen) \(.ended)"'; }
-trace_start 'op == write && comm == "nomatch"'
-fio_w 4k 50
-fio_w 4k 20 randread
-read -r seen ended <<<"$(obs_counts)"
-[ "$seen" -ge 70 ] || fail "the observer saw $seen bios, not the 70 fio sent"
-expect_eq "completions shown to the observer" 0 "$ended"
-trace_stop
+# filtered_run EXPR: fio's 50 writes and 20 reads under a trace filtered by EXPR;
+# ENDED: the completions its observer was shown
+filtered_run() {
+	local seen
+	trace_start "$1"
+	fio_w 4k 50
+	fio_w 4k 20 randread
+	read -r seen ENDED <<<"$("$CTL" -j show /dev/fta | jq -r '.observers[0] | "\(.seen) \(.ended)"')"
+	[ "$seen" -ge 70 ] || fail "$1: the observer saw $seen bios, not the 70 fio sent"
+	trace_stop
+}
+filtered_run 'op == write && comm == "nomatch"'
+expect_eq "completions shown to the observer" 0 "$ENDED"
 expect_eq "records" 0 "$(recs 'length')"
-trace_start 'op == write && lat_us >= 0'
-fio_w 4k 50
-fio_w 4k 20 randread
-read -r seen ended <<<"$(obs_counts)"
-[ "$seen" -ge 70 ] || fail "the observer saw $seen bios, not the 70 fio sent"
-expect_eq "completions shown: the writes only" 50 "$ended"
-trace_stop
+filtered_run 'op == write && lat_us >= 0'
+expect_eq "completions shown: the writes only" 50 "$ENDED"
 expect_eq "records: the writes" 50 "$(recs 'length')"
 
 log "a bad expression: refused with its column, before anything is attached"
