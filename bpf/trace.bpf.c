@@ -51,6 +51,13 @@ struct {
 const volatile int filter_none = 1;
 
 /*
+ * What the filter compares at submission (enum interpose_filter_field),
+ * set by the library when it puts one in: only those fields are read
+ * before it is asked, so a bio it drops costs no more than they do.
+ */
+const volatile __u32 interpose_filter_fields = INTERPOSE_FILTER_ALL;
+
+/*
  * The filter hook: 1 if the bio @ctx describes is to be traced.  The
  * library puts a compiled expression in place of this body (global, so
  * that the verifier checks it on its own, and not inlined, so that it
@@ -66,34 +73,54 @@ static __always_inline bool wanted(const struct bio *bio)
 	return !ops || (ops & (1U << interpose_bio_op(bio)));
 }
 
+/* the fields of @bio in @which (a constant: the rest is compiled out) */
 static __always_inline void filter_fill(struct interpose_filter_ctx *fc,
-					const struct bio *bio)
+					const struct bio *bio, __u32 which)
 {
-	fc->sector = bio_rel_sector(bio);
-	fc->bytes = bio_bytes(bio);
-	fc->op = interpose_bio_op(bio);
-	fc->flags = interpose_bio_flags(bio);
+	if (which & INTERPOSE_FILTER_SECTOR)
+		fc->sector = bio_rel_sector(bio);
+	if (which & INTERPOSE_FILTER_BYTES)
+		fc->bytes = bio_bytes(bio);
+	if (which & INTERPOSE_FILTER_OP)
+		fc->op = interpose_bio_op(bio);
+	if (which & INTERPOSE_FILTER_FLAGS)
+		fc->flags = interpose_bio_flags(bio);
+}
+
+/* the fields of the submitting task in @which */
+static __always_inline void submitter_fill(struct interpose_filter_ctx *fc,
+					   __u32 which)
+{
+	__u64 id;
+
+	if (which & (INTERPOSE_FILTER_PID | INTERPOSE_FILTER_TID)) {
+		id = bpf_get_current_pid_tgid();
+		fc->pid = id >> 32;
+		fc->tid = (__u32)id;
+	}
+	if (which & INTERPOSE_FILTER_CGROUP)
+		fc->cgroup = interpose_current_cgroup();
+	if (which & INTERPOSE_FILTER_COMM)
+		bpf_get_current_comm(fc->comm, sizeof(fc->comm));
 }
 
 SEC("struct_ops/submit_bio")
 int BPF_PROG(trace_submit, struct bio *bio, struct blk_interposer_verdict *v)
 {
 	struct interpose_filter_ctx fc = {};
-	__u64 key = (__u64)bio, id;
+	__u64 key = (__u64)bio;
 	struct submitter s;
 
 	/* a bio no completion can make match is not watched further */
 	if (!wanted(bio))
 		goto skip;
-	id = bpf_get_current_pid_tgid();
-	fc.pid = id >> 32;
-	fc.tid = (__u32)id;
-	fc.cgroup = interpose_current_cgroup();
-	bpf_get_current_comm(fc.comm, sizeof(fc.comm));
-	filter_fill(&fc, bio);
+	submitter_fill(&fc, interpose_filter_fields);
+	filter_fill(&fc, bio, interpose_filter_fields);
 	fc.phase = INTERPOSE_FILTER_SUBMIT;
 	if (!interpose_filter(&fc))
 		goto skip;
+	/* what the filter did not need, for the record */
+	submitter_fill(&fc, ~interpose_filter_fields);
 	s.pid = fc.pid;
 	s.tid = fc.tid;
 	s.cgroup = fc.cgroup;
@@ -119,7 +146,7 @@ void BPF_PROG(trace_end, struct bio *bio,
 	s = bpf_map_lookup_elem(&submitters, &key);
 	if (c->latency_ns < min_us * 1000)
 		goto drop;
-	filter_fill(&fc, bio);
+	filter_fill(&fc, bio, INTERPOSE_FILTER_ALL);
 	fc.lat_us = c->latency_ns / 1000;
 	fc.error = -c->error;
 	fc.verdict = c->action;

@@ -74,19 +74,22 @@ static const struct f_field {
 	enum f_kind kind;
 	unsigned int off;	/* in struct interpose_filter_ctx */
 	unsigned int size;	/* bytes: 1, 4 or 8 */
-	bool completion;	/* known at completion only */
+	__u32 bit;		/* enum interpose_filter_field; 0: completion only */
 } fields[] = {
-	{ "op", K_OP, offsetof(struct interpose_filter_ctx, op), 1, false },
-	{ "flags", K_FLAGS, offsetof(struct interpose_filter_ctx, flags), 4, false },
-	{ "sector", K_NUM, offsetof(struct interpose_filter_ctx, sector), 8, false },
-	{ "bytes", K_NUM, offsetof(struct interpose_filter_ctx, bytes), 4, false },
-	{ "pid", K_NUM, offsetof(struct interpose_filter_ctx, pid), 4, false },
-	{ "tid", K_NUM, offsetof(struct interpose_filter_ctx, tid), 4, false },
-	{ "comm", K_COMM, offsetof(struct interpose_filter_ctx, comm), 16, false },
-	{ "cgroup", K_CGROUP, offsetof(struct interpose_filter_ctx, cgroup), 8, false },
-	{ "verdict", K_VERDICT, offsetof(struct interpose_filter_ctx, verdict), 1, true },
-	{ "lat_us", K_NUM, offsetof(struct interpose_filter_ctx, lat_us), 8, true },
-	{ "error", K_ERRNO, offsetof(struct interpose_filter_ctx, error), 4, true },
+#define F_FIELD(name, kind, size, bit) \
+	{ #name, kind, offsetof(struct interpose_filter_ctx, name), size, bit }
+	F_FIELD(op, K_OP, 1, INTERPOSE_FILTER_OP),
+	F_FIELD(flags, K_FLAGS, 4, INTERPOSE_FILTER_FLAGS),
+	F_FIELD(sector, K_NUM, 8, INTERPOSE_FILTER_SECTOR),
+	F_FIELD(bytes, K_NUM, 4, INTERPOSE_FILTER_BYTES),
+	F_FIELD(pid, K_NUM, 4, INTERPOSE_FILTER_PID),
+	F_FIELD(tid, K_NUM, 4, INTERPOSE_FILTER_TID),
+	F_FIELD(comm, K_COMM, 16, INTERPOSE_FILTER_COMM),
+	F_FIELD(cgroup, K_CGROUP, 8, INTERPOSE_FILTER_CGROUP),
+	F_FIELD(verdict, K_VERDICT, 1, 0),
+	F_FIELD(lat_us, K_NUM, 8, 0),
+	F_FIELD(error, K_ERRNO, 4, 0),
+#undef F_FIELD
 };
 
 enum f_cmp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE, C_AND };
@@ -132,6 +135,7 @@ struct interpose_filter {
 	struct bpf_insn *insns;
 	size_t cnt, cap;
 	bool oom;
+	__u32 fields;	/* read at submission: enum interpose_filter_field */
 };
 
 /* --- lexer ------------------------------------------------------------- */
@@ -748,7 +752,8 @@ static void gen(struct interpose_filter *f, const struct f_node *n, bool pos)
 	case N_CMP:
 		break;
 	}
-	if (n->field->completion) {
+	f->fields |= n->field->bit;
+	if (!n->field->bit) {
 		/* unknown at submission: what lets the expression match */
 		emit(f, LDX(BPF_B, R2, R6, offsetof(struct interpose_filter_ctx, phase)));
 		emit(f, MOV_IMM(R0, pos));
@@ -784,7 +789,7 @@ static void gen(struct interpose_filter *f, const struct f_node *n, bool pos)
 			emit(f, MOV_IMM(R0, 1));
 		}
 	}
-	if (n->field->completion)
+	if (!n->field->bit)
 		patch(f, unknown);
 }
 
@@ -870,6 +875,11 @@ const struct bpf_insn *ip_filter_insns(const struct interpose_filter *f,
 {
 	*cnt = f ? f->cnt : 0;
 	return f ? f->insns : NULL;
+}
+
+__u32 ip_filter_fields(const struct interpose_filter *f)
+{
+	return f ? f->fields : INTERPOSE_FILTER_ALL;
 }
 
 const struct bpf_insn *interpose_filter__insns(const struct interpose_filter *f)

@@ -270,6 +270,8 @@ int ip_filter_compile(const char *expr, struct interpose_filter **fp);
 void ip_filter_free(struct interpose_filter *f);
 const struct bpf_insn *ip_filter_insns(const struct interpose_filter *f,
 				       size_t *cnt);
+/* what @f reads at submission: enum interpose_filter_field */
+__u32 ip_filter_fields(const struct interpose_filter *f);
 
 struct ip_prog {
 	const char *path;		/* as given, for messages */

@@ -968,6 +968,28 @@ void ip_filter_hook_register(void)
 	pthread_once(&once, ip_filter_hook_once);
 }
 
+/*
+ * Tell the program which fields the filter reads at submission, if it
+ * asks (its global interpose_filter_fields, interpose/event.h).
+ */
+#define IP_FILTER_FIELDS	"interpose_filter_fields"
+
+static int ip_filter_set_fields(const char *what, struct ip_prog *p)
+{
+	__u32 fields = ip_filter_fields(p->filter);
+	struct ip_var v;
+	char *data;
+
+	if (ip_prog_find_var(p, IP_FILTER_FIELDS, &v, &data))
+		return 0;
+	if (v.size != sizeof(fields))
+		return ip_err(EINVAL, "%s: %s: " IP_FILTER_FIELDS " has %u bytes, not the 4 of a __u32",
+			      what, p->path, v.size);
+	memcpy(data, &fields, sizeof(fields));
+	pr_debug("%s: %s: " IP_FILTER_FIELDS " = %#x\n", what, p->path, fields);
+	return 0;
+}
+
 int ip_prog_load(const char *what, struct ip_prog *p)
 {
 	int err;
@@ -976,6 +998,9 @@ int ip_prog_load(const char *what, struct ip_prog *p)
 		return 0;
 	if (!p->filter)
 		return ip_obj_load(what, p->path, p->obj);
+	err = ip_filter_set_fields(what, p);
+	if (err)
+		return err;
 	ip_cur_filter = p->filter;
 	ip_cur_obj = p->obj;
 	ip_cur_applied = 0;

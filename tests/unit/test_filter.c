@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 
 #include "unit.h"
+#include "libinterpose_internal.h"
 #include "interpose/libinterpose.h"
 #include "interpose/event.h"
 
@@ -101,6 +102,40 @@ static void test_filter_limits(void **state)
 	assert_true(interpose_filter__insn_cnt(f) > 256);
 	interpose_filter__free(f);
 	free(s);
+}
+
+/*
+ * The fields each expression reads at submission, which the library tells
+ * a program (interpose_filter_fields) so that it fills only those.
+ */
+static void reads(const char *expr, __u32 want)
+{
+	struct interpose_filter *f;
+
+	if (interpose_filter__new(expr, &f))
+		fail_msg("'%s' refused: %s", expr, interpose_errmsg());
+	if (ip_filter_fields(f) != want)
+		fail_msg("'%s': reads %#x, expected %#x", expr,
+			 ip_filter_fields(f), want);
+	interpose_filter__free(f);
+}
+
+static void test_filter_reads(void **state)
+{
+	(void)state;
+	reads("comm == \"nomatch\"", INTERPOSE_FILTER_COMM);
+	reads("comm != \"fi*\"", INTERPOSE_FILTER_COMM);
+	reads("op == write && (pid == 3 || sector < 10)",
+	      INTERPOSE_FILTER_OP | INTERPOSE_FILTER_PID | INTERPOSE_FILTER_SECTOR);
+	reads("!(flags & sync) || bytes >= 64k",
+	      INTERPOSE_FILTER_FLAGS | INTERPOSE_FILTER_BYTES);
+	reads("tid == 1 && cgroup == 77",
+	      INTERPOSE_FILTER_TID | INTERPOSE_FILTER_CGROUP);
+	/* known at completion only: nothing to fill at submission */
+	reads("lat_us > 5 && error == EIO && verdict == pass", 0);
+	reads("lat_us > 5 || op == read", INTERPOSE_FILTER_OP);
+	/* no filter: the program fills everything */
+	assert_int_equal(ip_filter_fields(NULL), INTERPOSE_FILTER_ALL);
 }
 
 /* --- running the compiled code -------------------------------------------- */
@@ -328,6 +363,7 @@ int run_filter_tests(unsigned int *total)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filter_refusals),
 		cmocka_unit_test(test_filter_limits),
+		cmocka_unit_test(test_filter_reads),
 		cmocka_unit_test(test_filter_names),
 		cmocka_unit_test(test_filter_fields),
 		cmocka_unit_test(test_filter_comm),

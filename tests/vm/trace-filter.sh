@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: trace --filter: expressions compiled to BPF by the library; on a mixed workload each filter keeps exactly the bios it should (op, size, comm and globs, pid, cgroup, sector, error under a readonly policy), the records carry every field; a bad expression is refused with its column and nothing is attached; a bio the filter cannot match has its completion left alone (the observer's ended counter); the observer goes at the end
+# desc: trace --filter: expressions compiled to BPF by the library; on a mixed workload each filter keeps exactly the bios it should (op, size, comm and globs, pid, cgroup, sector, error under a readonly policy), the records carry every field; a bad expression is refused with its column and nothing is attached; a bio the filter cannot match has its completion left alone (the observer's ended counter); the observer goes at the end; the program is told which fields the filter reads (interpose_filter_fields)
 . "$REPO/tests/lib.sh"
 require_cmd fio jq
 PROGS=$BUILD/bpf
@@ -142,11 +142,22 @@ expect_eq "ftc: all 12 slow" 12 "$(grep -v '"events":' "$TMP/slow.jsonl" | jq -s
 lat_check /dev/fta
 
 log "a bio no completion can make match: its completion is left alone"
+# filter_fields: interpose_filter_fields in the .rodata of the trace program
+# loaded now, which the library sets to the fields the filter reads
+filter_fields() {
+	local id
+	for id in $("$BPFTOOL" -j prog show name trace_submit | jq '.map_ids[]?'); do
+		"$BPFTOOL" -j map show id "$id" | jq -e '.name | endswith(".rodata")' >/dev/null || continue
+		"$BPFTOOL" -j map dump id "$id" |
+			jq '.[0].formatted.value[".rodata"][] | select(has("interpose_filter_fields")) | .interpose_filter_fields'
+	done
+}
 # filtered_run EXPR: fio's 50 writes and 20 reads under a trace filtered by EXPR;
-# ENDED: the completions its observer was shown
+# ENDED: the completions its observer was shown; FIELDS: filter_fields
 filtered_run() {
 	local seen
 	trace_start "$1"
+	FIELDS=$(filter_fields)
 	fio_w 4k 50
 	fio_w 4k 20 randread
 	read -r seen ENDED <<<"$("$CTL" -j show /dev/fta | jq -r '.observers[0] | "\(.seen) \(.ended)"')"
@@ -155,6 +166,8 @@ filtered_run() {
 }
 filtered_run 'op == write && comm == "nomatch"'
 expect_eq "completions shown to the observer" 0 "$ENDED"
+# INTERPOSE_FILTER_OP | INTERPOSE_FILTER_COMM (interpose/event.h)
+expect_eq "the fields the filter reads, told to the program" $((0x04 | 0x80)) "$FIELDS"
 expect_eq "records" 0 "$(recs 'length')"
 filtered_run 'op == write && lat_us >= 0'
 expect_eq "completions shown: the writes only" 50 "$ENDED"

@@ -120,6 +120,30 @@ struct interpose_filter_ctx {
 	char comm[INTERPOSE_COMM_LEN];	/* the submitter's command */
 };
 
+/*
+ * The fields of struct interpose_filter_ctx that an expression reads at
+ * submission (since 0.11).  When the library puts a filter into a program
+ * that has a global variable
+ *
+ *	const volatile __u32 interpose_filter_fields = INTERPOSE_FILTER_ALL;
+ *
+ * it sets it to the bits of the fields the expression compares, so that
+ * the program fills only those before it calls interpose_filter() and
+ * spends nothing on the others for the bios the filter drops.  The
+ * verifier sees the value as a constant: the tests of it cost nothing.
+ */
+enum interpose_filter_field {
+	INTERPOSE_FILTER_SECTOR = 1U << 0,
+	INTERPOSE_FILTER_BYTES = 1U << 1,
+	INTERPOSE_FILTER_OP = 1U << 2,
+	INTERPOSE_FILTER_FLAGS = 1U << 3,
+	INTERPOSE_FILTER_PID = 1U << 4,
+	INTERPOSE_FILTER_TID = 1U << 5,
+	INTERPOSE_FILTER_CGROUP = 1U << 6,
+	INTERPOSE_FILTER_COMM = 1U << 7,
+	INTERPOSE_FILTER_ALL = (1U << 8) - 1,
+};
+
 /* Histogram rows: one per op class. */
 enum interpose_hist_op {
 	INTERPOSE_HIST_READ = 0,
