@@ -96,6 +96,16 @@ fio_w 4k 10
 trace_stop
 expect_eq "records of dd in the cgroup" 9 "$(recs 'length')"
 expect_eq "their cgroup id is the directory's" 1 "$(recs '[.[].cgroup_id] | unique | length')"
+CG_ID=$(stat -c %i "$CG")
+expect_eq "that id: the directory's inode" "$CG_ID" "$(recs '[.[].cgroup_id] | unique | .[0]')"
+log "a filter that does not read the cgroup: the record has it all the same"
+trace_start 'comm == "dd" && op == write'
+sh -c 'echo $$ >"$0/cgroup.procs"; exec dd if=/dev/zero of=/dev/fta bs=4k count=5 oflag=direct status=none' "$CG" ||
+	fail "dd in $CG"
+trace_stop
+expect_eq "records of dd" 5 "$(recs 'length')"
+expect_eq "each with dd's cgroup, pid and tid" 0 \
+	"$(recs '[.[] | select(.cgroup_id != '"$CG_ID"' or .pid == 0 or .tid == 0)] | length')"
 
 log "error and verdict under a readonly policy, the observer beside it"
 "$CTL" attach /dev/fta --prog "$PROGS/readonly.bpf.o" || fail "attach readonly"
