@@ -582,6 +582,27 @@ static void test_attach_prog_opts(void **state)
 	}
 }
 
+/*
+ * A program whose interpose_filter_fields is not the __u32 the library
+ * writes is refused before the load, not given a value cut short.
+ */
+static void test_filter_fields_size(void **state)
+{
+	struct interpose_filter *f;
+	struct ip_prog p;
+
+	(void)state;
+	obj("fields_u64");
+	ip_errmsg_clear();
+	assert_int_equal(ip_prog_open(WHAT, obj_path, &p), 0);
+	assert_int_equal(ip_filter_compile("op == write", &f), 0);
+	p.filter = f;
+	assert_int_equal(ip_prog_load(WHAT, &p), -EINVAL);
+	assert_non_null(strstr(interpose_errmsg(),
+			       "tiny_fields_u64.bpf.o: interpose_filter_fields has 8 bytes, not the 4 of a __u32"));
+	ip_prog_close(&p);
+}
+
 /* The options of a caller built against 0.1: they end at flags. */
 struct attach_opts_v0_1 {
 	size_t sz;
@@ -786,6 +807,7 @@ int run_prog_tests(unsigned int *total)
 		cmocka_unit_test(test_type_str),
 		cmocka_unit_test(test_verifier_reason),
 		cmocka_unit_test(test_attach_prog_opts),
+		cmocka_unit_test(test_filter_fields_size),
 		cmocka_unit_test(test_attach_opts_v0_1),
 		cmocka_unit_test(test_replace_opts),
 		cmocka_unit_test(test_prog_var_no_pins),

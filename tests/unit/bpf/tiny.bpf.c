@@ -8,6 +8,7 @@
  *   TINY_TWO_OPS     two blk_interposer_ops
  *   TINY_NO_LINK     the ops in SEC(".struct_ops"), not ".struct_ops.link"
  *   TINY_OTHER_TYPE  a struct_ops of another type
+ *   TINY_FIELDS_U64  interpose_filter_fields declared 8 bytes wide
  */
 typedef unsigned char __u8;
 typedef signed char __s8;
@@ -62,6 +63,9 @@ const volatile enum tiny_big ebig;
 const volatile char label[8] = "abc";
 const volatile __u32 arr[3] = { 1, 2, 3 };
 const volatile struct pair pair;
+#ifdef TINY_FIELDS_U64
+const volatile __u64 interpose_filter_fields = 0xff;
+#endif
 /* .bss and .data */
 __u64 counter;
 __u32 data_val = 9;
@@ -71,6 +75,9 @@ int tiny_submit(unsigned long long *ctx)
 {
 	counter += u8v + s8v + u16v + s16v + error + split + offset + enabled +
 		   emode + ebig + label[0] + arr[1] + pair.a;
+#ifdef TINY_FIELDS_U64
+	counter += interpose_filter_fields;
+#endif
 	return mode + data_val;
 }
 
