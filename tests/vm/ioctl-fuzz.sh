@@ -1,5 +1,5 @@
 #!/bin/bash
-# desc: random and malformed BLKINTERPOSE_* ioctls (2000, FUZZ_CALLS=; make stress runs 100000, FUZZ_SEED=) return only documented errnos, fail whenever the kernel's rules say they must and succeed otherwise, and leave the devices working and detached
+# desc: random and malformed BLKINTERPOSE_* ioctls (2000, FUZZ_CALLS=; make stress runs 100000, FUZZ_SEED=) return only documented errnos, fail whenever the kernel's rules say they must and succeed otherwise, and leave the devices working and detached; the benchmark's attach-latency tool attaches and detaches with the same ioctls
 . "$REPO/tests/lib.sh"
 FUZZ=$BUILD/tests/ioctl-fuzz
 calls=${FUZZ_CALLS:-2000}
@@ -45,3 +45,11 @@ same /dev/ipa "$TMP/b" 8 || fail "reads of ipa do not come from ipb"
 "$CTL" detach /dev/ipa || fail detach
 same /dev/ipa "$TMP/a" 8 || fail "ipa lost its data"
 expect_eq "state" none "$(cat /sys/block/ipa/interposer)"
+
+log "the benchmark's attach-latency speaks the ioctls of this kernel"
+if patched_kernel_case "tests/bench/attach-latency issues the ioctls on the device, not on /dev/blk-interposer"; then
+	"$REPO/tests/bench/attach-latency" --cycles 3 /dev/ipa /dev/ipb >"$TMP/lat.out" 2>&1 ||
+		fail "attach-latency: $(cat "$TMP/lat.out")"
+	expect_eq "attach-latency: one time per call" 6 "$(grep -cE '^ioctl-(attach|detach)	[0-9]+$' "$TMP/lat.out")"
+	expect_eq "state after attach-latency" none "$(cat /sys/block/ipa/interposer)"
+fi
