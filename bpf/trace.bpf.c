@@ -87,6 +87,17 @@ static __always_inline void filter_fill(struct interpose_filter_ctx *fc,
 		fc->flags = interpose_bio_flags(bio);
 }
 
+/*
+ * What submitter_fill(@which) fills: one helper call gives both ids, so
+ * asking for either fills the pid and the tid.
+ */
+static __always_inline __u32 submitter_filled(__u32 which)
+{
+	if (which & (INTERPOSE_FILTER_PID | INTERPOSE_FILTER_TID))
+		which |= INTERPOSE_FILTER_PID | INTERPOSE_FILTER_TID;
+	return which;
+}
+
 /* the fields of the submitting task in @which */
 static __always_inline void submitter_fill(struct interpose_filter_ctx *fc,
 					   __u32 which)
@@ -120,7 +131,7 @@ int BPF_PROG(trace_submit, struct bio *bio, struct blk_interposer_verdict *v)
 	if (!interpose_filter(&fc))
 		goto skip;
 	/* what the filter did not need, for the record */
-	submitter_fill(&fc, ~interpose_filter_fields);
+	submitter_fill(&fc, ~submitter_filled(interpose_filter_fields));
 	s.pid = fc.pid;
 	s.tid = fc.tid;
 	s.cgroup = fc.cgroup;

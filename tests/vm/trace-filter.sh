@@ -162,12 +162,19 @@ filter_fields() {
 			jq '.[0].formatted.value[".rodata"][] | select(has("interpose_filter_fields")) | .interpose_filter_fields'
 	done
 }
+# id_calls: the calls of bpf_get_current_pid_tgid() in the trace program's
+# submit_bio as loaded now: one gives both ids, so one is all it needs
+id_calls() {
+	"$BPFTOOL" prog dump xlated name trace_submit | grep -c 'call bpf_get_current_pid_tgid'
+}
 # filtered_run EXPR: fio's 50 writes and 20 reads under a trace filtered by EXPR;
-# ENDED: the completions its observer was shown; FIELDS: filter_fields
+# ENDED: the completions its observer was shown; FIELDS: filter_fields;
+# CALLS: id_calls
 filtered_run() {
 	local seen
 	trace_start "$1"
 	FIELDS=$(filter_fields)
+	CALLS=$(id_calls)
 	fio_w 4k 50
 	fio_w 4k 20 randread
 	read -r seen ENDED <<<"$("$CTL" -j show /dev/fta | jq -r '.observers[0] | "\(.seen) \(.ended)"')"
@@ -179,9 +186,15 @@ expect_eq "completions shown to the observer" 0 "$ENDED"
 # INTERPOSE_FILTER_OP | INTERPOSE_FILTER_COMM (interpose/event.h)
 expect_eq "the fields the filter reads, told to the program" $((0x04 | 0x80)) "$FIELDS"
 expect_eq "records" 0 "$(recs 'length')"
+expect_eq "pid and tid read by one call" 1 "$CALLS"
 filtered_run 'op == write && lat_us >= 0'
 expect_eq "completions shown: the writes only" 50 "$ENDED"
 expect_eq "records: the writes" 50 "$(recs 'length')"
+# a filter that reads the pid: the tid comes from the same call
+filtered_run 'pid == 1'
+expect_eq "pid filter: INTERPOSE_FILTER_PID" $((0x10)) "$FIELDS"
+expect_eq "pid filter: pid and tid read by one call" 1 "$CALLS"
+expect_eq "pid filter: records" 0 "$(recs 'length')"
 
 log "a bad expression: refused with its column, before anything is attached"
 out=$("$CTL" trace /dev/fta --filter 'op == write && bytes >= 64x' 2>&1) && fail "a bad filter was taken"
