@@ -154,7 +154,11 @@ pdev=$(cat /sys/class/block/$(basename "${l0}p1")/dev)
 pn=$(basename "${l0}p1")
 dmsetup reload "interpose-$pn" --table "0 $P flakey $pdev 0 3600 0" || fail "reload p1"
 dmsetup resume "interpose-$pn" || fail "resume p1"
-sleep 3
+# until fio has verified some of what it wrote through the table
+# (verify_backlog=256): a fixed time was too short on a busy host
+r0=$(counter "${l0}p1" redirected)
+p1_busy() { [ $(($(counter "${l0}p1" redirected) - r0)) -ge 800 ]; }
+wait_for "fio's I/O through flakey on p1" p1_busy
 fio_verify_stop
 "$CTL" detach "${l0}p1" || fail "detach p1"
 umount "$mnt" || fail "umount p1"
