@@ -592,9 +592,8 @@ static void test_filter_fields_size(void **state)
 	struct ip_prog p;
 
 	(void)state;
-	obj("fields_u64");
 	ip_errmsg_clear();
-	assert_int_equal(ip_prog_open(WHAT, obj_path, &p), 0);
+	assert_int_equal(ip_prog_open(WHAT, obj("fields_u64"), &p), 0);
 	assert_int_equal(ip_filter_compile("op == write", &f), 0);
 	p.filter = f;
 	assert_int_equal(ip_prog_load(WHAT, &p), -EINVAL);
